@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import { Asset } from './entities/asset.entity';
+
+const TTL_MS = 60_000;
+
+/**
+ * Answers "is this a symbol we track?" from a cache of the assets table
+ * (refreshed every minute, and at once when an asset is added), so socket
+ * subscriptions do not hit the database per message.
+ */
+@Injectable()
+export class AssetCatalogService {
+  private symbols = new Set<string>();
+  private loadedAt = 0;
+  private loading?: Promise<void>;
+
+  constructor(@InjectRepository(Asset) private readonly assets: Repository<Asset>) {}
+
+  static normalise(symbol: string): string {
+    return symbol.trim().toUpperCase();
+  }
+
+  async isKnown(symbol: string): Promise<boolean> {
+    await this.ensureFresh();
+    return this.symbols.has(AssetCatalogService.normalise(symbol));
+  }
+
+  async allSymbols(): Promise<string[]> {
+    await this.ensureFresh();
+    return [...this.symbols];
+  }
+
+  async findBySymbols(symbols: string[]): Promise<Asset[]> {
+    if (symbols.length === 0) return [];
+    return this.assets.find({ where: { symbol: In(symbols.map(AssetCatalogService.normalise)) } });
+  }
+
+  /** Drop the cache (after an asset is added or removed). */
+  invalidate(): void {
+    this.loadedAt = 0;
+  }
+
+  private async ensureFresh(): Promise<void> {
+    if (Date.now() - this.loadedAt < TTL_MS) return;
+    this.loading ??= (async () => {
+      try {
+        const rows = await this.assets.find({ select: { symbol: true } });
+        this.symbols = new Set(rows.map((r) => r.symbol));
+        this.loadedAt = Date.now();
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    await this.loading;
+  }
+}

@@ -1,0 +1,42 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { priceColumn, numericColumn, trimNumeric } from '../../database/decimal.transformer';
+
+export const ASSET_TYPES = ['STOCK', 'ETF', 'CRYPTO', 'FOREX', 'FUND', 'BOND'] as const;
+export type AssetType = (typeof ASSET_TYPES)[number];
+
+@Entity({ name: 'assets' })
+export class Asset {
+  @PrimaryGeneratedColumn({ type: 'integer' }) id: number;
+
+  @Column({ type: 'varchar', length: 32, unique: true }) symbol: string;
+
+  @Column({ type: 'varchar', length: 200 }) name: string;
+
+  @Index('idx_assets_asset_type')
+  @Column({ name: 'asset_type', type: 'varchar', length: 10 })
+  assetType: AssetType;
+
+  @Column({ type: 'varchar', length: 10, default: 'USD' }) currency: string;
+
+  @Column({ type: 'varchar', length: 50, nullable: true }) exchange: string | null;
+
+  @Column({ name: 'current_price', ...priceColumn, nullable: true, transformer: trimNumeric })
+  currentPrice: string | null;
+
+  @Column({ name: 'previous_close', ...priceColumn, nullable: true, transformer: trimNumeric })
+  previousClose: string | null;
+
+  @Column({ name: 'day_high', ...priceColumn, nullable: true, transformer: trimNumeric }) dayHigh: string | null;
+
+  @Column({ name: 'day_low', ...priceColumn, nullable: true, transformer: trimNumeric }) dayLow: string | null;
+
+  @Column({ ...numericColumn, nullable: true, transformer: trimNumeric }) volume: string | null;
+
+  @Index('idx_assets_last_updated')
+  @Column({ name: 'last_updated', type: 'timestamptz', nullable: true })
+  lastUpdated: Date | null;
+
+  @Column({ type: 'varchar', length: 50, nullable: true }) source: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+}

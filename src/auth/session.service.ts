@@ -1,0 +1,106 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import connectPgSimple from 'connect-pg-simple';
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { AppConfig } from '../config/app-config';
+import { DatabaseUrlProvider } from '../database/database-url.provider';
+
+export const SESSION_COOKIE = 'rm.sid';
+
+export interface SessionIdentity {
+  userId: number;
+  sessionId: string;
+}
+
+/**
+ * express-session with a PostgreSQL store (connect-pg-simple, table `session`).
+ * The same middleware serves HTTP requests and WebSocket/Socket.IO handshakes,
+ * so a socket is authenticated exactly as a REST call is.
+ */
+@Injectable()
+export class SessionService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Session');
+  private pool?: Pool;
+  private handler?: RequestHandler;
+  private store?: session.Store;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly db: DatabaseUrlProvider,
+  ) {}
+
+  async middleware(): Promise<RequestHandler> {
+    if (this.handler) return this.handler;
+    this.pool = new Pool({ connectionString: await this.db.resolve(), max: 5 });
+    this.pool.on('error', (err) => this.logger.warn(`session pool: ${err.message}`));
+    const PgStore = connectPgSimple(session);
+    this.store = new PgStore({
+      pool: this.pool,
+      tableName: 'session',
+      createTableIfMissing: false,
+      pruneSessionInterval: 15 * 60,
+      ttl: this.config.SESSION_MAX_AGE,
+    });
+    this.handler = session({
+      name: SESSION_COOKIE,
+      secret: this.secret(),
+      store: this.store,
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      proxy: this.config.trustProxy !== false ? true : undefined,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: 'auto',
+        maxAge: this.config.SESSION_MAX_AGE * 1000,
+      },
+    });
+    return this.handler;
+  }
+
+  /**
+   * Reads the session of an HTTP upgrade / handshake request without writing
+   * anything back. Resolves to the logged-in user, or null for anonymous.
+   */
+  async identify(req: IncomingMessage): Promise<SessionIdentity | null> {
+    const mw = await this.middleware();
+    const r = req as IncomingMessage & { session?: session.Session & { passport?: { user?: number } }; sessionID?: string };
+    if (!r.session) {
+      const res = { getHeader: () => undefined, setHeader: () => undefined, end: () => undefined, on: () => undefined } as unknown as ServerResponse;
+      await new Promise<void>((resolve, reject) => mw(r as never, res as never, (err?: unknown) => (err ? reject(err) : resolve())));
+    }
+    const userId = r.session?.passport?.user;
+    if (typeof userId !== 'number' || !r.sessionID) return null;
+    return { userId, sessionId: r.sessionID };
+  }
+
+  /** Is this session still alive in the store (not logged out, not expired)? */
+  async isActive(sessionId: string): Promise<boolean> {
+    await this.middleware();
+    return new Promise((resolve) =>
+      this.store!.get(sessionId, (err, sess) => resolve(!err && !!sess && !!(sess as { passport?: { user?: number } }).passport?.user)),
+    );
+  }
+
+  private secret(): string {
+    if (this.config.SESSION_SECRET) return this.config.SESSION_SECRET;
+    // Development: generate once and keep it beside the data so sessions survive restarts.
+    const file = join(this.config.DATA_DIR, 'session-secret');
+    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    mkdirSync(this.config.DATA_DIR, { recursive: true });
+    const secret = randomBytes(48).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600 });
+    this.logger.warn(`SESSION_SECRET is not set: generated one in ${file} (set SESSION_SECRET in production)`);
+    return secret;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.end().catch(() => undefined);
+  }
+}

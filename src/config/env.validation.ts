@@ -1,0 +1,124 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;
+
+/**
+ * Every setting the service reads, with its default. Validated once at boot;
+ * a bad value stops the process with a message naming the variable.
+ * `.env.example` documents each of these.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test']) NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  // --- HTTP ---
+  @IsInt() @Min(0) @Max(65535) PORT: number = 8000;
+  @IsString() HOST: string = '127.0.0.1';
+  /** Express "trust proxy" setting: false, true, a hop count, or a list of addresses. */
+  @IsString() TRUST_PROXY: string = 'false';
+  /** Comma-separated exact origins (scheme://host:port) allowed to open sockets; the server's own host is always allowed. */
+  @IsString() ALLOWED_ORIGINS: string = '';
+
+  // --- Storage ---
+  @IsOptional() @IsString() DATABASE_URL?: string;
+  @IsString() DATA_DIR: string = './data';
+  @IsOptional() @IsInt() @Min(1) @Max(65535) EMBEDDED_PG_PORT?: number;
+  @IsInt() @Min(1) @Max(200) DB_POOL_SIZE: number = 10;
+  @IsOptional() @IsString() REDIS_URL?: string;
+  /** Prefix of every Redis key and pub/sub channel (lets several deployments or test runs share one Redis). */
+  @IsString() REDIS_PREFIX: string = 'rm:';
+
+  // --- Sessions and users ---
+  @IsOptional() @IsString() @MinLength(32) SESSION_SECRET?: string;
+  @IsInt() @Min(60) SESSION_MAX_AGE: number = 1209600;
+  @IsOptional() @IsString() @MinLength(8) DEMO_PASSWORD?: string;
+  /** Create the demo user and portfolio on an empty database (default: on outside production). */
+  @IsOptional() @Transform(toBool) @IsBoolean() SEED_DEMO?: boolean;
+
+  // --- Realtime (seed names) ---
+  @IsNumber() @Min(0.05) REALTIME_UPDATE_INTERVAL: number = 30;
+  @IsInt() @Min(1) @Max(5000) REALTIME_BATCH_SIZE: number = 50;
+  @IsInt() @Min(1) REALTIME_CACHE_TIMEOUT: number = 300;
+  @IsInt() @Min(1) WEBSOCKET_TIMEOUT: number = 300;
+  @IsInt() @Min(1) HEARTBEAT_INTERVAL: number = 25;
+  @IsInt() @Min(1) MAX_CONNECTIONS_PER_USER: number = 5;
+  @IsInt() @Min(1) MAX_SUBSCRIPTIONS_PER_CONNECTION: number = 50;
+  /** Inbound messages per second per connection, and the burst allowed above it. */
+  @IsNumber() @Min(1) WS_RATE_LIMIT: number = 20;
+  @IsInt() @Min(1) WS_RATE_BURST: number = 40;
+  @IsInt() @Min(1024) WS_MAX_PAYLOAD: number = 65536;
+  /** Outbound buffer (bytes) above which a connection is conflated, and the hard limit at which it is closed (1013). */
+  @IsInt() @Min(1024) WS_BUFFER_HIGH_WATER: number = 262144;
+  @IsInt() @Min(1024) WS_BUFFER_HARD_LIMIT: number = 4194304;
+  /** Seconds a conflated connection may stay above the high-water mark before it is closed. */
+  @IsInt() @Min(1) WS_STALL_TIMEOUT: number = 30;
+
+  // --- Price feed ---
+  @IsIn(['inprocess', 'external', 'off']) PRICE_FEED_MODE: 'inprocess' | 'external' | 'off' = 'inprocess';
+  /** Provider chains per asset type, e.g. `stocks=yahoo,alphavantage;crypto=coingecko;*=simulated`. */
+  @IsString() PRICE_PROVIDERS: string = '*=simulated';
+  @IsInt() SIMULATED_SEED: number = 42;
+  /** Relative jump (0.25 = 25%) above which a quote needs confirmation by the next fetch. */
+  @IsNumber() @Min(0) PRICE_JUMP_THRESHOLD: number = 0.25;
+  @IsInt() @Min(100) VENDOR_TIMEOUT_MS: number = 5000;
+  @IsString() YAHOO_BASE_URL: string = 'https://query1.finance.yahoo.com';
+  @IsString() ALPHAVANTAGE_BASE_URL: string = 'https://www.alphavantage.co';
+  @IsOptional() @IsString() ALPHAVANTAGE_API_KEY?: string;
+  @IsInt() @Min(1) ALPHAVANTAGE_RATE_PER_MINUTE: number = 5;
+  @IsInt() @Min(1) ALPHAVANTAGE_RATE_PER_DAY: number = 25;
+  @IsString() COINGECKO_BASE_URL: string = 'https://api.coingecko.com';
+  @IsOptional() @IsString() COINGECKO_API_KEY?: string;
+  @IsOptional() @IsString() REPLAY_FILE?: string;
+  @IsNumber() @Min(0.01) REPLAY_SPEED: number = 1;
+
+  // --- Logs ---
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+  @IsIn(['text', 'json']) LOG_FORMAT: 'text' | 'json' = 'text';
+}
+
+export class ConfigValidationError extends Error {}
+
+/** Parses and validates an environment; throws one error naming every bad variable. */
+export function validateEnv(raw: Record<string, string | undefined>): EnvironmentVariables {
+  const cleaned: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const env = plainToInstance(EnvironmentVariables, cleaned, {
+    enableImplicitConversion: true,
+    excludeExtraneousValues: false,
+  });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map(
+      (e) => `  ${e.property}=${JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+    );
+    throw new ConfigValidationError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) {
+    throw new ConfigValidationError(
+      'Invalid configuration:\n  SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)',
+    );
+  }
+  // Keep only the declared settings (the instance also received every other env var).
+  const declared = new EnvironmentVariables();
+  for (const key of Object.keys(declared) as (keyof EnvironmentVariables)[]) {
+    (declared as unknown as Record<string, unknown>)[key] = env[key];
+  }
+  for (const key of ['DATABASE_URL', 'EMBEDDED_PG_PORT', 'REDIS_URL', 'SESSION_SECRET', 'DEMO_PASSWORD', 'SEED_DEMO', 'ALPHAVANTAGE_API_KEY', 'COINGECKO_API_KEY', 'REPLAY_FILE'] as const) {
+    (declared as unknown as Record<string, unknown>)[key] = env[key];
+  }
+  return declared;
+}

@@ -1,0 +1,42 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+  UpdateDateColumn,
+} from 'typeorm';
+import { Asset } from '../../assets/entities/asset.entity';
+import { numericColumn, priceColumn, trimNumeric } from '../../database/decimal.transformer';
+import { Portfolio } from './portfolio.entity';
+
+@Entity({ name: 'positions' })
+@Unique('uq_positions_portfolio_asset', ['portfolioId', 'assetId'])
+export class Position {
+  @PrimaryGeneratedColumn({ type: 'integer' }) id: number;
+
+  @Column({ name: 'portfolio_id', type: 'integer' }) portfolioId: number;
+
+  @ManyToOne(() => Portfolio, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'portfolio_id' })
+  portfolio?: Portfolio;
+
+  @Index('idx_positions_asset')
+  @Column({ name: 'asset_id', type: 'integer' })
+  assetId: number;
+
+  @ManyToOne(() => Asset, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'asset_id' })
+  asset?: Asset;
+
+  @Column({ ...numericColumn, transformer: trimNumeric }) quantity: string;
+
+  @Column({ name: 'average_cost', ...priceColumn, transformer: trimNumeric }) averageCost: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}

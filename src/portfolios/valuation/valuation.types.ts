@@ -1,0 +1,30 @@
+/**
+ * A portfolio's live value, as the valuation engine publishes it. Money is
+ * decimal strings; the realtime transports turn them into JSON numbers for
+ * the seed's `portfolio_update` message.
+ */
+export interface PortfolioValuation {
+  portfolio_id: number;
+  owner_id: number;
+  name: string;
+  total_value: string;
+  daily_change: string;
+  daily_change_percent: string;
+  positions_count: number;
+  /** Newest price time among the positions' assets (ISO 8601), or now for an empty portfolio. */
+  as_of: string;
+  /** True when any position's price is older than a few feed intervals or unknown. */
+  stale: boolean;
+}
+
+/**
+ * Implemented by the live valuation engine (ValuationModule). The realtime hub
+ * reads snapshots on subscribe and listens for changes; it never queries the
+ * database on the fan-out path.
+ */
+export abstract class PortfolioValuationSource {
+  /** Current valuation of one portfolio (null if it does not exist). */
+  abstract snapshot(portfolioId: number): Promise<PortfolioValuation | null>;
+  /** Called with every batch of changed valuations (after price batches and position edits). */
+  abstract onChange(listener: (changed: PortfolioValuation[]) => void): () => void;
+}
