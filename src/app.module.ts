@@ -6,9 +6,23 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { PortfoliosModule } from './portfolios/portfolios.module';
+import { ValuationModule } from './portfolios/valuation/valuation.module';
+import { PriceFeedModule } from './price-feed/price-feed.module';
+import { RealtimeModule } from './realtime/realtime.module';
 
 /** The API process: REST, sessions, both socket transports and (by default) the in-process price feed. */
 @Module({
-  imports: [ConfigModule, DatabaseModule, BusModule, AuthModule, AssetsModule, PortfoliosModule, HealthModule],
+  imports: [
+    ConfigModule,
+    DatabaseModule,
+    BusModule,
+    AuthModule,
+    AssetsModule,
+    PortfoliosModule,
+    ValuationModule,
+    PriceFeedModule,
+    RealtimeModule,
+    HealthModule,
+  ],
 })
 export class AppModule {}
