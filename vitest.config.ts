@@ -10,6 +10,7 @@ export default defineConfig({
     globals: false,
     pool: 'forks',
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['reflect-metadata'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { AppConfig } from './app-config';
+import { ConfigValidationError, validateEnv } from './env.validation';
+
+describe('validateEnv', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const env = validateEnv({});
+    expect(env).toMatchObject({
+      PORT: 8000,
+      REALTIME_UPDATE_INTERVAL: 30,
+      REALTIME_BATCH_SIZE: 50,
+      REALTIME_CACHE_TIMEOUT: 300,
+      WEBSOCKET_TIMEOUT: 300,
+      MAX_CONNECTIONS_PER_USER: 5,
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: 50,
+      PRICE_FEED_MODE: 'inprocess',
+      DATA_DIR: './data',
+    });
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it('converts numbers and keeps only declared settings', () => {
+    const env = validateEnv({ PORT: '9001', REALTIME_UPDATE_INTERVAL: '0.5', HOME: '/root' });
+    expect(env.PORT).toBe(9001);
+    expect(env.REALTIME_UPDATE_INTERVAL).toBe(0.5);
+    expect((env as unknown as Record<string, unknown>).HOME).toBeUndefined();
+  });
+
+  it('names every bad variable in one error', () => {
+    expect(() => validateEnv({ PORT: 'eighty', MAX_CONNECTIONS_PER_USER: '0', PRICE_FEED_MODE: 'sometimes' })).toThrowError(
+      ConfigValidationError,
+    );
+    try {
+      validateEnv({ PORT: 'eighty', MAX_CONNECTIONS_PER_USER: '0', PRICE_FEED_MODE: 'sometimes' });
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).toContain('PORT="eighty"');
+      expect(msg).toContain('MAX_CONNECTIONS_PER_USER="0"');
+      expect(msg).toContain('PRICE_FEED_MODE="sometimes"');
+    }
+  });
+
+  it('requires a long SESSION_SECRET in production', () => {
+    expect(() => validateEnv({ NODE_ENV: 'production' })).toThrowError(/SESSION_SECRET is required/);
+    expect(() => validateEnv({ NODE_ENV: 'production', SESSION_SECRET: 'short' })).toThrowError(/SESSION_SECRET/);
+    expect(validateEnv({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40) }).NODE_ENV).toBe('production');
+  });
+
+  it('derives typed helpers', () => {
+    const c = AppConfig.from(validateEnv({ ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080', TRUST_PROXY: '2' }));
+    expect(c.allowedOrigins).toEqual(['https://a.example', 'http://b.example:8080']);
+    expect(c.trustProxy).toBe(2);
+    expect(c.demoPassword).toBe('demo-password');
+    const prod = AppConfig.from(validateEnv({ NODE_ENV: 'production', SESSION_SECRET: 'y'.repeat(40) }));
+    expect(prod.demoPassword).toBeUndefined();
+    expect(prod.seedDemo).toBe(false);
+  });
+});
