@@ -1,0 +1,194 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import type { PriceTick } from '../../bus/bus.messages';
+import { MessageBus } from '../../bus/message-bus';
+import { AppConfig } from '../../config/app-config';
+import { trimZeros } from '../../database/decimal.transformer';
+import { LatestPriceSource } from '../latest-price.source';
+
+/** A quote is stale after this many update intervals without a fresher one (and never before 5 s). */
+export const STALE_AFTER_INTERVALS = 3;
+
+interface Entry {
+  tick: PriceTick;
+  expiresAt: number;
+}
+
+interface AssetPriceRow {
+  symbol: string;
+  current_price: string;
+  previous_close: string | null;
+  day_high: string | null;
+  day_low: string | null;
+  volume: string | null;
+  last_updated: Date | null;
+  source: string | null;
+}
+
+const trim = (v: string | null): string | null => (v == null ? null : trimZeros(String(v)));
+
+/**
+ * The latest price per symbol: in memory, in Redis when REDIS_URL is set
+ * (`<REDIS_PREFIX>price:<SYMBOL>`, expiring after REALTIME_CACHE_TIMEOUT), and
+ * the assets table as the source of last resort. Kept current by the
+ * `prices.committed` messages on the bus, so every API instance and the
+ * separate feed process see the same prices; an older quote never replaces a newer one.
+ */
+@Injectable()
+export class LatestPriceCache extends LatestPriceSource implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('LatestPriceCache');
+  private readonly memory = new Map<string, Entry>();
+  private readonly ttlMs: number;
+  private readonly redis?: Redis;
+  private readonly keyPrefix: string;
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly bus: MessageBus,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {
+    super();
+    this.ttlMs = config.REALTIME_CACHE_TIMEOUT * 1000;
+    this.staleAfterMs = Math.max(5_000, STALE_AFTER_INTERVALS * config.REALTIME_UPDATE_INTERVAL * 1000);
+    this.keyPrefix = `${config.REDIS_PREFIX}price:`;
+    if (config.REDIS_URL) {
+      this.redis = new Redis(config.REDIS_URL, {
+        connectionName: 'rm-price-cache',
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: true,
+        lazyConnect: false,
+      });
+      this.redis.on('error', (err: Error) => this.logger.warn(`Redis: ${err.message}`));
+    }
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.bus.subscribe('prices.committed', (msg) => {
+      void this.put(msg.ticks);
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.unsubscribe?.();
+    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+  }
+
+  /** Milliseconds after which a quote is considered stale. */
+  get staleAfter(): number {
+    return this.staleAfterMs;
+  }
+
+  async get(symbol: string): Promise<PriceTick | null> {
+    const m = await this.getMany([symbol]);
+    return m.get(symbol.trim().toUpperCase()) ?? null;
+  }
+
+  async getMany(symbols: string[]): Promise<Map<string, PriceTick>> {
+    const out = new Map<string, PriceTick>();
+    const now = Date.now();
+    let missing: string[] = [];
+    for (const raw of symbols) {
+      const s = raw.trim().toUpperCase();
+      const e = this.memory.get(s);
+      if (e && e.expiresAt > now) out.set(s, e.tick);
+      else if (!out.has(s)) missing.push(s);
+    }
+    if (missing.length && this.redis) missing = await this.fromRedis(missing, out);
+    if (missing.length) await this.fromDatabase(missing, out);
+    return out;
+  }
+
+  /** Records committed ticks (memory and Redis); an older quote never overwrites a newer one. */
+  async put(ticks: PriceTick[]): Promise<void> {
+    const now = Date.now();
+    const fresh: PriceTick[] = [];
+    for (const t of ticks) {
+      const cur = this.memory.get(t.symbol);
+      if (cur && Date.parse(cur.tick.as_of) > Date.parse(t.as_of)) continue;
+      this.memory.set(t.symbol, { tick: t, expiresAt: now + this.ttlMs });
+      fresh.push(t);
+    }
+    if (!this.redis || fresh.length === 0) return;
+    const ttl = this.config.REALTIME_CACHE_TIMEOUT;
+    const pipe = this.redis.pipeline();
+    for (const t of fresh) pipe.set(this.keyPrefix + t.symbol, JSON.stringify(t), 'EX', ttl);
+    try {
+      await pipe.exec();
+    } catch (err) {
+      this.logger.warn(`Could not write ${fresh.length} prices to Redis: ${(err as Error).message}`);
+    }
+  }
+
+  /** Counts for the status endpoint. */
+  summary(now: number = Date.now()): { cached_symbols: number; stale_symbols: string[]; stale_after_seconds: number } {
+    const stale: string[] = [];
+    let cached = 0;
+    for (const [s, e] of this.memory) {
+      if (e.expiresAt <= now) continue;
+      cached++;
+      if (this.isStale(e.tick, now)) stale.push(s);
+    }
+    return { cached_symbols: cached, stale_symbols: stale.sort(), stale_after_seconds: this.staleAfterMs / 1000 };
+  }
+
+  /** Forgets everything held in memory (tests, and after a database restore). */
+  clearMemory(): void {
+    this.memory.clear();
+  }
+
+  private async fromRedis(symbols: string[], out: Map<string, PriceTick>): Promise<string[]> {
+    try {
+      const values = await this.redis!.mget(...symbols.map((s) => this.keyPrefix + s));
+      const left: string[] = [];
+      const now = Date.now();
+      symbols.forEach((s, i) => {
+        const raw = values[i];
+        if (!raw) return void left.push(s);
+        try {
+          const tick = JSON.parse(raw) as PriceTick;
+          out.set(s, tick);
+          this.memory.set(s, { tick, expiresAt: now + this.ttlMs });
+        } catch {
+          left.push(s);
+        }
+      });
+      return left;
+    } catch (err) {
+      this.logger.warn(`Redis read failed, using the database: ${(err as Error).message}`);
+      return symbols;
+    }
+  }
+
+  private async fromDatabase(symbols: string[], out: Map<string, PriceTick>): Promise<void> {
+    let rows: AssetPriceRow[];
+    try {
+      rows = await this.db.query(
+        `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source
+           FROM assets WHERE symbol = ANY($1::text[]) AND current_price IS NOT NULL`,
+        [symbols],
+      );
+    } catch (err) {
+      this.logger.warn(`Database read of latest prices failed: ${(err as Error).message}`);
+      return;
+    }
+    const now = Date.now();
+    for (const r of rows) {
+      const tick: PriceTick = {
+        symbol: r.symbol,
+        price: trimZeros(String(r.current_price)),
+        previous_close: trim(r.previous_close),
+        high: trim(r.day_high),
+        low: trim(r.day_low),
+        volume: trim(r.volume),
+        as_of: (r.last_updated ?? new Date(0)).toISOString(),
+        source: r.source ?? 'database',
+      };
+      out.set(r.symbol, tick);
+      const cur = this.memory.get(r.symbol);
+      if (!cur || cur.expiresAt <= now) this.memory.set(r.symbol, { tick, expiresAt: now + this.ttlMs });
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PriceTick } from '../../src/bus/bus.messages';
+import { MessageBus } from '../../src/bus/message-bus';
+import { LatestPriceCache } from '../../src/price-feed/cache/latest-price.cache';
+import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
+import { startTestApp, TestApp } from '../support/app';
+import { sql } from '../support/database';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function tick(symbol: string, price: string, asOf: Date, extra: Partial<PriceTick> = {}): PriceTick {
+  return { symbol, price, previous_close: '100', high: price, low: price, volume: '10', as_of: asOf.toISOString(), source: 'test', ...extra };
+}
+
+async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (let i = 0; i < 500 && Date.now() < end; i++) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('LatestPriceSource (cache)', () => {
+  let app: TestApp;
+  const prefix = `rmtest-${randomUUID()}:`;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    app = await startTestApp({ REDIS_URL, REDIS_PREFIX: prefix, REALTIME_UPDATE_INTERVAL: '1' });
+    redis = new Redis(REDIS_URL);
+    await sql(
+      app.databaseUrl,
+      `INSERT INTO assets (symbol, name, asset_type, current_price, previous_close, day_high, day_low, volume, last_updated, source)
+       VALUES ('ZZDB', 'Db Only', 'STOCK', 12.5, 12, 13, 12, 1000, now() - interval '1 hour', 'seed'),
+              ('ZZNULL', 'No price', 'STOCK', NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+    );
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await app?.close();
+  });
+
+  it('is provided as LatestPriceSource and falls back to the assets table', async () => {
+    const src = app.app.get(LatestPriceSource);
+    expect(src).toBeInstanceOf(LatestPriceCache);
+    const t = await src.get('zzdb');
+    expect(t).toMatchObject({ symbol: 'ZZDB', price: '12.5', previous_close: '12', high: '13', low: '12', volume: '1000', source: 'seed' });
+    expect(src.isStale(t!)).toBe(true);
+    expect(await src.get('ZZNULL')).toBeNull();
+    expect(await src.get('NOPE')).toBeNull();
+  });
+
+  it('updates from prices.committed, keeps the newer quote, and writes Redis with a TTL', async () => {
+    const src = app.app.get(LatestPriceSource);
+    const bus = app.app.get(MessageBus);
+    await bus.ready();
+    const now = new Date();
+    await bus.publish('prices.committed', { ticks: [tick('ZZBUS', '50.25', now)], published_at: Date.now(), origin: 'test' });
+    const got = await until(async () => (await src.get('ZZBUS'))?.price === '50.25' && (await src.get('ZZBUS')));
+    expect(got && src.isStale(got)).toBe(false);
+    // An older quote arriving later does not win.
+    await bus.publish('prices.committed', { ticks: [tick('ZZBUS', '49', new Date(now.getTime() - 60_000))], published_at: Date.now(), origin: 'test' });
+    await bus.publish('prices.committed', { ticks: [tick('ZZOTHER', '1', now)], published_at: Date.now(), origin: 'test' });
+    await until(async () => !!(await src.get('ZZOTHER')));
+    expect((await src.get('ZZBUS'))?.price).toBe('50.25');
+    const raw = await until(() => redis.get(`${prefix}price:ZZBUS`));
+    expect(JSON.parse(raw).price).toBe('50.25');
+    const ttl = await redis.ttl(`${prefix}price:ZZBUS`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(300);
+  });
+
+  it('serves from Redis when memory is empty (another process committed the price)', async () => {
+    const cache = app.app.get(LatestPriceCache);
+    await redis.set(`${prefix}price:ZZREDIS`, JSON.stringify(tick('ZZREDIS', '7.5', new Date())), 'EX', 60);
+    cache.clearMemory();
+    const many = await cache.getMany(['ZZREDIS', 'ZZDB', 'MISSING']);
+    expect(many.get('ZZREDIS')?.price).toBe('7.5');
+    expect(many.get('ZZDB')?.price).toBe('12.5');
+    expect(many.has('MISSING')).toBe(false);
+    const s = cache.summary();
+    expect(s.cached_symbols).toBeGreaterThanOrEqual(2);
+    expect(s.stale_symbols).toContain('ZZDB');
+    expect(s.stale_symbols).not.toContain('ZZREDIS');
+  });
+});
