@@ -18,7 +18,9 @@ export interface PortfolioValuation {
 }
 
 /**
- * Implemented by the live valuation engine (ValuationModule). The realtime hub
+ * Implemented by the live valuation engine (ValuationModule). Deleted
+ * portfolios are dropped from the engine and not emitted: the hub learns of a
+ * deletion from the bus message 'portfolio.changed' {deleted: true}. The realtime hub
  * reads snapshots on subscribe and listens for changes; it never queries the
  * database on the fan-out path.
  */
@@ -27,4 +29,13 @@ export abstract class PortfolioValuationSource {
   abstract snapshot(portfolioId: number): Promise<PortfolioValuation | null>;
   /** Called with every batch of changed valuations (after price batches and position edits). */
   abstract onChange(listener: (changed: PortfolioValuation[]) => void): () => void;
+  /**
+   * Optional narrowing (a performance hint): after price batches, only
+   * portfolios for which `isWatched(id)` is true are valued and passed to the
+   * listeners (the hub passes "has subscribers on this instance"); null = all.
+   * Position edits are always notified. The default implementation ignores it.
+   */
+  setInterest(isWatched: ((portfolioId: number) => boolean) | null): void {
+    void isWatched;
+  }
 }
