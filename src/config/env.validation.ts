@@ -46,6 +46,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(8) DEMO_PASSWORD?: string;
   /** Create the demo user and portfolio on an empty database (default: on outside production). */
   @IsOptional() @Transform(toBool) @IsBoolean() SEED_DEMO?: boolean;
+  /** Failed logins allowed per IP+username within LOGIN_FAILURE_WINDOW seconds before POST /auth/login answers 429 (per IP: 10x this). */
+  @IsInt() @Min(1) LOGIN_MAX_FAILURES: number = 10;
+  @IsInt() @Min(1) LOGIN_FAILURE_WINDOW: number = 900;
 
   // --- Realtime (seed names) ---
   @IsNumber() @Min(0.05) REALTIME_UPDATE_INTERVAL: number = 30;
@@ -82,6 +85,23 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() COINGECKO_API_KEY?: string;
   @IsOptional() @IsString() REPLAY_FILE?: string;
   @IsNumber() @Min(0.01) REPLAY_SPEED: number = 1;
+  /** Yahoo Finance request budget (token buckets per minute and per day; Yahoo publishes no quota, stay polite). */
+  @IsInt() @Min(1) YAHOO_RATE_PER_MINUTE: number = 60;
+  @IsInt() @Min(1) YAHOO_RATE_PER_DAY: number = 20000;
+  /** CoinGecko request budget (the free demo plan allows about 30 calls a minute and 10,000 a month). */
+  @IsInt() @Min(1) COINGECKO_RATE_PER_MINUTE: number = 30;
+  @IsInt() @Min(1) COINGECKO_RATE_PER_DAY: number = 330;
+  /** Retries of a failed vendor request (5xx, network error, timeout) before the next provider in the chain serves. */
+  @IsInt() @Min(0) @Max(10) VENDOR_RETRIES: number = 2;
+  /** Consecutive vendor failures that open its circuit breaker, and how long (ms) it stays open before a trial request. */
+  @IsInt() @Min(1) VENDOR_BREAKER_THRESHOLD: number = 5;
+  @IsInt() @Min(10) VENDOR_BREAKER_COOLDOWN_MS: number = 30000;
+  /** Days of daily ('1d') history the feed backfills for assets that have none (at start-up and by the nightly job); 0 turns it off. */
+  @IsInt() @Min(0) @Max(3650) PRICE_BACKFILL_DAYS: number = 30;
+  /** POST /api/realtime/force_price_update/ calls allowed per user per minute. */
+  @IsInt() @Min(1) FORCE_UPDATE_RATE_PER_MINUTE: number = 6;
+  /** Days of 'tick' rows kept in price_history (the nightly job deletes older ones; daily '1d' rows are kept). */
+  @IsInt() @Min(1) PRICE_TICK_RETENTION_DAYS: number = 7;
 
   // --- Logs ---
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

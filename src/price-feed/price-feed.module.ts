@@ -1,10 +1,24 @@
-import { Module } from '@nestjs/common';
-import { LatestPriceCache } from './cache/latest-price.cache';
-import { LatestPriceSource } from './latest-price.source';
+import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { FeedLeaderLock } from './feed/feed-leader.lock';
+import { FEED_RUN_OPTIONS, FeedRunOptions, PriceFeedScheduler } from './feed/price-feed.scheduler';
+import { PriceFeedCoreModule } from './price-feed-core.module';
 
-/** Price providers, the validate → write batch → publish pipeline, its scheduler and the latest-price cache. */
+/**
+ * Price providers, the validate → write batch → publish pipeline, its scheduler
+ * and the latest-price cache. Imported by AppModule (and RealtimeModule, for
+ * LatestPriceSource): the scheduler runs only when PRICE_FEED_MODE=inprocess;
+ * `PriceFeedModule.standalone()` is the separate feed process's variant.
+ */
 @Module({
-  providers: [LatestPriceCache, { provide: LatestPriceSource, useExisting: LatestPriceCache }],
-  exports: [LatestPriceSource, LatestPriceCache],
+  imports: [ScheduleModule.forRoot(), PriceFeedCoreModule],
+  providers: [FeedLeaderLock, PriceFeedScheduler],
+  exports: [PriceFeedCoreModule, PriceFeedScheduler],
 })
-export class PriceFeedModule {}
+export class PriceFeedModule {
+  /** Runs the feed whatever PRICE_FEED_MODE says (src/price-feed.main.ts). */
+  static standalone(): DynamicModule {
+    const options: FeedRunOptions = { standalone: true };
+    return { module: PriceFeedModule, providers: [{ provide: FEED_RUN_OPTIONS, useValue: options }] };
+  }
+}

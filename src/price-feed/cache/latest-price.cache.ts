@@ -1,12 +1,13 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { AppConfig } from '../../config/app-config';
 import { trimZeros } from '../../database/decimal.transformer';
 import { LatestPriceSource } from '../latest-price.source';
+import { PriceFeedRedis } from '../redis/price-feed-redis.service';
 
 /** A quote is stale after this many update intervals without a fresher one (and never before 5 s). */
 export const STALE_AFTER_INTERVALS = 3;
@@ -49,20 +50,13 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
     private readonly config: AppConfig,
     private readonly bus: MessageBus,
     @InjectDataSource() private readonly db: DataSource,
+    redis: PriceFeedRedis,
   ) {
     super();
     this.ttlMs = config.REALTIME_CACHE_TIMEOUT * 1000;
     this.staleAfterMs = Math.max(5_000, STALE_AFTER_INTERVALS * config.REALTIME_UPDATE_INTERVAL * 1000);
-    this.keyPrefix = `${config.REDIS_PREFIX}price:`;
-    if (config.REDIS_URL) {
-      this.redis = new Redis(config.REDIS_URL, {
-        connectionName: 'rm-price-cache',
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: true,
-        lazyConnect: false,
-      });
-      this.redis.on('error', (err: Error) => this.logger.warn(`Redis: ${err.message}`));
-    }
+    this.keyPrefix = redis.key('price:');
+    this.redis = redis.client;
   }
 
   onModuleInit(): void {
@@ -71,9 +65,8 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
-    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
   }
 
   /** Milliseconds after which a quote is considered stale. */

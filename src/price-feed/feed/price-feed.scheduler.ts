@@ -1,0 +1,189 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Cron, SchedulerRegistry } from '@nestjs/schedule';
+import { AppConfig } from '../../config/app-config';
+import { feedMetrics } from '../metrics';
+import { PricePipeline } from '../pipeline/price-pipeline.service';
+import { HistoryService } from '../pipeline/history.service';
+import { SimulatedProvider } from '../providers/simulated.provider';
+import { FeedLeaderLock } from './feed-leader.lock';
+import { PriceFeedStatus } from './price-feed-status.service';
+
+/** Provided (value `{ standalone: true }`) by the separate feed process: run the feed whatever PRICE_FEED_MODE says. */
+export const FEED_RUN_OPTIONS = Symbol('FEED_RUN_OPTIONS');
+export interface FeedRunOptions {
+  standalone: boolean;
+}
+
+export const FEED_INTERVAL_NAME = 'price-feed';
+export const FEED_DAILY_JOB_NAME = 'price-feed-daily';
+
+/**
+ * The scheduled feed. Runs when PRICE_FEED_MODE=inprocess (inside the API) or
+ * in the separate price-feed process; 'external' and 'off' leave it idle.
+ *
+ * Every REALTIME_UPDATE_INTERVAL seconds (an interval registered at start-up
+ * through the SchedulerRegistry) it prices every asset in batches of
+ * REALTIME_BATCH_SIZE through the pipeline, provided it holds the feed lock.
+ * Runs never overlap: a tick that finds the previous run still going is
+ * skipped and logged. A nightly job (00:00 UTC) rolls the simulated market
+ * over, turns yesterday's ticks into daily bars, backfills daily history and
+ * prunes old ticks.
+ */
+@Injectable()
+export class PriceFeedScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('PriceFeed');
+  readonly enabled: boolean;
+  private current?: Promise<void>;
+  private currentStartedAt = 0;
+  private backfilling?: Promise<void>;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private unsubscribeLock?: () => void;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly registry: SchedulerRegistry,
+    private readonly lock: FeedLeaderLock,
+    private readonly pipeline: PricePipeline,
+    private readonly history: HistoryService,
+    private readonly simulated: SimulatedProvider,
+    private readonly status: PriceFeedStatus,
+    @Optional() @Inject(FEED_RUN_OPTIONS) private readonly runOptions?: FeedRunOptions,
+  ) {
+    this.enabled = !!runOptions?.standalone || config.PRICE_FEED_MODE === 'inprocess';
+    if (runOptions?.standalone) status.mode = 'standalone';
+  }
+
+  get intervalMs(): number {
+    return Math.round(this.config.REALTIME_UPDATE_INTERVAL * 1000);
+  }
+
+  /** True while a run is in progress. */
+  get busy(): boolean {
+    return !!this.current;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.enabled) {
+      this.logger.log(`Price feed not running in this process (PRICE_FEED_MODE=${this.config.PRICE_FEED_MODE})`);
+      return;
+    }
+    this.status.role = 'standby';
+    this.unsubscribeLock = this.lock.onChange((held) => {
+      this.status.role = held ? 'leader' : this.stopping ? 'stopped' : 'standby';
+      if (held && !this.stopping) {
+        this.tick();
+        this.startBackfill();
+      }
+    });
+    this.lock.start(Math.min(Math.max(this.intervalMs, 200), 2000));
+    this.registry.addInterval(FEED_INTERVAL_NAME, setInterval(() => this.tick(), this.intervalMs));
+    this.logger.log(`Price feed started: every ${this.config.REALTIME_UPDATE_INTERVAL} s, batches of ${this.config.REALTIME_BATCH_SIZE}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** Stops scheduling, lets the current batch finish, releases the lock. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (!this.enabled || this.stopping) return this.current;
+    this.stopping = true;
+    if (this.registry.doesExist('interval', FEED_INTERVAL_NAME)) this.registry.deleteInterval(FEED_INTERVAL_NAME);
+    this.unsubscribeLock?.();
+    if (this.current) this.logger.log('Finishing the current batch before stopping');
+    await this.current;
+    this.abort.abort();
+    await this.backfilling;
+    await this.lock.stop();
+    this.status.role = 'stopped';
+    this.logger.log('Price feed stopped');
+  }
+
+  /** One scheduler tick: starts a run unless one is still going (then skips and says so). */
+  tick(): void {
+    if (this.stopping || !this.lock.isHeld) return;
+    if (this.current) {
+      this.status.skippedRuns++;
+      feedMetrics.runsSkipped.inc();
+      this.logger.warn(`Previous run still in progress after ${Math.round(performance.now() - this.currentStartedAt)} ms: skipping this interval`);
+      return;
+    }
+    this.currentStartedAt = performance.now();
+    this.current = this.runOnce()
+      .catch((err: unknown) => {
+        this.status.lastError = (err as Error).message;
+        this.logger.error(`Run failed: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.current = undefined;
+      });
+  }
+
+  /** Prices every asset once, batch by batch (stops early when stopping or when the lock is lost). */
+  async runOnce(): Promise<void> {
+    const started = performance.now();
+    const symbols = [...(await this.pipeline.loadAssets()).keys()];
+    const size = this.config.REALTIME_BATCH_SIZE;
+    let updated = 0;
+    let batches = 0;
+    for (let i = 0; i < symbols.length; i += size) {
+      if (this.stopping || !this.lock.isHeld) break;
+      const report = await this.pipeline.runBatch(symbols.slice(i, i + size), {
+        origin: `feed:${this.pipeline.defaultOrigin}`,
+        fence: this.lock.fence,
+        carryOnFailure: true,
+        signal: this.abort.signal,
+      });
+      batches++;
+      updated += report.committed.length;
+      const rejected = report.results.filter((r) => r.status === 'rejected').length;
+      const unpriced = report.results.filter((r) => r.status === 'unpriced').length;
+      this.status.rejectedQuotes += rejected;
+      this.status.carriedQuotes = this.pipeline.carriedCount;
+      this.logger.verbose(
+        `Batch ${batches}: ${report.committed.length} updated, ${rejected} rejected, ${unpriced} unpriced, ${report.historyRows} history rows in ${report.durationMs.toFixed(0)} ms`,
+      );
+      if (report.error) {
+        this.status.failedBatches++;
+        this.status.lastError = report.error;
+        break; // database trouble or lost lock: the next run carries on
+      }
+    }
+    const ms = performance.now() - started;
+    this.status.runs++;
+    this.status.lastRunAt = new Date();
+    this.status.lastRunMs = Math.round(ms);
+    this.logger.debug(`Run: ${updated} of ${symbols.length} symbols updated in ${batches} batch(es), ${ms.toFixed(0)} ms`);
+    await this.status.beat();
+  }
+
+  /** Nightly: roll the simulated day over, build yesterday's daily bars, backfill, prune old ticks. */
+  @Cron('0 0 * * *', { name: FEED_DAILY_JOB_NAME, timeZone: 'UTC' })
+  async daily(): Promise<void> {
+    if (!this.enabled || this.stopping || !this.lock.isHeld) return;
+    const rolled = this.simulated.rollover();
+    try {
+      const bars = await this.history.aggregateDailyFromTicks(new Date());
+      const pruned = await this.history.pruneTicks(this.config.PRICE_TICK_RETENTION_DAYS);
+      this.logger.log(`Day roll-over: ${rolled} simulated symbols, ${bars} daily bars from ticks, ${pruned} old ticks pruned`);
+    } catch (err) {
+      this.logger.error(`Day roll-over failed: ${(err as Error).message}`);
+    }
+    this.startBackfill();
+  }
+
+  private startBackfill(): void {
+    const days = this.config.PRICE_BACKFILL_DAYS;
+    if (days <= 0 || this.backfilling) return;
+    this.backfilling = this.history
+      .backfillMissing(days, { signal: this.abort.signal, shouldStop: () => this.stopping || !this.lock.isHeld })
+      .then((n) => {
+        if (n > 0) this.logger.log(`Backfilled ${days} days of daily history for ${n} asset(s)`);
+      })
+      .catch((err: unknown) => this.logger.warn(`Backfill failed: ${(err as Error).message}`))
+      .finally(() => {
+        this.backfilling = undefined;
+      });
+  }
+}

@@ -1,0 +1,201 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { hostname } from 'node:os';
+import { DataSource } from 'typeorm';
+import type { AssetType } from '../../assets/entities/asset.entity';
+import type { PriceTick } from '../../bus/bus.messages';
+import { MessageBus } from '../../bus/message-bus';
+import { trimZeros } from '../../database/decimal.transformer';
+import { feedMetrics } from '../metrics';
+import type { ProviderAsset } from '../providers/price-provider.interface';
+import { ProviderRouter } from '../providers/provider-router.service';
+import { KnownPrice, QuoteValidator, RejectReason, ValidQuote } from '../validation/quote-validator';
+import { isTransientDbError } from './db-errors';
+import { PriceBatchWriter, WriteFence } from './price-batch.writer';
+
+export type SymbolStatus = 'updated' | 'valid' | 'unchanged' | 'rejected' | 'unpriced' | 'unknown' | 'failed';
+
+export interface SymbolResult {
+  symbol: string;
+  status: SymbolStatus;
+  /** A provider returned a quote. */
+  fetched: boolean;
+  /** The quote is now in the database. */
+  stored: boolean;
+  /** The price now stored (updated) or fetched (dry run, rejected); the last stored price otherwise. */
+  price: string | null;
+  previous_close: string | null;
+  source: string | null;
+  reason?: RejectReason | string;
+  detail?: string;
+}
+
+export interface BatchReport {
+  results: SymbolResult[];
+  committed: PriceTick[];
+  historyRows: number;
+  durationMs: number;
+  /** Set when the write failed (the quotes were carried to the next run if the database was unreachable). */
+  error?: string;
+  carried?: number;
+}
+
+export interface BatchOptions {
+  /** Who runs the batch: goes into the bus message (`origin`). */
+  origin: string;
+  /** Fetch and validate only: write and publish nothing. */
+  dryRun?: boolean;
+  /** Leadership check run inside the write transaction. */
+  fence?: WriteFence;
+  /** Keep quotes for the next batch when the database is unreachable (the scheduled feed does). */
+  carryOnFailure?: boolean;
+  /** Aborts database retries (shutdown). */
+  signal?: AbortSignal;
+}
+
+interface AssetRow {
+  symbol: string;
+  asset_type: AssetType;
+  current_price: string | null;
+  previous_close: string | null;
+  last_updated: Date | null;
+}
+
+/** Most quotes kept across runs while the database is unreachable. */
+const MAX_CARRIED = 100_000;
+
+/**
+ * One batch, end to end: load the assets, fetch quotes through the provider
+ * chains, validate, write (one transaction: one multi-row upsert, one
+ * multi-row history insert) and, only after commit, publish
+ * `prices.committed` on the bus. Used by the scheduler, the one-shot command
+ * and the force-update endpoint alike.
+ */
+@Injectable()
+export class PricePipeline {
+  private readonly logger = new Logger('PricePipeline');
+  private carried: ValidQuote[] = [];
+  readonly defaultOrigin = `${hostname()}:${process.pid}`;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly router: ProviderRouter,
+    private readonly validator: QuoteValidator,
+    private readonly writer: PriceBatchWriter,
+    private readonly bus: MessageBus,
+  ) {}
+
+  /** Quotes waiting for the database to come back. */
+  get carriedCount(): number {
+    return this.carried.length;
+  }
+
+  /** Assets by symbol, in the order asked; `null` symbols are not in the assets table. */
+  async loadAssets(symbols?: string[]): Promise<Map<string, ProviderAsset & { asOf: Date | null }>> {
+    const rows = (await (symbols
+      ? this.db.query(
+          `SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets WHERE symbol = ANY($1::text[]) ORDER BY symbol`,
+          [symbols],
+        )
+      : this.db.query(`SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets ORDER BY symbol`))) as AssetRow[];
+    return new Map(
+      rows.map((r) => [
+        r.symbol,
+        {
+          symbol: r.symbol,
+          assetType: r.asset_type,
+          lastPrice: r.current_price == null ? null : trimZeros(String(r.current_price)),
+          previousClose: r.previous_close == null ? null : trimZeros(String(r.previous_close)),
+          asOf: r.last_updated ? new Date(r.last_updated) : null,
+        },
+      ]),
+    );
+  }
+
+  async runBatch(symbols: string[], opts: BatchOptions): Promise<BatchReport> {
+    const started = performance.now();
+    const wanted = [...new Set(symbols.map((s) => s.trim().toUpperCase()))];
+    const assets = await this.loadAssets(wanted);
+    const results = new Map<string, SymbolResult>();
+    const base = (symbol: string): SymbolResult => {
+      const a = assets.get(symbol);
+      return { symbol, status: 'unknown', fetched: false, stored: false, price: a?.lastPrice ?? null, previous_close: a?.previousClose ?? null, source: null };
+    };
+    for (const s of wanted) results.set(s, base(s));
+
+    const known = [...assets.values()];
+    const { quotes, unpriced } = await this.router.fetchQuotes(known);
+    for (const [symbol, notes] of unpriced) {
+      Object.assign(results.get(symbol)!, { status: 'unpriced', detail: notes.join('; ') });
+    }
+    for (const q of quotes) {
+      const r = results.get(q.symbol);
+      if (r) Object.assign(r, { fetched: true, source: q.source });
+    }
+    const knownPrices = new Map<string, KnownPrice>(known.map((a) => [a.symbol, { price: a.lastPrice, asOf: a.asOf }]));
+    const { accepted, rejected, unchanged } = this.validator.validate(quotes, knownPrices);
+    for (const r of rejected) {
+      const res = results.get(r.symbol);
+      if (res) Object.assign(res, { status: 'rejected', reason: r.reason, detail: r.detail });
+    }
+    for (const s of unchanged) Object.assign(results.get(s)!, { status: 'unchanged' });
+    for (const q of accepted) Object.assign(results.get(q.symbol)!, { status: 'valid', price: q.price, previous_close: q.previous_close ?? results.get(q.symbol)!.previous_close });
+
+    const report: BatchReport = { results: [...results.values()], committed: [], historyRows: 0, durationMs: 0 };
+    if (opts.dryRun) {
+      report.durationMs = performance.now() - started;
+      return report;
+    }
+
+    const toWrite = this.carried.length ? [...this.carried, ...accepted] : accepted;
+    if (toWrite.length > 0) {
+      try {
+        const written = await this.writeWithRetry(toWrite, opts);
+        this.carried = [];
+        report.committed = written.committed;
+        report.historyRows = written.historyRows;
+        feedMetrics.batches.inc({ outcome: 'committed' });
+      } catch (err) {
+        const msg = (err as Error).message;
+        report.error = msg;
+        feedMetrics.batches.inc({ outcome: 'failed' });
+        for (const q of accepted) Object.assign(results.get(q.symbol)!, { status: 'failed', detail: msg });
+        if (opts.carryOnFailure && isTransientDbError(err)) {
+          this.carried = toWrite.slice(-MAX_CARRIED);
+          report.carried = this.carried.length;
+          this.logger.warn(`Database unreachable (${msg}); ${this.carried.length} quote(s) kept for the next run`);
+        } else {
+          this.logger.error(`Batch of ${toWrite.length} quote(s) not written: ${msg}`);
+        }
+      }
+    }
+    const committed = new Map(report.committed.map((t) => [t.symbol, t]));
+    for (const q of accepted) {
+      const t = committed.get(q.symbol);
+      const r = results.get(q.symbol)!;
+      if (t) Object.assign(r, { status: 'updated', stored: true, price: t.price, previous_close: t.previous_close, source: t.source });
+      else if (r.status === 'valid') Object.assign(r, { status: 'unchanged' }); // a newer quote was already stored
+    }
+    if (report.committed.length > 0) {
+      try {
+        await this.bus.publish('prices.committed', { ticks: report.committed, published_at: Date.now(), origin: opts.origin });
+      } catch (err) {
+        this.logger.warn(`Committed ${report.committed.length} price(s) but could not publish them: ${(err as Error).message}`);
+      }
+    }
+    report.durationMs = performance.now() - started;
+    feedMetrics.batchSeconds.observe(report.durationMs / 1000);
+    return report;
+  }
+
+  private async writeWithRetry(quotes: ValidQuote[], opts: BatchOptions) {
+    if (!opts.carryOnFailure) return this.writer.write(quotes, opts.fence);
+    const policy = retry(
+      handleWhen((e) => isTransientDbError(e)),
+      { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 3000 }) },
+    );
+    policy.onRetry((r) => this.logger.warn(`Batch write failed (${'error' in r ? r.error.message : '?'}); retrying in ${Math.round(r.delay)} ms`));
+    return policy.execute(() => this.writer.write(quotes, opts.fence), opts.signal);
+  }
+}

@@ -1,0 +1,211 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { D, Dec } from '../../common/decimal';
+import { AppConfig } from '../../config/app-config';
+import { feedMetrics } from '../metrics';
+import type { RawQuote } from '../providers/price-provider.interface';
+
+/** A quote that passed validation: exact decimal strings, one per symbol. */
+export interface ValidQuote {
+  symbol: string;
+  price: string;
+  previous_close: string | null;
+  high: string | null;
+  low: string | null;
+  volume: string | null;
+  as_of: Date;
+  source: string;
+}
+
+export type RejectReason =
+  | 'malformed'
+  | 'not_finite'
+  | 'not_positive'
+  | 'negative_volume'
+  | 'high_below_low'
+  | 'future_timestamp'
+  | 'out_of_order'
+  | 'jump_unconfirmed';
+
+export interface RejectedQuote {
+  symbol: string;
+  reason: RejectReason;
+  detail: string;
+  source: string;
+}
+
+/** What is stored for a symbol now (price and the time of that price). */
+export interface KnownPrice {
+  price: string | null;
+  asOf: Date | null;
+}
+
+export interface ValidationResult {
+  accepted: ValidQuote[];
+  rejected: RejectedQuote[];
+  /** Symbols whose quote repeats the stored one exactly (nothing to store). */
+  unchanged: string[];
+}
+
+/** Clock skew tolerated between a vendor and us before a quote counts as "from the future". */
+export const FUTURE_TOLERANCE_MS = 5_000;
+
+/** Column limits: prices are numeric(24,8), volumes numeric(28,8). */
+const PRICE_MAX = new D('1e16');
+const VOLUME_MAX = new D('1e20');
+
+class Invalid extends Error {
+  constructor(
+    readonly reason: RejectReason,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+function decimal(field: string, v: number | string | null | undefined, required: boolean): Dec | null {
+  if (v === null || v === undefined || v === '') {
+    if (required) throw new Invalid('malformed', `${field} missing`);
+    return null;
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Invalid('not_finite', `${field} is ${v}`);
+    return new D(String(v));
+  }
+  if (typeof v !== 'string') throw new Invalid('malformed', `${field} is not a number`);
+  const t = v.trim();
+  if (/^[+-]?(nan|infinity|inf)$/i.test(t)) throw new Invalid('not_finite', `${field} is ${t}`);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) throw new Invalid('malformed', `${field} "${t.slice(0, 30)}" is not a number`);
+  const d = new D(t);
+  if (!d.isFinite()) throw new Invalid('not_finite', `${field} is ${t}`);
+  return d;
+}
+
+const str = (d: Dec | null): string | null => (d === null ? null : d.toDecimalPlaces(8).toFixed());
+
+/**
+ * Checks quotes before anything is stored or sent: finite numbers, price > 0,
+ * high ≥ low, no timestamp in the future, no older quote over a newer one,
+ * and a jump above PRICE_JUMP_THRESHOLD only when the next fetch confirms it.
+ * Duplicates of a symbol in one batch are merged (newest wins, high/low widen).
+ * Rejections are logged and counted (price_feed_quotes_rejected_total).
+ */
+@Injectable()
+export class QuoteValidator {
+  private readonly logger = new Logger('QuoteValidator');
+  /** Prices that jumped, waiting for the next fetch to confirm them. */
+  private readonly pendingJumps = new Map<string, Dec>();
+  private readonly threshold: Dec;
+
+  constructor(config: AppConfig) {
+    this.threshold = new D(config.PRICE_JUMP_THRESHOLD);
+  }
+
+  validate(quotes: RawQuote[], known: Map<string, KnownPrice>, now: number = Date.now()): ValidationResult {
+    const rejected: RejectedQuote[] = [];
+    const unchanged: string[] = [];
+    const bySymbol = new Map<string, ValidQuote>();
+    const reject = (q: { symbol: string; source: string }, reason: RejectReason, detail: string) => {
+      rejected.push({ symbol: q.symbol, reason, detail, source: q.source });
+    };
+
+    // 1. Each quote on its own.
+    for (const q of quotes) {
+      let v: ValidQuote;
+      try {
+        v = this.check(q, now);
+      } catch (err) {
+        if (err instanceof Invalid) reject({ symbol: String(q?.symbol), source: String(q?.source) }, err.reason, err.message);
+        else throw err;
+        continue;
+      }
+      // 2. Merge duplicates: newest quote wins, intraday range widens.
+      const prev = bySymbol.get(v.symbol);
+      bySymbol.set(v.symbol, prev ? merge(prev, v) : v);
+    }
+
+    // 3. Against what is stored: order, repeats, jumps.
+    const accepted: ValidQuote[] = [];
+    for (const v of bySymbol.values()) {
+      const k = known.get(v.symbol);
+      const asOf = v.as_of.getTime();
+      if (k?.asOf) {
+        const last = k.asOf.getTime();
+        if (asOf < last) {
+          reject(v, 'out_of_order', `quote of ${v.as_of.toISOString()} is older than the stored ${k.asOf.toISOString()}`);
+          continue;
+        }
+        if (asOf === last && k.price !== null && new D(k.price).eq(v.price)) {
+          unchanged.push(v.symbol);
+          continue;
+        }
+      }
+      if (k?.price && this.threshold.gt(0)) {
+        const lastPrice = new D(k.price);
+        const price = new D(v.price);
+        const move = price.minus(lastPrice).abs().div(lastPrice);
+        if (move.gt(this.threshold)) {
+          const pending = this.pendingJumps.get(v.symbol);
+          const confirms = pending && price.minus(pending).abs().div(pending).lte(this.threshold);
+          if (!confirms) {
+            this.pendingJumps.set(v.symbol, price);
+            reject(v, 'jump_unconfirmed', `${k.price} → ${v.price} (${move.mul(100).toDecimalPlaces(1).toFixed()}%) awaits confirmation by the next fetch`);
+            continue;
+          }
+          this.logger.log(`${v.symbol}: jump ${k.price} → ${v.price} confirmed`);
+        }
+      }
+      this.pendingJumps.delete(v.symbol);
+      accepted.push(v);
+    }
+
+    for (const r of rejected) {
+      feedMetrics.quotesRejected.inc({ reason: r.reason, source: r.source });
+      this.logger.warn(`Rejected ${r.source} quote for ${r.symbol} (${r.reason}): ${r.detail}`);
+    }
+    for (const a of accepted) feedMetrics.quotesAccepted.inc({ source: a.source });
+    return { accepted, rejected, unchanged };
+  }
+
+  private check(q: RawQuote, now: number): ValidQuote {
+    if (!q || typeof q.symbol !== 'string' || !q.symbol) throw new Invalid('malformed', 'symbol missing');
+    const price = decimal('price', q.price, true)!;
+    if (price.lte(0)) throw new Invalid('not_positive', `price is ${price.toFixed()}`);
+    if (price.gte(PRICE_MAX)) throw new Invalid('malformed', `price ${price.toFixed()} out of range`);
+    const previous = decimal('previous_close', q.previous_close, false);
+    if (previous && previous.lte(0)) throw new Invalid('not_positive', `previous_close is ${previous.toFixed()}`);
+    const high = decimal('high', q.high, false);
+    const low = decimal('low', q.low, false);
+    if ((high && high.lte(0)) || (low && low.lte(0))) throw new Invalid('not_positive', `high/low not positive (${high?.toFixed()}/${low?.toFixed()})`);
+    if (high && low && high.lt(low)) throw new Invalid('high_below_low', `high ${high.toFixed()} < low ${low.toFixed()}`);
+    const volume = decimal('volume', q.volume, false);
+    if (volume && volume.lt(0)) throw new Invalid('negative_volume', `volume is ${volume.toFixed()}`);
+    if (volume && volume.gte(VOLUME_MAX)) throw new Invalid('malformed', `volume ${volume.toFixed()} out of range`);
+    if (!(q.as_of instanceof Date) || !Number.isFinite(q.as_of.getTime())) throw new Invalid('malformed', 'timestamp missing or invalid');
+    if (q.as_of.getTime() > now + FUTURE_TOLERANCE_MS) throw new Invalid('future_timestamp', `timestamp ${q.as_of.toISOString()} is in the future`);
+    // The day's range must contain the price: widen it when the vendor's range lags its last trade.
+    const hi = high ? D.max(high, price) : null;
+    const lo = low ? D.min(low, price) : null;
+    return {
+      symbol: q.symbol.trim().toUpperCase(),
+      price: str(price)!,
+      previous_close: str(previous),
+      high: str(hi),
+      low: str(lo),
+      volume: str(volume),
+      as_of: q.as_of,
+      source: q.source,
+    };
+  }
+}
+
+function merge(a: ValidQuote, b: ValidQuote): ValidQuote {
+  const [older, newer] = a.as_of.getTime() <= b.as_of.getTime() ? [a, b] : [b, a];
+  const pick = (x: string | null, y: string | null, f: (p: Dec, q: Dec) => Dec) => (x && y ? f(new D(x), new D(y)).toFixed() : (x ?? y));
+  return {
+    ...newer,
+    high: pick(newer.high, older.high, (p, q) => D.max(p, q)),
+    low: pick(newer.low, older.low, (p, q) => D.min(p, q)),
+    volume: pick(newer.volume, older.volume, (p, q) => D.max(p, q)),
+    previous_close: newer.previous_close ?? older.previous_close,
+  };
+}
