@@ -9,6 +9,7 @@ import { PortfoliosModule } from './portfolios/portfolios.module';
 import { ValuationModule } from './portfolios/valuation/valuation.module';
 import { PriceFeedModule } from './price-feed/price-feed.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { WebModule } from './web/web.module';
 
 /** The API process: REST, sessions, both socket transports and (by default) the in-process price feed. */
 @Module({
@@ -23,6 +24,7 @@ import { RealtimeModule } from './realtime/realtime.module';
     PriceFeedModule,
     RealtimeModule,
     HealthModule,
+    WebModule,
   ],
 })
 export class AppModule {}

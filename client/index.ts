@@ -1,0 +1,15 @@
+/** The project's typed realtime client (browser and Node). See docs/web.md. */
+export { DEFAULT_BACKOFF, backoffDelay, baseDelay, resolveBackoff, type BackoffOptions } from './backoff';
+export {
+  RealtimeClient,
+  RealtimeError,
+  normaliseSymbol,
+  type ConnectionState,
+  type Frame,
+  type RealtimeClientOptions,
+  type StateChange,
+} from './realtime-client';
+export type * from './protocol';
+export { socketIoTransport, type SocketIoTransportOptions } from './socketio.transport';
+export type { Transport, TransportCloseInfo, TransportEvents, TransportFactory, TransportKind } from './transport';
+export { webSocketTransport, type WebSocketFactory, type WebSocketLike } from './websocket.transport';

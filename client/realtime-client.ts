@@ -1,0 +1,601 @@
+import { backoffDelay, resolveBackoff, type BackoffOptions } from './backoff';
+import type { ClientMessageMap, ClientMessageType, ConnectionData, ServerMessage, ServerMessageMap, ServerMessageType } from './protocol';
+import { socketIoTransport } from './socketio.transport';
+import type { Transport, TransportCloseInfo, TransportFactory, TransportKind } from './transport';
+import { webSocketTransport, type WebSocketFactory } from './websocket.transport';
+
+/**
+ * - `connecting`: first attempt after connect()
+ * - `connected`: the server's `connection` message arrived; subscriptions are (re)sent
+ * - `reconnecting`: the connection dropped; waiting `retryInMs` or attempting again
+ * - `offline`: not connected and not trying (before connect(), after disconnect(),
+ *   after `maxAttempts` failures, or while the browser reports no network)
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+export interface StateChange {
+  state: ConnectionState;
+  previous: ConnectionState;
+  /** Failed attempts in a row so far (0 once connected). */
+  attempt: number;
+  /** With `reconnecting`: delay before the next attempt (ms). */
+  retryInMs?: number;
+  /** Why the last connection ended, when it did. */
+  reason?: string;
+  /** With `connected`: the server's `connection` data. */
+  connection?: ConnectionData;
+}
+
+/** Every frame in and out, for logs and the test page. */
+export interface Frame {
+  direction: 'in' | 'out';
+  /** Envelope type, `?` if the frame was not a JSON envelope. */
+  type: string;
+  /** The frame text exactly as sent or received. */
+  text: string;
+  envelope?: unknown;
+  /** Milliseconds since the epoch. */
+  at: number;
+}
+
+export interface RealtimeClientOptions {
+  /** `websocket` (raw, `/ws/realtime/`) or `socketio` (namespace `/realtime`). Default `websocket`. */
+  transport?: TransportKind;
+  /** The server's HTTP base URL, e.g. `http://localhost:8000`. Default: the page's origin in a browser. */
+  baseUrl?: string;
+  /** Raw WebSocket path (default `/ws/realtime/`). */
+  wsPath?: string;
+  /** Socket.IO namespace (default `/realtime`) and Engine.IO path (default `/socket.io`). */
+  socketIoNamespace?: string;
+  socketIoPath?: string;
+  /** Socket.IO handshake headers in Node (e.g. the session cookie). For raw WebSocket in Node use `createWebSocket`. */
+  headers?: Record<string, string>;
+  /** How to open a raw WebSocket (default: the global WebSocket). In Node < 22: `(url) => new WebSocket(url, {headers})` from `ws`. */
+  createWebSocket?: WebSocketFactory;
+  /** Replace the transport entirely (tests). */
+  transportFactory?: TransportFactory;
+  /** Reconnect policy, or `false` for none. */
+  reconnect?: Partial<BackoffOptions> | false;
+  /** How long a request (ping, subscribe, ...) waits for its reply (ms, default 10 s). */
+  requestTimeoutMs?: number;
+  /** How long an attempt may take to reach `connected` before it is abandoned and retried (ms, default 10 s). */
+  connectTimeoutMs?: number;
+  /** If > 0, an application-level ping every this many ms while connected; no pong in time forces a reconnect. */
+  keepAliveMs?: number;
+  /** Random source for jitter, [0, 1) (tests pass their own). */
+  random?: () => number;
+  /** Where exceptions thrown by your listeners go (default: reportError in browsers, else console.error). */
+  onListenerError?: (err: unknown) => void;
+}
+
+/** A server `error` reply (codes from the protocol) or a client-side failure (NOT_CONNECTED, TIMEOUT, DISCONNECTED). */
+export class RealtimeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'RealtimeError';
+  }
+}
+
+type Listener<T extends unknown[]> = (...args: T) => void;
+
+class Listeners<T extends unknown[]> {
+  private readonly set = new Set<Listener<T>>();
+  constructor(private readonly onError: (err: unknown) => void) {}
+  add(fn: Listener<T>): () => void {
+    this.set.add(fn);
+    return () => this.set.delete(fn);
+  }
+  emit(...args: T): void {
+    for (const fn of [...this.set]) {
+      try {
+        fn(...args);
+      } catch (err) {
+        // A faulty listener must not break the connection or the other listeners.
+        this.onError(err);
+      }
+    }
+  }
+  clear(): void {
+    this.set.clear();
+  }
+}
+
+interface Pending {
+  type: string;
+  resolve: (env: ServerMessage) => void;
+  reject: (err: RealtimeError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.\-=^]{0,31}$/;
+
+/** Trims and upper-cases a symbol; throws RealtimeError(VALIDATION_FAILED) if it cannot be one. */
+export function normaliseSymbol(symbol: string): string {
+  const s = String(symbol).trim().toUpperCase();
+  if (!SYMBOL_RE.test(s)) throw new RealtimeError('VALIDATION_FAILED', `Invalid symbol: ${JSON.stringify(symbol)}`);
+  return s;
+}
+
+interface BrowserGlobals {
+  location?: { origin?: string };
+  navigator?: { onLine?: boolean };
+  addEventListener?: (type: string, fn: () => void) => void;
+  removeEventListener?: (type: string, fn: () => void) => void;
+  performance?: { now(): number };
+}
+const g = globalThis as unknown as BrowserGlobals;
+
+function defaultListenerError(err: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (report) report(err);
+  else (globalThis as { console?: { error(...a: unknown[]): void } }).console?.error('RealtimeClient listener failed:', err);
+}
+const now = () => (g.performance ? g.performance.now() : Date.now());
+
+/**
+ * The project's realtime client: one API over raw WebSocket and Socket.IO,
+ * typed from the protocol's server-message map. It remembers what you
+ * subscribed to and, after any drop, reconnects with exponential backoff and
+ * jitter and subscribes everything again (the server then sends fresh snapshots).
+ *
+ * ```ts
+ * const client = new RealtimeClient({ baseUrl: 'http://localhost:8000' });
+ * client.on('asset_update', (u) => console.log(u.symbol, u.price));
+ * client.onState((s) => console.log(s.state));
+ * client.connect();
+ * await client.subscribeAssets(['AAPL', 'MSFT']);
+ * ```
+ */
+export class RealtimeClient {
+  readonly transportKind: TransportKind;
+  private readonly factory: TransportFactory;
+  private readonly backoff: BackoffOptions | false;
+  private readonly requestTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly keepAliveMs: number;
+  private readonly random: () => number;
+
+  private transport?: Transport;
+  private generation = 0;
+  private wanted = false;
+  private attempt = 0;
+  private currentState: ConnectionState = 'offline';
+  private info: ConnectionData | null = null;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private connectTimer?: ReturnType<typeof setTimeout>;
+  private keepAliveTimer?: ReturnType<typeof setInterval>;
+  private waitingForNetwork = false;
+  private requestSeq = 0;
+  private readonly idPrefix = `c${Math.floor(Math.random() * 1e6).toString(36)}-`;
+  private readonly pending = new Map<string, Pending>();
+  private readonly assets = new Set<string>();
+  private readonly portfolios = new Set<number>();
+
+  private readonly listenerError: (err: unknown) => void;
+  private readonly typed = new Map<string, Listeners<[unknown, ServerMessage]>>();
+  private readonly anyListeners: Listeners<[ServerMessage]>;
+  private readonly stateListeners: Listeners<[StateChange]>;
+  private readonly frameListeners: Listeners<[Frame]>;
+
+  private readonly onOnline = () => {
+    if (this.wanted && this.waitingForNetwork) {
+      this.waitingForNetwork = false;
+      this.open('reconnecting');
+    }
+  };
+
+  constructor(options: RealtimeClientOptions = {}) {
+    this.transportKind = options.transport ?? 'websocket';
+    this.backoff = options.reconnect === false ? false : resolveBackoff(options.reconnect);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.keepAliveMs = options.keepAliveMs ?? 0;
+    this.random = options.random ?? Math.random;
+    this.listenerError = options.onListenerError ?? defaultListenerError;
+    this.anyListeners = new Listeners(this.listenerError);
+    this.stateListeners = new Listeners(this.listenerError);
+    this.frameListeners = new Listeners(this.listenerError);
+    this.factory = options.transportFactory ?? RealtimeClient.defaultFactory(this.transportKind, options);
+  }
+
+  private static defaultFactory(kind: TransportKind, o: RealtimeClientOptions): TransportFactory {
+    const base = (o.baseUrl ?? g.location?.origin ?? '').replace(/\/+$/, '');
+    if (!base) throw new Error('RealtimeClient needs `baseUrl` outside a browser page');
+    if (kind === 'socketio') {
+      return socketIoTransport(base + (o.socketIoNamespace ?? '/realtime'), { headers: o.headers, path: o.socketIoPath, timeoutMs: o.connectTimeoutMs });
+    }
+    const wsBase = base.replace(/^http/i, 'ws');
+    return webSocketTransport(wsBase + (o.wsPath ?? '/ws/realtime/'), o.createWebSocket);
+  }
+
+  // ---------------------------------------------------------------- state
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The server's `connection` data of the current connection (null when not connected). */
+  get connection(): ConnectionData | null {
+    return this.currentState === 'connected' ? this.info : null;
+  }
+
+  /** What this client keeps subscribed across reconnects. */
+  get subscriptions(): { assets: string[]; portfolios: number[] } {
+    return { assets: [...this.assets], portfolios: [...this.portfolios] };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Typed handler for one server message type; returns a function that removes it. */
+  on<K extends ServerMessageType>(type: K, handler: (data: ServerMessageMap[K], envelope: ServerMessage<K>) => void): () => void {
+    let set = this.typed.get(type);
+    if (!set) {
+      set = new Listeners(this.listenerError);
+      this.typed.set(type, set);
+    }
+    return set.add(handler as unknown as Listener<[unknown, ServerMessage]>);
+  }
+
+  /** Every server envelope, whatever its type. */
+  onAny(handler: (envelope: ServerMessage) => void): () => void {
+    return this.anyListeners.add(handler);
+  }
+
+  /** Connection state changes (connecting, connected, reconnecting, offline). */
+  onState(handler: (change: StateChange) => void): () => void {
+    return this.stateListeners.add(handler);
+  }
+
+  /** Every frame in and out, with timestamps. */
+  onFrame(handler: (frame: Frame) => void): () => void {
+    return this.frameListeners.add(handler);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Starts connecting (and keeps reconnecting until disconnect()). */
+  connect(): void {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.attempt = 0;
+    g.addEventListener?.('online', this.onOnline);
+    this.open('connecting');
+  }
+
+  /** Closes the connection and stops reconnecting. Subscriptions are remembered for the next connect(). */
+  disconnect(reason = 'client closed'): void {
+    this.wanted = false;
+    this.waitingForNetwork = false;
+    g.removeEventListener?.('online', this.onOnline);
+    this.clearTimers();
+    const t = this.transport;
+    this.detach(new RealtimeError('DISCONNECTED', reason));
+    t?.close(1000, reason);
+    this.setState('offline', { reason });
+  }
+
+  /** Drops the current connection and connects again at once (e.g. after login or logout, so the handshake carries the new session). */
+  reconnectNow(reason = 'reconnect requested'): void {
+    if (!this.wanted) {
+      this.connect();
+      return;
+    }
+    const t = this.transport;
+    this.clearTimers();
+    this.detach(new RealtimeError('DISCONNECTED', reason));
+    t?.close(1000, reason);
+    this.attempt = 0;
+    this.open('reconnecting', reason);
+  }
+
+  /** disconnect() and drop every listener. */
+  dispose(): void {
+    this.disconnect('disposed');
+    this.typed.clear();
+    this.anyListeners.clear();
+    this.stateListeners.clear();
+    this.frameListeners.clear();
+  }
+
+  private open(state: 'connecting' | 'reconnecting', reason?: string): void {
+    const gen = ++this.generation;
+    this.info = null;
+    this.setState(state, { reason });
+    this.connectTimer = setTimeout(() => {
+      if (gen !== this.generation) return;
+      const t = this.transport;
+      this.detach(new RealtimeError('TIMEOUT', 'connection attempt timed out'));
+      t?.close(4000, 'connect timeout');
+      this.scheduleReconnect('connect timeout');
+    }, this.connectTimeoutMs);
+    this.transport = this.factory({
+      open: () => undefined,
+      message: (envelope, raw) => {
+        if (gen === this.generation) this.handleMessage(envelope, raw);
+      },
+      close: (info) => {
+        if (gen === this.generation) this.handleClose(info);
+      },
+    });
+  }
+
+  /** Forgets the current transport: its late events are ignored and its requests fail. */
+  private detach(err: RealtimeError): void {
+    this.generation++;
+    this.transport = undefined;
+    this.info = null;
+    clearTimeout(this.connectTimer);
+    clearInterval(this.keepAliveTimer);
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(err);
+    }
+  }
+
+  private handleClose(info: TransportCloseInfo): void {
+    this.detach(new RealtimeError('DISCONNECTED', `connection closed: ${info.reason}`));
+    if (this.wanted) this.scheduleReconnect(info.reason);
+    else this.setState('offline', { reason: info.reason });
+  }
+
+  private scheduleReconnect(reason: string): void {
+    clearTimeout(this.retryTimer);
+    if (this.backoff === false || this.attempt >= this.backoff.maxAttempts) {
+      this.wanted = false;
+      g.removeEventListener?.('online', this.onOnline);
+      this.setState('offline', { reason: this.backoff === false ? reason : `gave up after ${this.attempt} attempts: ${reason}` });
+      return;
+    }
+    if (g.navigator?.onLine === false && g.addEventListener) {
+      // No network: wait for the browser's `online` event instead of burning attempts.
+      this.waitingForNetwork = true;
+      this.setState('offline', { reason: 'no network' });
+      return;
+    }
+    const delay = backoffDelay(this.attempt, this.backoff, this.random);
+    this.attempt++;
+    this.setState('reconnecting', { reason, retryInMs: delay });
+    this.retryTimer = setTimeout(() => {
+      if (this.wanted) this.open('reconnecting', reason);
+    }, delay);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.connectTimer);
+    clearInterval(this.keepAliveTimer);
+  }
+
+  private setState(state: ConnectionState, extra: Partial<StateChange> = {}): void {
+    const previous = this.currentState;
+    this.currentState = state;
+    this.stateListeners.emit({ state, previous, attempt: this.attempt, ...extra });
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private handleMessage(envelope: unknown, raw: string): void {
+    const env = isEnvelope(envelope) ? envelope : undefined;
+    this.frameListeners.emit({ direction: 'in', type: env ? env.type : '?', text: raw, envelope, at: Date.now() });
+    if (!env) return;
+    if (env.type === 'connection') this.handleConnected(env.data as ConnectionData);
+    const id = replyId(env);
+    if (id !== undefined) {
+      const p = this.pending.get(id);
+      if (p) {
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        if (env.type === 'error') {
+          const d = env.data as { code?: string; message?: string };
+          p.reject(new RealtimeError(d.code ?? 'INTERNAL', d.message ?? 'error', env.data));
+        } else {
+          p.resolve(env);
+        }
+      }
+    }
+    this.typed.get(env.type)?.emit(env.data, env);
+    if (env.type === 'asset_updates') {
+      // Batched frames (opt-in via set_options) reach asset_update handlers one update at a time too.
+      const single = this.typed.get('asset_update');
+      const updates = (env.data as { updates?: unknown }).updates;
+      if (single && Array.isArray(updates)) {
+        for (const u of updates) single.emit(u, { type: 'asset_update', data: u, timestamp: env.timestamp } as ServerMessage);
+      }
+    }
+    this.anyListeners.emit(env);
+  }
+
+  private handleConnected(data: ConnectionData): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    this.info = data;
+    this.setState('connected', { connection: data });
+    if (this.keepAliveMs > 0) {
+      const gen = this.generation;
+      this.keepAliveTimer = setInterval(() => {
+        this.ping().catch((err: unknown) => {
+          if (gen === this.generation && err instanceof RealtimeError && err.code === 'TIMEOUT') {
+            const t = this.transport;
+            this.detach(new RealtimeError('DISCONNECTED', 'keep-alive timeout'));
+            t?.close(4000, 'keep-alive timeout');
+            this.scheduleReconnect('keep-alive timeout');
+          }
+        });
+      }, this.keepAliveMs);
+    }
+    this.resubscribe();
+  }
+
+  /** Sends every remembered subscription again (after each (re)connect). */
+  private resubscribe(): void {
+    if (this.assets.size > 0) {
+      this.request('subscribe_asset', { symbols: [...this.assets] }).catch((err: unknown) => this.forgetRejected(err, 'asset'));
+    }
+    for (const id of this.portfolios) {
+      this.request('subscribe_portfolio', { portfolio_id: id }).catch((err: unknown) => this.forgetRejected(err, 'portfolio', id));
+    }
+  }
+
+  /** A subscription the server refuses for good (unknown symbol, not found, not logged in) is not retried. */
+  private forgetRejected(err: unknown, kind: 'asset' | 'portfolio', portfolioId?: number): void {
+    if (!(err instanceof RealtimeError)) return;
+    if (kind === 'portfolio' && portfolioId !== undefined && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) {
+      this.portfolios.delete(portfolioId);
+    }
+    if (kind === 'asset' && err.code === 'UNKNOWN_SYMBOL') {
+      for (const s of rejectedSymbols(err.data)) this.assets.delete(s);
+    }
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  /**
+   * Sends one message and resolves with its reply (matched by the echoed `id`),
+   * or rejects with RealtimeError: the server's `error` code, NOT_CONNECTED, TIMEOUT or DISCONNECTED.
+   */
+  request<K extends ClientMessageType>(type: K, data: ClientMessageMap[K], timeoutMs = this.requestTimeoutMs): Promise<ServerMessage> {
+    const transport = this.transport;
+    if (!transport || this.currentState !== 'connected') {
+      return Promise.reject(new RealtimeError('NOT_CONNECTED', `Cannot send ${type}: not connected`));
+    }
+    const id = `${this.idPrefix}${++this.requestSeq}`;
+    return new Promise<ServerMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RealtimeError('TIMEOUT', `No reply to ${type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { type, resolve, reject, timer });
+      try {
+        this.sendEnvelope({ type, data, id, timestamp: new Date().toISOString() }, transport);
+      } catch (err) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new RealtimeError('NOT_CONNECTED', (err as Error).message));
+      }
+    });
+  }
+
+  /** Sends one message without waiting for a reply. Throws RealtimeError(NOT_CONNECTED) when not connected. */
+  send<K extends ClientMessageType>(type: K, data: ClientMessageMap[K], id?: string): void {
+    if (!this.transport) throw new RealtimeError('NOT_CONNECTED', `Cannot send ${type}: not connected`);
+    const envelope: Record<string, unknown> & { type: string } = { type, data, timestamp: new Date().toISOString() };
+    if (id !== undefined) envelope.id = id;
+    this.sendEnvelope(envelope, this.transport);
+  }
+
+  /** Sends text as typed (test page's envelope editor). See Transport.sendRaw for Socket.IO's rules. */
+  sendRaw(text: string): void {
+    if (!this.transport) throw new RealtimeError('NOT_CONNECTED', 'Cannot send: not connected');
+    this.transport.sendRaw(text);
+    let type = '?';
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(text);
+      if (isEnvelope(envelope)) type = envelope.type;
+    } catch {
+      envelope = undefined;
+    }
+    this.frameListeners.emit({ direction: 'out', type, text, envelope, at: Date.now() });
+  }
+
+  private sendEnvelope(envelope: { type: string } & Record<string, unknown>, transport: Transport): void {
+    const text = transport.send(envelope);
+    this.frameListeners.emit({ direction: 'out', type: envelope.type, text, envelope, at: Date.now() });
+  }
+
+  /** Round trip: sends `ping`, resolves with the `pong` and the round-trip time in ms. */
+  async ping(timeoutMs = this.requestTimeoutMs): Promise<{ rttMs: number; pong: ServerMessage }> {
+    const t0 = now();
+    const pong = await this.request('ping', {}, timeoutMs);
+    return { rttMs: now() - t0, pong };
+  }
+
+  /**
+   * Adds symbols to the remembered set and, when connected, subscribes them now
+   * (resolving with the `subscribed` reply; when not connected it resolves with
+   * null and they are sent on connect). Unknown symbols are rejected with
+   * UNKNOWN_SYMBOL and forgotten.
+   */
+  async subscribeAssets(symbols: string | string[]): Promise<ServerMessage | null> {
+    const list = [...new Set((Array.isArray(symbols) ? symbols : [symbols]).map(normaliseSymbol))];
+    if (list.length === 0) return null;
+    for (const s of list) this.assets.add(s);
+    if (this.currentState !== 'connected') return null;
+    try {
+      return await this.request('subscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
+    } catch (err) {
+      if (err instanceof RealtimeError && err.code === 'UNKNOWN_SYMBOL') {
+        const bad = rejectedSymbols(err.data);
+        for (const s of bad.length > 0 ? bad : list) this.assets.delete(s);
+      }
+      throw err;
+    }
+  }
+
+  /** Removes symbols from the remembered set and unsubscribes them when connected. */
+  async unsubscribeAssets(symbols: string | string[]): Promise<ServerMessage | null> {
+    const list = [...new Set((Array.isArray(symbols) ? symbols : [symbols]).map(normaliseSymbol))];
+    if (list.length === 0) return null;
+    for (const s of list) this.assets.delete(s);
+    if (this.currentState !== 'connected') return null;
+    return this.request('unsubscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
+  }
+
+  /** Remembers a portfolio subscription and subscribes now when connected (needs a logged-in session). */
+  async subscribePortfolio(portfolioId: number): Promise<ServerMessage | null> {
+    if (!Number.isSafeInteger(portfolioId) || portfolioId <= 0) throw new RealtimeError('VALIDATION_FAILED', `Invalid portfolio id: ${portfolioId}`);
+    this.portfolios.add(portfolioId);
+    if (this.currentState !== 'connected') return null;
+    try {
+      return await this.request('subscribe_portfolio', { portfolio_id: portfolioId });
+    } catch (err) {
+      if (err instanceof RealtimeError && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) this.portfolios.delete(portfolioId);
+      throw err;
+    }
+  }
+
+  async unsubscribePortfolio(portfolioId: number): Promise<ServerMessage | null> {
+    this.portfolios.delete(portfolioId);
+    if (this.currentState !== 'connected') return null;
+    return this.request('unsubscribe_portfolio', { portfolio_id: portfolioId });
+  }
+
+  /** Forgets every portfolio subscription (e.g. on logout) and unsubscribes them when connected. */
+  async clearPortfolios(): Promise<void> {
+    const ids = [...this.portfolios];
+    await Promise.allSettled(ids.map((id) => this.unsubscribePortfolio(id)));
+  }
+
+  /** Asks the server what this connection is subscribed to. */
+  listSubscriptions(): Promise<ServerMessage> {
+    return this.request('list_subscriptions', {});
+  }
+}
+
+function isEnvelope(v: unknown): v is ServerMessage {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string';
+}
+
+function replyId(env: ServerMessage): string | undefined {
+  const top = (env as { id?: unknown }).id;
+  if (typeof top === 'string' || typeof top === 'number') return String(top);
+  const inner = env.data && typeof env.data === 'object' ? (env.data as { id?: unknown }).id : undefined;
+  if (typeof inner === 'string' || typeof inner === 'number') return String(inner);
+  return undefined;
+}
+
+/** Symbols named by an UNKNOWN_SYMBOL error (`symbol` or `symbols` in its data). */
+function rejectedSymbols(data: unknown): string[] {
+  if (!data || typeof data !== 'object') return [];
+  const d = data as { symbol?: unknown; symbols?: unknown };
+  const out: string[] = [];
+  if (typeof d.symbol === 'string') out.push(d.symbol.toUpperCase());
+  if (Array.isArray(d.symbols)) for (const s of d.symbols) if (typeof s === 'string') out.push(s.toUpperCase());
+  return out;
+}

@@ -1,0 +1,376 @@
+import Decimal from 'decimal.js';
+import type { AssetUpdateData, PortfolioUpdateData, RealtimeClient } from '../../../client';
+import { RealtimeError } from '../../../client';
+import * as rest from '../shared/api';
+import { ApiError, type AssetInfo, type PortfolioSummary, type PositionView } from '../shared/api';
+import { attachAutocomplete } from '../shared/autocomplete';
+import { $, flash, h, notify, setText } from '../shared/dom';
+import { formatClock, formatMoney, formatPercent, formatPrice, formatQuantity, formatSignedMoney, signClass } from '../shared/format';
+import { FrameBatcher } from '../shared/raf';
+import type { Market } from './market';
+
+const SELECTED_KEY = 'rm.portfolio.v1';
+const DECIMAL_RE = /^(?:\d{1,15})(?:\.\d{1,10})?$/;
+
+interface Row {
+  position: PositionView;
+  tr: HTMLTableRowElement;
+  price: HTMLElement;
+  value: HTMLElement;
+  day: HTMLElement;
+  pnl: HTMLElement;
+  lastValue?: string;
+  editing: boolean;
+}
+
+/**
+ * The logged-in part: portfolio picker, live total / daily change / %, and a
+ * positions table whose prices and market values move with the market.
+ * Positions are added and edited through the REST API; the server then pushes
+ * a fresh portfolio_update, so the total follows at once.
+ */
+export class PortfolioPanel {
+  private readonly anon = $('#portfolio-anon');
+  private readonly body = $('#portfolio-body');
+  private readonly select = $<HTMLSelectElement>('#portfolio-select');
+  private readonly total = $('#pf-total');
+  private readonly change = $('#pf-change');
+  private readonly pct = $('#pf-change-pct');
+  private readonly count = $('#pf-count');
+  private readonly stale = $('#pf-stale');
+  private readonly asOf = $('#pf-asof');
+  private readonly tbody = $('#positions-body');
+  private readonly empty = $('#positions-empty');
+  private readonly form = $<HTMLFormElement>('#position-form');
+  private readonly formError = $('[data-testid="position-error"]');
+
+  private list: PortfolioSummary[] = [];
+  private current: PortfolioSummary | null = null;
+  private rows = new Map<number, Row>();
+  private lastTotal?: number;
+  private lastUpdateAt = 0;
+  private loadSeq = 0;
+  private readonly batcher = new FrameBatcher<number, PortfolioUpdateData>((batch) => {
+    for (const u of batch.values()) this.renderValuation(u);
+  });
+
+  constructor(
+    private readonly client: RealtimeClient,
+    private readonly market: Market,
+    private readonly catalog: () => Map<string, AssetInfo>,
+  ) {
+    client.on('portfolio_update', (u) => {
+      if (this.current && u.portfolio_id === this.current.id) {
+        this.lastUpdateAt = performance.now();
+        this.batcher.push(u.portfolio_id, u);
+      }
+    });
+    client.on('unsubscribed', (d) => {
+      if (d.reason === 'portfolio_deleted' && this.current && d.portfolios.includes(this.current.id)) {
+        notify('This portfolio was deleted');
+        void this.show();
+      }
+    });
+    market.onUpdates((batch) => this.applyPrices(batch));
+    this.select.addEventListener('change', () => void this.open(Number(this.select.value)));
+    this.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void this.submitNew();
+    });
+    const symbolInput = this.form.elements.namedItem('symbol') as HTMLInputElement;
+    attachAutocomplete(symbolInput, {
+      onPick: (a) => {
+        symbolInput.value = a.symbol;
+        const cost = this.form.elements.namedItem('average_cost') as HTMLInputElement;
+        const live = this.market.quotes.get(a.symbol)?.price ?? (a.current_price != null ? Number(a.current_price) : undefined);
+        if (!cost.value && live !== undefined && Number.isFinite(live)) cost.value = String(live);
+        (this.form.elements.namedItem('quantity') as HTMLInputElement).focus();
+      },
+    });
+  }
+
+  /** Logged in: load the portfolios and open the remembered (or first) one. */
+  async show(): Promise<void> {
+    this.anon.hidden = true;
+    this.body.hidden = false;
+    try {
+      this.list = await rest.portfolios();
+    } catch (err) {
+      notify(`Could not load portfolios: ${(err as Error).message}`);
+      return;
+    }
+    this.select.replaceChildren(...this.list.map((p) => h('option', { value: String(p.id) }, p.name)));
+    if (this.list.length === 0) {
+      this.select.append(h('option', { value: '' }, 'No portfolios'));
+      this.current = null;
+      this.clearNumbers();
+      return;
+    }
+    const remembered = Number(localStorage.getItem(SELECTED_KEY));
+    const pick = this.list.find((p) => p.id === remembered) ?? this.list[0]!;
+    await this.open(pick.id);
+  }
+
+  /** Logged out: forget everything portfolio-related. */
+  hide(): void {
+    this.anon.hidden = false;
+    this.body.hidden = true;
+    this.current = null;
+    this.list = [];
+    this.select.replaceChildren();
+    this.rows.clear();
+    this.tbody.replaceChildren();
+    this.clearNumbers();
+    void this.client.clearPortfolios();
+    void this.market.need('positions', []).catch(() => undefined);
+  }
+
+  async open(id: number): Promise<void> {
+    const target = this.list.find((p) => p.id === id);
+    if (!target) return;
+    const previous = this.current;
+    this.current = target;
+    this.select.value = String(id);
+    localStorage.setItem(SELECTED_KEY, String(id));
+    if (previous && previous.id !== id) {
+      this.clearNumbers();
+      void this.client.unsubscribePortfolio(previous.id).catch(() => undefined);
+    }
+    this.client.subscribePortfolio(id).catch((err: unknown) => {
+      if (err instanceof RealtimeError && !['NOT_CONNECTED', 'DISCONNECTED', 'TIMEOUT'].includes(err.code)) notify(`Live updates unavailable: ${err.message}`);
+    });
+    await this.reload();
+  }
+
+  /** Fetches the positions (and the valuation, unless a live update came meanwhile). */
+  async reload(): Promise<void> {
+    const p = this.current;
+    if (!p) return;
+    const mine = ++this.loadSeq;
+    const startedAt = performance.now();
+    try {
+      const [detail, positions] = await Promise.all([rest.portfolio(p.id), rest.positions(p.id)]);
+      if (mine !== this.loadSeq || this.current?.id !== p.id) return;
+      if (detail.base_currency) p.base_currency = detail.base_currency;
+      if (detail.valuation && this.lastUpdateAt < startedAt) {
+        const v = detail.valuation;
+        this.renderValuation({
+          portfolio_id: p.id,
+          name: detail.name,
+          total_value: Number(v.total_value),
+          daily_change: Number(v.daily_change),
+          daily_change_percent: Number(v.daily_change_percent),
+          positions_count: v.positions_count ?? positions.length,
+          as_of: v.as_of ?? new Date().toISOString(),
+          stale: v.stale ?? false,
+          seq: 0,
+        });
+      }
+      this.renderPositions(positions);
+      await this.market.need('positions', positions.map((x) => x.symbol)).catch(() => undefined);
+    } catch (err) {
+      if (mine === this.loadSeq) notify(`Could not load the portfolio: ${(err as Error).message}`);
+    }
+  }
+
+  private get currency(): string {
+    return this.current?.base_currency ?? 'USD';
+  }
+
+  private clearNumbers(): void {
+    this.lastTotal = undefined;
+    this.lastUpdateAt = 0;
+    setText(this.total, '—');
+    setText(this.change, '—');
+    setText(this.pct, '');
+    setText(this.count, '—');
+    setText(this.asOf, '');
+    this.stale.hidden = true;
+  }
+
+  private renderValuation(u: PortfolioUpdateData): void {
+    if (!this.current || u.portfolio_id !== this.current.id) return;
+    const changed = setText(this.total, formatMoney(u.total_value, this.currency));
+    if (changed && this.lastTotal !== undefined && u.total_value !== this.lastTotal) flash(this.total, u.total_value > this.lastTotal ? 'up' : 'down');
+    this.lastTotal = u.total_value;
+    const cls = signClass(u.daily_change);
+    this.change.className = cls;
+    this.pct.className = `kpi-sub ${cls}`;
+    setText(this.change, formatSignedMoney(u.daily_change, this.currency));
+    setText(this.pct, `(${formatPercent(u.daily_change_percent)})`);
+    setText(this.count, String(u.positions_count));
+    setText(this.asOf, `as of ${formatClock(u.as_of)}`);
+    this.stale.hidden = !u.stale;
+    this.total.dataset.seq = String(u.seq);
+  }
+
+  // ---------------------------------------------------------------- positions table
+
+  private renderPositions(positions: PositionView[]): void {
+    const sorted = [...positions].sort((a, b) => a.symbol.localeCompare(b.symbol));
+    this.rows.clear();
+    this.tbody.replaceChildren(...sorted.map((p) => this.buildRow(p).tr));
+    this.empty.hidden = sorted.length > 0;
+  }
+
+  private buildRow(position: PositionView): Row {
+    const info = this.catalog().get(position.symbol);
+    const price = h('td', { class: 'r num live', 'data-col': 'price' }, '—');
+    const value = h('td', { class: 'r num live', 'data-col': 'value' }, '—');
+    const day = h('td', { class: 'r num hide-sm', 'data-col': 'day' }, '—');
+    const pnl = h('td', { class: 'r num hide-sm', 'data-col': 'pnl' }, '—');
+    const tr = h(
+      'tr',
+      { 'data-symbol': position.symbol, 'data-position-id': String(position.id), 'data-testid': 'position-row' },
+      h('td', {}, h('div', { class: 'sym' }, position.symbol), h('div', { class: 'name' }, info?.name ?? position.name ?? '')),
+      h('td', { class: 'r num', 'data-col': 'quantity' }, formatQuantity(position.quantity)),
+      h('td', { class: 'r num hide-sm', 'data-col': 'cost' }, formatPrice(Number(position.average_cost), info?.asset_type)),
+      price,
+      value,
+      day,
+      pnl,
+      h('td', { class: 'actions' }, this.editButton(position)),
+    );
+    const row: Row = { position, tr, price, value, day, pnl, editing: false };
+    this.rows.set(position.id, row);
+    const q = this.market.quotes.get(position.symbol);
+    if (q) this.renderRowPrice(row, q);
+    else if (position.current_price != null) this.renderRowPrice(row, { price: Number(position.current_price), change: 0 } as AssetUpdateData, true);
+    return row;
+  }
+
+  private editButton(position: PositionView): HTMLElement {
+    const b = h('button', { class: 'btn small', type: 'button', 'data-testid': 'edit-position' }, 'Edit');
+    b.addEventListener('click', () => this.startEdit(position.id));
+    return b;
+  }
+
+  private applyPrices(batch: Map<string, AssetUpdateData>): void {
+    for (const row of this.rows.values()) {
+      const u = batch.get(row.position.symbol);
+      if (u) this.renderRowPrice(row, u);
+    }
+  }
+
+  private renderRowPrice(row: Row, u: Pick<AssetUpdateData, 'price' | 'change'>, noDayChange = false): void {
+    const type = this.catalog().get(row.position.symbol)?.asset_type;
+    setText(row.price, formatPrice(u.price, type));
+    const qty = new Decimal(row.position.quantity);
+    const value = qty.times(u.price).toFixed(2);
+    if (setText(row.value, formatMoney(value, this.currency)) && row.lastValue !== undefined && value !== row.lastValue) {
+      flash(row.value, new Decimal(value).gt(row.lastValue) ? 'up' : 'down');
+    }
+    row.lastValue = value;
+    if (!noDayChange) {
+      const day = qty.times(u.change);
+      row.day.className = `r num hide-sm ${signClass(day.toNumber())}`;
+      setText(row.day, formatSignedMoney(day.toFixed(2), this.currency));
+    }
+    const pnl = new Decimal(u.price).minus(row.position.average_cost).times(qty);
+    row.pnl.className = `r num hide-sm ${signClass(pnl.toNumber())}`;
+    setText(row.pnl, formatSignedMoney(pnl.toFixed(2), this.currency));
+  }
+
+  private startEdit(id: number): void {
+    const row = this.rows.get(id);
+    if (!row || row.editing || !this.current) return;
+    row.editing = true;
+    const qtyCell = row.tr.querySelector<HTMLElement>('[data-col="quantity"]')!;
+    const costCell = row.tr.querySelector<HTMLElement>('[data-col="cost"]')!;
+    const actions = row.tr.querySelector<HTMLElement>('.actions')!;
+    const qty = h('input', { value: row.position.quantity, inputmode: 'decimal', 'aria-label': 'Quantity', 'data-testid': 'edit-quantity' });
+    const cost = h('input', { value: row.position.average_cost, inputmode: 'decimal', 'aria-label': 'Average cost', 'data-testid': 'edit-cost' });
+    costCell.classList.remove('hide-sm');
+    qtyCell.replaceChildren(qty);
+    costCell.replaceChildren(cost);
+    const save = h('button', { class: 'btn small primary', type: 'button', 'data-testid': 'save-position' }, 'Save');
+    const del = h('button', { class: 'icon-btn', type: 'button', title: 'Delete position', 'aria-label': 'Delete position' }, '🗑');
+    const cancel = h('button', { class: 'icon-btn', type: 'button', title: 'Cancel', 'aria-label': 'Cancel' }, '×');
+    actions.replaceChildren(save, del, cancel);
+    qty.focus();
+    qty.select();
+    const finish = () => void this.reload();
+    const doSave = async () => {
+      const q = qty.value.trim();
+      const c = cost.value.trim();
+      if (!validPositive(q) || !validNonNegative(c)) {
+        notify('Quantity must be a positive number and cost a number ≥ 0');
+        return;
+      }
+      save.disabled = true;
+      try {
+        await rest.updatePosition(this.current!.id, id, { quantity: q, average_cost: c });
+        notify(`${row.position.symbol} updated`);
+        finish();
+      } catch (err) {
+        save.disabled = false;
+        notify(err instanceof ApiError ? err.message : String(err));
+      }
+    };
+    save.addEventListener('click', () => void doSave());
+    for (const input of [qty, cost]) {
+      input.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter') void doSave();
+        if (ev.key === 'Escape') finish();
+      });
+    }
+    cancel.addEventListener('click', finish);
+    let armed = false;
+    del.addEventListener('click', async () => {
+      if (!armed) {
+        armed = true;
+        del.textContent = 'Sure?';
+        del.classList.replace('icon-btn', 'btn');
+        del.classList.add('small');
+        setTimeout(() => {
+          armed = false;
+          del.textContent = '🗑';
+          del.className = 'icon-btn';
+        }, 3000);
+        return;
+      }
+      try {
+        await rest.deletePosition(this.current!.id, id);
+        notify(`${row.position.symbol} removed`);
+        finish();
+      } catch (err) {
+        notify(err instanceof ApiError ? err.message : String(err));
+      }
+    });
+  }
+
+  private async submitNew(): Promise<void> {
+    if (!this.current) return;
+    const data = new FormData(this.form);
+    const symbol = String(data.get('symbol') ?? '').trim().toUpperCase();
+    const quantity = String(data.get('quantity') ?? '').trim();
+    const cost = String(data.get('average_cost') ?? '').trim();
+    setText(this.formError, '');
+    if (!symbol) return this.fail('Pick a symbol');
+    if (!validPositive(quantity)) return this.fail('Quantity must be a positive number');
+    if (!validNonNegative(cost)) return this.fail('Average cost must be a number ≥ 0');
+    const button = this.form.querySelector('button')!;
+    button.disabled = true;
+    try {
+      await rest.addPosition(this.current.id, { symbol, quantity, average_cost: cost });
+      this.form.reset();
+      notify(`Added ${formatQuantity(quantity)} ${symbol}`);
+      await this.reload();
+    } catch (err) {
+      this.fail(err instanceof ApiError ? err.message : String(err));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  private fail(message: string): void {
+    setText(this.formError, message);
+  }
+}
+
+function validPositive(s: string): boolean {
+  return DECIMAL_RE.test(s) && new Decimal(s).gt(0);
+}
+function validNonNegative(s: string): boolean {
+  return DECIMAL_RE.test(s);
+}
