@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import type { Connection } from './connection';
+
+/**
+ * Every open connection of this instance, with two indexes: per user (the
+ * MAX_CONNECTIONS_PER_USER count) and per session (logout and expiry).
+ */
+@Injectable()
+export class ConnectionRegistry {
+  private readonly connections = new Set<Connection>();
+  private readonly byUser = new Map<number, Set<Connection>>();
+  private readonly bySession = new Map<string, Set<Connection>>();
+  private readonly byTransport = { websocket: 0, socketio: 0 };
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  all(): IterableIterator<Connection> {
+    return this.connections.values();
+  }
+
+  countByTransport(): { websocket: number; socketio: number } {
+    return { ...this.byTransport };
+  }
+
+  userConnectionCount(userId: number): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
+  userConnections(userId: number): Connection[] {
+    return [...(this.byUser.get(userId) ?? [])];
+  }
+
+  authenticatedUserCount(): number {
+    return this.byUser.size;
+  }
+
+  sessionIds(): string[] {
+    return [...this.bySession.keys()];
+  }
+
+  sessionConnections(sessionId: string): Connection[] {
+    return [...(this.bySession.get(sessionId) ?? [])];
+  }
+
+  /**
+   * Registers a connection. An authenticated one takes a slot of its user;
+   * false (nothing registered) when the user already has `maxPerUser`.
+   * Synchronous check-and-add, so concurrent handshakes cannot overshoot.
+   */
+  add(conn: Connection, maxPerUser: number): boolean {
+    if (conn.userId !== null) {
+      const mine = this.byUser.get(conn.userId);
+      if (mine && mine.size >= maxPerUser) return false;
+      this.attachUser(conn);
+    }
+    this.connections.add(conn);
+    this.byTransport[conn.kind]++;
+    return true;
+  }
+
+  remove(conn: Connection): boolean {
+    if (!this.connections.delete(conn)) return false;
+    this.byTransport[conn.kind]--;
+    this.detachUser(conn);
+    return true;
+  }
+
+  /** The connection's session ended: it stays open, anonymous, and frees its user slot. */
+  deauthenticate(conn: Connection): void {
+    this.detachUser(conn);
+    conn.userId = null;
+    conn.sessionId = null;
+  }
+
+  private attachUser(conn: Connection): void {
+    const userId = conn.userId!;
+    let mine = this.byUser.get(userId);
+    if (!mine) this.byUser.set(userId, (mine = new Set()));
+    mine.add(conn);
+    conn.countedUser = userId;
+    if (conn.sessionId) {
+      let s = this.bySession.get(conn.sessionId);
+      if (!s) this.bySession.set(conn.sessionId, (s = new Set()));
+      s.add(conn);
+    }
+  }
+
+  private detachUser(conn: Connection): void {
+    if (conn.countedUser !== null) {
+      const mine = this.byUser.get(conn.countedUser);
+      if (mine?.delete(conn) && mine.size === 0) this.byUser.delete(conn.countedUser);
+      conn.countedUser = null;
+    }
+    if (conn.sessionId) {
+      const s = this.bySession.get(conn.sessionId);
+      if (s?.delete(conn) && s.size === 0) this.bySession.delete(conn.sessionId);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { CloseCode } from '../protocol/error-codes';
+import type { MessageId } from '../protocol/client-messages';
+import type { ServerMessage, SubscriptionsData } from '../protocol/server-messages';
+import type { OutboundFrame } from './outbound-frame';
+
+export type TransportKind = 'websocket' | 'socketio';
+
+/** A Socket.IO acknowledgement callback. */
+export type AckFn = (payload: unknown) => void;
+
+/** What the hub needs to know about who is on the other end. */
+export interface ConnectionIdentity {
+  userId: number;
+  sessionId: string;
+}
+
+/** One queued inbound message, before rate limiting and parsing. */
+export type InboundItem =
+  | { kind: 'text'; text: string }
+  | { kind: 'binary' }
+  | { kind: 'event'; event: string; args: unknown[]; ack?: AckFn };
+
+/** Correlation of a reply with its request. */
+export interface RequestRef {
+  type: string | null;
+  id: MessageId | null;
+  ack?: AckFn;
+}
+
+/**
+ * One client connection, whatever the transport. The hub only uses this class;
+ * each transport subclasses it with the few methods that touch its socket.
+ * Kept small: idle connections are counted in the thousands.
+ */
+export abstract class Connection {
+  abstract readonly kind: TransportKind;
+  readonly id: string = randomUUID();
+  readonly connectedAt = Date.now();
+  userId: number | null = null;
+  sessionId: string | null = null;
+  /** Holds a slot in the per-user connection count. */
+  countedUser: number | null = null;
+  open = true;
+  /** Last time the peer showed life (message or pong), ms epoch. */
+  lastSeen = Date.now();
+
+  /** Subscriptions (allocated on first use). */
+  assets: Set<string> | null = null;
+  portfolios: Set<number> | null = null;
+
+  /** Conflation: newest pending frame per topic while the socket is above the high-water mark. */
+  conflated: Map<string, OutboundFrame> | null = null;
+  conflatedSince = 0;
+
+  /** Opt-in batching: interval and the frames waiting for the next tick. */
+  batchMs = 0;
+  batch: OutboundFrame[] | null = null;
+
+  /** Inbound queue: messages are handled one at a time, in order. */
+  inbox: InboundItem[] | null = null;
+  processing = false;
+
+  /** Bytes handed to the transport and not yet written to the kernel. */
+  abstract bufferedBytes(): number;
+  /** Sends a shared, pre-serialised frame. */
+  abstract sendFrame(frame: OutboundFrame): void;
+  /** Sends a message built for this connection only (replies, errors). */
+  abstract sendMessage(message: ServerMessage): void;
+  /** Protocol-level keepalive ping; false when the transport runs its own heartbeat. */
+  abstract ping(): boolean;
+  /** Graceful close with a code (WebSocket close code; Socket.IO just disconnects). */
+  abstract close(code: CloseCode, reason: string): void;
+  /** Drops the connection at once (dead peer). */
+  abstract terminate(): void;
+
+  get authenticated(): boolean {
+    return this.userId !== null;
+  }
+
+  subscriptionCount(): number {
+    return (this.assets?.size ?? 0) + (this.portfolios?.size ?? 0);
+  }
+
+  subscriptions(): SubscriptionsData {
+    return {
+      assets: this.assets ? [...this.assets].sort() : [],
+      portfolios: this.portfolios ? [...this.portfolios].sort((a, b) => a - b) : [],
+    };
+  }
+}

@@ -1,0 +1,123 @@
+import type { PriceTick } from '../../bus/bus.messages';
+import type { Connection } from './connection';
+import type { OutboundFrame } from './outbound-frame';
+
+/** One symbol: its latest tick (from the bus or a snapshot source), sequence, cached frame and subscribers. */
+export interface AssetTopic {
+  readonly key: string;
+  readonly symbol: string;
+  /** Sequence of the latest tick (0 until the first live tick). */
+  seq: number;
+  tick: PriceTick | null;
+  asOfMs: number;
+  publishedAt: number;
+  /** The latest asset_update, encoded once (null until someone needs it). */
+  frame: OutboundFrame<'asset_update'> | null;
+  readonly subscribers: Set<Connection>;
+}
+
+/** One portfolio with at least one subscriber on this instance. */
+export interface PortfolioTopic {
+  readonly key: string;
+  readonly portfolioId: number;
+  seq: number;
+  frame: OutboundFrame<'portfolio_update'> | null;
+  readonly subscribers: Set<Connection>;
+}
+
+export const assetKey = (symbol: string) => `a:${symbol}`;
+export const portfolioKey = (id: number) => `p:${id}`;
+
+/**
+ * topic -> Set<Connection>, plus each connection's own set of topics, kept in
+ * step. Asset topics stay (they also hold the latest tick per symbol for
+ * snapshots); a portfolio topic lives while it has subscribers.
+ */
+export class SubscriptionIndex {
+  private readonly assetTopics = new Map<string, AssetTopic>();
+  private readonly portfolioTopics = new Map<number, PortfolioTopic>();
+  private assetSubs = 0;
+  private portfolioSubs = 0;
+
+  asset(symbol: string): AssetTopic {
+    let t = this.assetTopics.get(symbol);
+    if (!t) {
+      t = { key: assetKey(symbol), symbol, seq: 0, tick: null, asOfMs: 0, publishedAt: 0, frame: null, subscribers: new Set() };
+      this.assetTopics.set(symbol, t);
+    }
+    return t;
+  }
+
+  peekAsset(symbol: string): AssetTopic | undefined {
+    return this.assetTopics.get(symbol);
+  }
+
+  peekPortfolio(id: number): PortfolioTopic | undefined {
+    return this.portfolioTopics.get(id);
+  }
+
+  /** True if newly added. */
+  addAsset(conn: Connection, symbol: string): boolean {
+    const set = (conn.assets ??= new Set());
+    if (set.has(symbol)) return false;
+    set.add(symbol);
+    this.asset(symbol).subscribers.add(conn);
+    this.assetSubs++;
+    return true;
+  }
+
+  removeAsset(conn: Connection, symbol: string): boolean {
+    if (!conn.assets?.delete(symbol)) return false;
+    this.assetTopics.get(symbol)?.subscribers.delete(conn);
+    this.assetSubs--;
+    if (conn.assets.size === 0) conn.assets = null;
+    return true;
+  }
+
+  addPortfolio(conn: Connection, id: number): PortfolioTopic | null {
+    const set = (conn.portfolios ??= new Set());
+    if (set.has(id)) return null;
+    set.add(id);
+    let t = this.portfolioTopics.get(id);
+    if (!t) {
+      t = { key: portfolioKey(id), portfolioId: id, seq: 0, frame: null, subscribers: new Set() };
+      this.portfolioTopics.set(id, t);
+    }
+    t.subscribers.add(conn);
+    this.portfolioSubs++;
+    return t;
+  }
+
+  removePortfolio(conn: Connection, id: number): boolean {
+    if (!conn.portfolios?.delete(id)) return false;
+    const t = this.portfolioTopics.get(id);
+    if (t) {
+      t.subscribers.delete(conn);
+      if (t.subscribers.size === 0) this.portfolioTopics.delete(id);
+    }
+    this.portfolioSubs--;
+    if (conn.portfolios.size === 0) conn.portfolios = null;
+    return true;
+  }
+
+  /** Subscribers of one portfolio (a copy, safe to iterate while removing). */
+  portfolioSubscribers(id: number): Connection[] {
+    return [...(this.portfolioTopics.get(id)?.subscribers ?? [])];
+  }
+
+  removeAll(conn: Connection): void {
+    for (const s of conn.assets ?? []) this.removeAsset(conn, s);
+    for (const p of conn.portfolios ?? []) this.removePortfolio(conn, p);
+  }
+
+  stats() {
+    let distinctAssets = 0;
+    for (const t of this.assetTopics.values()) if (t.subscribers.size > 0) distinctAssets++;
+    return {
+      asset_subscriptions: this.assetSubs,
+      portfolio_subscriptions: this.portfolioSubs,
+      distinct_assets: distinctAssets,
+      distinct_portfolios: this.portfolioTopics.size,
+    };
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * class-validator DTOs for every client message (runtime side of
+ * client-messages.ts). The parser picks the DTO by `type`, transforms the
+ * plain object into it and validates with the service-wide policy
+ * (whitelist, forbid unknown fields).
+ */
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  IsArray,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  Validate,
+  ValidateIf,
+  ValidateNested,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
+import type {
+  AssetSelection,
+  ClientMessageMap,
+  ClientMessageType,
+  ConnectionOptions,
+  MessageId,
+  PortfolioSelection,
+} from './client-messages';
+
+/** Symbol syntax shared by REST and sockets (after trimming and upper-casing). */
+export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-=^]{0,31}$/;
+/** Most symbols one subscribe/unsubscribe message may name. */
+export const MAX_SYMBOLS_PER_MESSAGE = 100;
+export const MAX_ID_LENGTH = 64;
+export const MAX_PORTFOLIO_ID = 2_147_483_647;
+export const BATCH_MS_MIN = 10;
+export const BATCH_MS_MAX = 1000;
+
+const normaliseSymbol = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
+const normaliseSymbols = ({ value }: { value: unknown }) =>
+  Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v)) : value;
+const digitsToNumber = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value);
+
+@ValidatorConstraint({ name: 'isMessageId' })
+class IsMessageIdConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value === 'string') return value.length > 0 && value.length <= MAX_ID_LENGTH;
+    return typeof value === 'number' && Number.isSafeInteger(value);
+  }
+  defaultMessage(): string {
+    return `id must be a string of 1..${MAX_ID_LENGTH} characters or an integer`;
+  }
+}
+
+@ValidatorConstraint({ name: 'notBoth' })
+class NotBothConstraint implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    const [other] = args.constraints as [string];
+    return (args.object as Record<string, unknown>)[other] === undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `give either ${args.property} or ${(args.constraints as [string])[0]}, not both`;
+  }
+}
+
+@ValidatorConstraint({ name: 'batchMs' })
+class BatchMsConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return value === 0 || (typeof value === 'number' && Number.isInteger(value) && value >= BATCH_MS_MIN && value <= BATCH_MS_MAX);
+  }
+  defaultMessage(): string {
+    return `batch_ms must be 0 (off) or an integer from ${BATCH_MS_MIN} to ${BATCH_MS_MAX}`;
+  }
+}
+
+// ---- data DTOs -------------------------------------------------------------
+
+export class AssetSelectionDto implements AssetSelection {
+  /** Validated when present, and required when `symbols` is absent. */
+  @ValidateIf((o: AssetSelectionDto) => o.symbol !== undefined || o.symbols === undefined)
+  @IsDefined({ message: 'symbol (or symbols) is required' })
+  @Validate(NotBothConstraint, ['symbols'])
+  @Transform(normaliseSymbol)
+  @IsString()
+  @MaxLength(32)
+  @Matches(SYMBOL_PATTERN, { message: 'symbol must be 1-32 characters of A-Z, 0-9 and . - = ^' })
+  symbol?: string;
+
+  @IsOptional()
+  @Transform(normaliseSymbols)
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(MAX_SYMBOLS_PER_MESSAGE)
+  @IsString({ each: true })
+  @MaxLength(32, { each: true })
+  @Matches(SYMBOL_PATTERN, { each: true, message: 'each symbol must be 1-32 characters of A-Z, 0-9 and . - = ^' })
+  symbols?: string[];
+}
+
+export class PortfolioSelectionDto implements PortfolioSelection {
+  @IsDefined()
+  @Transform(digitsToNumber)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PORTFOLIO_ID)
+  portfolio_id: number;
+}
+
+export class EmptyDataDto {
+  [key: string]: never;
+}
+
+export class ConnectionOptionsDto implements ConnectionOptions {
+  @IsOptional()
+  @Validate(BatchMsConstraint)
+  batch_ms?: number;
+}
+
+// ---- envelope DTOs (one per type: the discriminated union) -----------------
+
+abstract class EnvelopeDto {
+  abstract type: ClientMessageType;
+
+  @IsOptional()
+  @Validate(IsMessageIdConstraint)
+  id?: MessageId;
+
+  /** The seed's client sends its own send time; accepted, not used. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  timestamp?: string;
+}
+
+export class PingMessageDto extends EnvelopeDto {
+  @IsIn(['ping']) type: 'ping';
+  /** Anything (the seed sends `{}`); not interpreted. */
+  @IsOptional() @IsObject() data?: Record<string, unknown>;
+}
+
+export class SubscribeAssetMessageDto extends EnvelopeDto {
+  @IsIn(['subscribe_asset']) type: 'subscribe_asset';
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => AssetSelectionDto) data: AssetSelectionDto;
+}
+
+export class UnsubscribeAssetMessageDto extends EnvelopeDto {
+  @IsIn(['unsubscribe_asset']) type: 'unsubscribe_asset';
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => AssetSelectionDto) data: AssetSelectionDto;
+}
+
+export class SubscribePortfolioMessageDto extends EnvelopeDto {
+  @IsIn(['subscribe_portfolio']) type: 'subscribe_portfolio';
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => PortfolioSelectionDto) data: PortfolioSelectionDto;
+}
+
+export class UnsubscribePortfolioMessageDto extends EnvelopeDto {
+  @IsIn(['unsubscribe_portfolio']) type: 'unsubscribe_portfolio';
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => PortfolioSelectionDto) data: PortfolioSelectionDto;
+}
+
+export class ListSubscriptionsMessageDto extends EnvelopeDto {
+  @IsIn(['list_subscriptions']) type: 'list_subscriptions';
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => EmptyDataDto) data?: EmptyDataDto;
+}
+
+export class SetOptionsMessageDto extends EnvelopeDto {
+  @IsIn(['set_options']) type: 'set_options';
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => ConnectionOptionsDto) data: ConnectionOptionsDto;
+}
+
+/** type -> DTO class; `satisfies` keeps this table in step with ClientMessageMap. */
+export const CLIENT_MESSAGE_DTOS = {
+  ping: PingMessageDto,
+  subscribe_asset: SubscribeAssetMessageDto,
+  unsubscribe_asset: UnsubscribeAssetMessageDto,
+  subscribe_portfolio: SubscribePortfolioMessageDto,
+  unsubscribe_portfolio: UnsubscribePortfolioMessageDto,
+  list_subscriptions: ListSubscriptionsMessageDto,
+  set_options: SetOptionsMessageDto,
+} satisfies { [K in ClientMessageType]: new () => EnvelopeDto & { type: K; data?: unknown } };
+
+/** Compile-time check that each DTO's data fits the plain protocol types in client-messages.ts. */
+type DataFits<K extends ClientMessageType> =
+  NonNullable<InstanceType<(typeof CLIENT_MESSAGE_DTOS)[K]>['data']> extends ClientMessageMap[K] ? true : false;
+type AssertAll<T extends { [K in ClientMessageType]: true }> = T;
+export type ClientMessageDtosFit = AssertAll<{ [K in ClientMessageType]: DataFits<K> }>;

@@ -1,0 +1,64 @@
+/**
+ * Client-to-server messages: plain types only (no runtime imports), so a
+ * browser bundle can `import type` them. The runtime validation lives in
+ * client-messages.dto.ts (class-validator), one DTO per type below.
+ *
+ * Envelope on the raw WebSocket: `{type, data, id?, timestamp?}`. On Socket.IO
+ * the event name is the type and the payload is `data` (or the full envelope).
+ */
+
+/** Optional correlation id: echoed as top-level `id` on the reply (and in `error.data.id`). */
+export type MessageId = string | number;
+
+/** `subscribe_asset` / `unsubscribe_asset`: exactly one of `symbol` or `symbols`. */
+export interface AssetSelection {
+  symbol?: string;
+  symbols?: string[];
+}
+
+export interface PortfolioSelection {
+  /** Positive integer (a decimal string such as "123" is accepted too). */
+  portfolio_id: number;
+}
+
+/** Opt-in delivery options (see docs/protocol.md, "Batched frames"). */
+export interface ConnectionOptions {
+  /** 0 turns batching off; otherwise 10..1000 ms between `asset_updates` frames. */
+  batch_ms?: number;
+}
+
+/** Every client message type and its `data`. */
+export interface ClientMessageMap {
+  ping: Record<string, unknown>;
+  subscribe_asset: AssetSelection;
+  unsubscribe_asset: AssetSelection;
+  subscribe_portfolio: PortfolioSelection;
+  unsubscribe_portfolio: PortfolioSelection;
+  list_subscriptions: Record<string, never>;
+  set_options: ConnectionOptions;
+}
+
+export type ClientMessageType = keyof ClientMessageMap;
+
+export const CLIENT_MESSAGE_TYPES = [
+  'ping',
+  'subscribe_asset',
+  'unsubscribe_asset',
+  'subscribe_portfolio',
+  'unsubscribe_portfolio',
+  'list_subscriptions',
+  'set_options',
+] as const satisfies readonly ClientMessageType[];
+
+/** The typed discriminated union of client envelopes. */
+export type ClientMessage = {
+  [K in ClientMessageType]: {
+    type: K;
+    data: ClientMessageMap[K];
+    id?: MessageId;
+    /** The seed's client adds its send time; accepted and ignored. */
+    timestamp?: string;
+  };
+}[ClientMessageType];
+
+export type ClientMessageOf<K extends ClientMessageType> = Extract<ClientMessage, { type: K }>;

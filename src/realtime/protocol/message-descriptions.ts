@@ -1,0 +1,26 @@
+import type { ClientMessageType } from './client-messages';
+import type { ServerMessageType } from './server-messages';
+
+/** One line per message type, served by GET /realtime/websocket-info/. */
+export const CLIENT_MESSAGE_DESCRIPTIONS: Record<ClientMessageType, string> = {
+  ping: 'Health check message; the server answers pong',
+  subscribe_asset: 'Subscribe to asset price updates ({symbol} or {symbols: [...]}); a snapshot follows at once',
+  unsubscribe_asset: 'Stop asset price updates ({symbol} or {symbols: [...]})',
+  subscribe_portfolio: 'Subscribe to live value updates of one of your portfolios ({portfolio_id}; login required)',
+  unsubscribe_portfolio: 'Stop portfolio value updates ({portfolio_id})',
+  list_subscriptions: "List this connection's subscriptions",
+  set_options: 'Set delivery options, e.g. {batch_ms: 50} for batched asset_updates frames (0 = off)',
+};
+
+export const SERVER_MESSAGE_DESCRIPTIONS: Record<ServerMessageType, string> = {
+  connection: 'Connection established: connection_id, authenticated, user_id, heartbeat interval and limits',
+  pong: 'Answer to ping',
+  subscribed: 'Subscription acknowledged: what was added and all current subscriptions',
+  unsubscribed: 'Unsubscription acknowledged (or subscriptions removed by the server, with a reason)',
+  subscriptions: "The connection's current subscriptions (answer to list_subscriptions)",
+  options: 'Delivery options now in effect (answer to set_options)',
+  asset_update: 'Asset price update: symbol, price, change, change_percent, volume, high, low, seq',
+  asset_updates: 'Batched asset price updates (only for connections that asked for batching)',
+  portfolio_update: 'Portfolio value update: portfolio_id, name, total_value, daily_change, daily_change_percent',
+  error: 'A message was refused: {code, message, request_type, id}',
+};

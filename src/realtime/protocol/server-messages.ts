@@ -1,0 +1,161 @@
+/**
+ * Server-to-client messages: ONE typed map used by both transports (raw
+ * WebSocket frames and Socket.IO events carry the same envelope). Plain types
+ * and constants only, so a browser bundle can `import type` this file.
+ */
+import type { ErrorCode } from './error-codes';
+import type { MessageId } from './client-messages';
+
+export interface SubscriptionsData {
+  assets: string[];
+  portfolios: number[];
+}
+
+export interface ServerLimits {
+  max_subscriptions_per_connection: number;
+  max_connections_per_user: number;
+  /** Largest accepted inbound frame in bytes (larger: close 1009). */
+  max_payload_bytes: number;
+  /** Sustained inbound messages per second, and the extra burst allowed. */
+  rate_limit_per_second: number;
+  rate_burst: number;
+}
+
+/** Sent once, first, on every new connection. */
+export interface ConnectionData {
+  status: 'connected';
+  connection_id: string;
+  authenticated: boolean;
+  user_id: number | null;
+  transport: 'websocket' | 'socketio';
+  /** Seconds between server heartbeats (WebSocket ping frames / Engine.IO pings). */
+  heartbeat_interval: number;
+  /** Seconds of silence after which the server drops the peer. */
+  connection_timeout: number;
+  limits: ServerLimits;
+  /** Batch interval in ms when batched frames were requested at connect, else 0. */
+  batch_ms: number;
+  server_time: string;
+}
+
+export interface PongData {
+  server_time: string;
+}
+
+/** Reply to subscribe_* and unsubscribe_*: what changed, then everything now held. */
+export interface SubscriptionChangeData {
+  /** Assets added (subscribed) or removed (unsubscribed) by this request. */
+  assets: string[];
+  /** Portfolios added or removed by this request. */
+  portfolios: number[];
+  subscriptions: SubscriptionsData;
+  /** Set when the server removed subscriptions on its own (`session_ended`, `portfolio_deleted`). */
+  reason?: 'session_ended' | 'portfolio_deleted';
+}
+
+export interface SubscriptionListData {
+  subscriptions: SubscriptionsData;
+}
+
+export interface OptionsData {
+  batch_ms: number;
+}
+
+/** The seed's asset_update, plus previous_close, as_of, source, seq and published_at. */
+export interface AssetUpdateData {
+  symbol: string;
+  price: number;
+  /** price - previous_close (0 when previous_close is unknown). */
+  change: number;
+  /** change / previous_close * 100, 4 decimals (0 when previous_close is unknown). */
+  change_percent: number;
+  volume: number | null;
+  high: number | null;
+  low: number | null;
+  previous_close: number | null;
+  /** When the vendor says the quote is from (ISO 8601). */
+  as_of: string;
+  source: string;
+  /** Per-symbol sequence: strictly increases within one subscription. */
+  seq: number;
+  /** Server publish time (ms since epoch) of the price batch, for latency measurement. */
+  published_at: number;
+}
+
+/** Opt-in batched frame: several asset updates in one message. */
+export interface AssetUpdatesData {
+  updates: AssetUpdateData[];
+}
+
+/** The seed's portfolio_update, plus positions_count, as_of, stale, seq. */
+export interface PortfolioUpdateData {
+  portfolio_id: number;
+  name: string;
+  total_value: number;
+  daily_change: number;
+  daily_change_percent: number;
+  positions_count: number;
+  as_of: string;
+  /** True when a position's price is old or unknown. */
+  stale: boolean;
+  /** Per-portfolio sequence: strictly increases within one subscription. */
+  seq: number;
+}
+
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+  /** The `type` of the message that failed (null when it could not be read). */
+  request_type: string | null;
+  /** The failed message's `id`, when it had one. */
+  id: MessageId | null;
+  /** One line per failed field (VALIDATION_FAILED). */
+  details?: string[];
+  /** Seconds to wait before retrying (RATE_LIMITED). */
+  retry_after?: number;
+}
+
+/** Every server message type and its `data`. */
+export interface ServerMessageMap {
+  connection: ConnectionData;
+  pong: PongData;
+  subscribed: SubscriptionChangeData;
+  unsubscribed: SubscriptionChangeData;
+  subscriptions: SubscriptionListData;
+  options: OptionsData;
+  asset_update: AssetUpdateData;
+  asset_updates: AssetUpdatesData;
+  portfolio_update: PortfolioUpdateData;
+  error: ErrorData;
+}
+
+export type ServerMessageType = keyof ServerMessageMap;
+
+export const SERVER_MESSAGE_TYPES = [
+  'connection',
+  'pong',
+  'subscribed',
+  'unsubscribed',
+  'subscriptions',
+  'options',
+  'asset_update',
+  'asset_updates',
+  'portfolio_update',
+  'error',
+] as const satisfies readonly ServerMessageType[];
+
+/** `{type, data, timestamp}` (+ `id` on replies to a client message that had one). */
+export type ServerMessage<K extends ServerMessageType = ServerMessageType> = {
+  [T in K]: {
+    type: T;
+    data: ServerMessageMap[T];
+    /** ISO 8601 send time. */
+    timestamp: string;
+    id?: MessageId;
+  };
+}[K];
+
+/** Payload of a Socket.IO acknowledgement callback. */
+export type SocketIoAck<K extends ServerMessageType = ServerMessageType> =
+  | ({ ok: true; type: K } & ServerMessageMap[K])
+  | { ok: false; error: ErrorData };

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { CLIENT_MESSAGE_TYPES } from './protocol/client-messages';
+import { CLIENT_MESSAGE_DESCRIPTIONS, SERVER_MESSAGE_DESCRIPTIONS } from './protocol/message-descriptions';
+import { SERVER_MESSAGE_TYPES } from './protocol/server-messages';
+import { ERROR_CODES } from './protocol/error-codes';
+import { ConnectionRegistry } from './hub/connection-registry';
+import { RealtimeHub } from './hub/realtime-hub.service';
+import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './hub/outbound-frame';
+
+export const RAW_WS_PATH = '/ws/realtime/';
+
+export interface RequestView {
+  /** host[:port] the client used (honours X-Forwarded-Host behind a trusted proxy). */
+  host: string;
+  /** True behind TLS (or a trusted proxy saying https). */
+  secure: boolean;
+  userId: number | null;
+}
+
+/** The seed's REST views of the realtime service: connection info and status. */
+@Injectable()
+export class RealtimeInfoService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly hub: RealtimeHub,
+    private readonly registry: ConnectionRegistry,
+  ) {}
+
+  websocketInfo(view: RequestView) {
+    const protocol = view.secure ? 'wss' : 'ws';
+    return {
+      websocket_url: `${protocol}://${view.host}${RAW_WS_PATH}`,
+      connection_info: {
+        protocol,
+        host: view.host,
+        path: RAW_WS_PATH,
+        authentication: 'session-based',
+        socketio: {
+          url: `${view.secure ? 'https' : 'http'}://${view.host}${SOCKET_IO_NAMESPACE}`,
+          namespace: SOCKET_IO_NAMESPACE,
+          path: SOCKET_IO_PATH,
+        },
+        heartbeat_interval: this.config.HEARTBEAT_INTERVAL,
+        connection_timeout: this.config.WEBSOCKET_TIMEOUT,
+        limits: this.hub.limits,
+      },
+      message_types: { ...CLIENT_MESSAGE_DESCRIPTIONS, ...SERVER_MESSAGE_DESCRIPTIONS },
+      client_message_types: [...CLIENT_MESSAGE_TYPES],
+      server_message_types: [...SERVER_MESSAGE_TYPES],
+      error_codes: [...ERROR_CODES],
+    };
+  }
+
+  status(view: RequestView) {
+    const s = this.hub.stats();
+    const body: Record<string, unknown> = {
+      service_status: 'running',
+      global_stats: {
+        total_connections: s.total_connections,
+        authenticated_users: s.authenticated_users,
+        portfolio_subscriptions: s.portfolio_subscriptions,
+        asset_subscriptions: s.asset_subscriptions,
+        distinct_assets: s.distinct_assets,
+        distinct_portfolios: s.distinct_portfolios,
+        connections_by_transport: s.connections_by_transport,
+        conflated_connections: s.outbound.conflated_connections,
+      },
+    };
+    if (view.userId !== null) {
+      const conns = this.registry.userConnections(view.userId);
+      const assets = new Set<string>();
+      const portfolios = new Set<number>();
+      for (const c of conns) {
+        for (const a of c.assets ?? []) assets.add(a);
+        for (const p of c.portfolios ?? []) portfolios.add(p);
+      }
+      body.user_stats = {
+        connection_count: conns.length,
+        subscriptions: { portfolios: [...portfolios].sort((a, b) => a - b), assets: [...assets].sort() },
+      };
+    }
+    return body;
+  }
+}

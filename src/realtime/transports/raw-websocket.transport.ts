@@ -1,0 +1,178 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { AppConfig } from '../../config/app-config';
+import { BATCH_MS_MAX, BATCH_MS_MIN } from '../protocol/client-messages.dto';
+import { CloseCode, RefusalCode } from '../protocol/error-codes';
+import { SOCKET_IO_PATH } from '../hub/outbound-frame';
+import { MessageRouter } from '../hub/message-router.service';
+import { RealtimeHub } from '../hub/realtime-hub.service';
+import { HandshakeService } from './handshake.service';
+import { WebSocketConnection } from './websocket.connection';
+
+export const RAW_WS_PATHS = new Set(['/ws/realtime/', '/ws/realtime']);
+
+const CONN = Symbol('realtimeConnection');
+type TaggedSocket = WebSocket & { [CONN]?: WebSocketConnection; _transport?: RawWebSocketTransport };
+
+/**
+ * The raw WebSocket endpoint `/ws/realtime/` (and without the slash), on the
+ * Nest HTTP server's `upgrade` event: Origin check (403), session from the
+ * cookie, then the hub. `ws` closes oversize frames with 1009 on its own.
+ */
+@Injectable()
+export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('RawWebSocket');
+  private readonly wss: WebSocketServer;
+  private server?: Server;
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: AppConfig,
+    private readonly hub: RealtimeHub,
+    private readonly router: MessageRouter,
+    private readonly handshake: HandshakeService,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.WS_MAX_PAYLOAD,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    // First in line, so foreign origins are refused before Engine.IO sees the request.
+    this.server.prependListener('upgrade', this.onUpgrade);
+  }
+
+  beforeApplicationShutdown(): void {
+    this.server?.off('upgrade', this.onUpgrade);
+    // The hub already sent 1001 to every registered connection; finish the rest.
+    for (const ws of this.sockets) ws.terminate();
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = pathOf(req.url);
+    if (RAW_WS_PATHS.has(path)) {
+      void this.upgrade(req, socket, head);
+      return;
+    }
+    if (path.startsWith(`${SOCKET_IO_PATH}/`)) {
+      if (this.handshake.checkOrigin(req) === 'forbidden') {
+        // Keep Engine.IO (next listener, destroyUpgrade: false) from touching this request.
+        req.url = '/refused';
+        refuse(socket, 403, RefusalCode.FORBIDDEN_ORIGIN, 'Origin not allowed');
+      }
+      return; // Engine.IO handles it
+    }
+    refuse(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here: use /ws/realtime/ or Socket.IO at /socket.io/');
+  };
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', noop);
+    const verdict = this.handshake.checkOrigin(req);
+    if (verdict === 'forbidden') {
+      refuse(socket, 403, RefusalCode.FORBIDDEN_ORIGIN, 'Origin not allowed');
+      return;
+    }
+    const batchMs = parseBatch(req.url);
+    if (batchMs === null) {
+      refuse(socket, 400, 'BAD_REQUEST', `batch must be 0 or ${BATCH_MS_MIN}..${BATCH_MS_MAX} ms, e.g. ?batch=50ms`);
+      return;
+    }
+    let identity;
+    try {
+      identity = await this.handshake.identify(req, verdict);
+    } catch (err) {
+      this.logger.warn(`Session lookup failed on handshake: ${(err as Error).message}`);
+      refuse(socket, 503, 'UNAVAILABLE', 'Session store unavailable, try again');
+      return;
+    }
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, identity, batchMs));
+  }
+
+  private accept(ws: WebSocket, identity: Awaited<ReturnType<HandshakeService['identify']>>, batchMs: number): void {
+    const conn = new WebSocketConnection(ws);
+    const tagged = ws as TaggedSocket;
+    this.sockets.add(ws);
+    ws.on('error', noop);
+    ws.once('close', onClose);
+    tagged._transport = this;
+    const opened = this.hub.open(conn, identity, batchMs);
+    if (!opened.ok) {
+      // Documented: the per-user limit completes the handshake, then closes 1008 with the reason.
+      ws.close(CloseCode.POLICY_VIOLATION, opened.reason);
+      return;
+    }
+    tagged[CONN] = conn;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+  }
+
+  /** Shared listeners (no closures per connection): `this` is the socket. */
+  handleMessage(ws: TaggedSocket, data: WebSocket.RawData, isBinary: boolean): void {
+    const conn = ws[CONN];
+    if (!conn) return;
+    if (isBinary) this.router.receive(conn, { kind: 'binary' });
+    else this.router.receive(conn, { kind: 'text', text: data.toString() });
+  }
+
+  handleClose(ws: TaggedSocket): void {
+    this.sockets.delete(ws);
+    const conn = ws[CONN];
+    if (conn) this.hub.closed(conn);
+  }
+}
+
+function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  const ws = this as TaggedSocket;
+  ws._transport?.handleMessage(ws, data, isBinary);
+}
+function onClose(this: WebSocket): void {
+  const ws = this as TaggedSocket;
+  ws._transport?.handleClose(ws);
+}
+function onPong(this: WebSocket): void {
+  const conn = (this as TaggedSocket)[CONN];
+  if (conn) conn.lastSeen = Date.now();
+}
+function noop(): void {}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** `?batch=50ms` / `?batch=50` -> 50; absent -> 0; invalid -> null. */
+export function parseBatch(url: string | undefined): number | null {
+  const q = url?.indexOf('?') ?? -1;
+  if (!url || q === -1) return 0;
+  const raw = new URLSearchParams(url.slice(q + 1)).get('batch');
+  if (raw === null || raw === '' || raw === '0' || raw === 'off') return 0;
+  const m = /^(\d{1,4})(ms)?$/.exec(raw.trim());
+  if (!m) return null;
+  const ms = Number(m[1]);
+  return ms >= BATCH_MS_MIN && ms <= BATCH_MS_MAX ? ms : null;
+}
+
+/** Answers a refused upgrade with a plain HTTP response and closes the socket. */
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ statusCode: status, error: code, message });
+  const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  socket.once('finish', () => socket.destroy());
+  socket.on('error', noop);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
