@@ -1,13 +1,14 @@
 import { ConsoleLogger, INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import passport from 'passport';
 import { AppModule } from './app.module';
+import { PassportService } from './auth/passport.service';
 import { SessionService } from './auth/session.service';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { validateEnv } from './config/env.validation';
+import { RealtimeIoAdapter } from './realtime/transports/realtime-io.adapter';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -37,10 +38,14 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.useBodyParser('json', { limit: '100kb' });
   app.enableShutdownHooks();
   app.use(await app.get(SessionService).middleware());
-  app.use(passport.initialize());
-  app.use(passport.session());
+  // The app's own passport instance (see PassportService), not the process-wide singleton.
+  const authPassport = app.get(PassportService);
+  app.use(authPassport.initialize());
+  app.use(authPassport.session());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
+  // Socket.IO gateway (/realtime) with the realtime settings; leaves /ws/realtime/ upgrades to the raw transport.
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app));
 }
 
 export async function listen(app: INestApplication): Promise<string> {

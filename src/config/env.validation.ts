@@ -12,8 +12,11 @@ import {
   validateSync,
 } from 'class-validator';
 
-const toBool = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;
+// Reads the raw string (obj[key]): implicit conversion has already turned "false" into `true` in `value`.
+const toBool = ({ value, obj, key }: { value: unknown; obj: Record<string, unknown>; key: string }) => {
+  const raw = obj[key] ?? value;
+  return typeof raw === 'string' ? ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase()) : raw;
+};
 
 /**
  * Every setting the service reads, with its default. Validated once at boot;
