@@ -1,0 +1,199 @@
+// The printed report (markdown) and the verdict per target of issue 6.
+import { fmt, markdownTable, ratio, round } from './stats.mjs';
+
+const find = (results, target, clients) => results.fanout.find((r) => r.target === target && (clients === undefined || r.clients === clients));
+const largestPair = (results, project, reference) => {
+  const pairs = results.fanout
+    .filter((r) => r.target === project && r.memory?.rssPerConnKB != null)
+    .map((p) => [p, find(results, reference, p.clients)])
+    .filter(([, r]) => r?.memory?.rssPerConnKB != null);
+  return pairs.sort((a, b) => b[0].clients - a[0].clients)[0] ?? [];
+};
+
+/** One line per target: what it asks, what was measured, and whether it is met. */
+export function evaluateTargets(results) {
+  const out = [];
+  const add = (id, goal, measured, met) => out.push({ id, goal, measured, status: met === null ? 'not measured' : met ? 'met' : 'missed' });
+
+  for (const [id, proj, ref, clients, label] of [
+    ['ws-fanout', 'ws-project', 'ws-reference', 5_000, 'raw WebSocket'],
+    ['sio-fanout', 'sio-project', 'sio-reference', 5_000, 'Socket.IO'],
+  ]) {
+    let p = find(results, proj, clients);
+    let r = find(results, ref, clients);
+    if (!p?.best || !r?.best) {
+      // quick runs measure a smaller C: report that one
+      p = results.fanout.find((x) => x.target === proj && x.best) ?? p;
+      r = p ? find(results, ref, p.clients) : r;
+    }
+    const q = ratio(p?.best?.deliveriesPerSec, r?.best?.deliveriesPerSec);
+    add(
+      id,
+      `${label} saturated deliveries/s >= 0.9x reference at C=${clients}, p99 < 100 ms`,
+      p && r ? `C=${p.clients}: ${fmt(p.best?.deliveriesPerSec) ?? '–'}/s vs ${fmt(r.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x (p99 ${p.best?.p99 ?? '–'} ms)` : 'not run',
+      p && r ? q !== null && q >= 0.9 && p.best.p99 < 100 : null,
+    );
+  }
+  {
+    const b = results.batched;
+    const r = b ? find(results, b.vs ?? 'ws-reference', b.clients) : null;
+    const q = ratio(b?.best?.deliveriesPerSec, r?.best?.deliveriesPerSec);
+    const supported = b?.best && b.best.framesPerSec < b.best.deliveriesPerSec * 0.9;
+    add(
+      'batched',
+      'batched frames (?batch=50ms) >= 2x the reference updates/s at p99 < 100 ms',
+      b ? `C=${b.clients}: ${fmt(b.best?.deliveriesPerSec) ?? '–'} updates/s in ${fmt(b.best?.framesPerSec) ?? '–'} frames/s vs reference ${fmt(r?.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x${supported ? '' : ' (server sent one update per frame: batching not active)'}` : 'not run',
+      b && r ? q !== null && q >= 2 && supported : null,
+    );
+  }
+  for (const [id, proj, ref, label] of [
+    ['ws-memory', 'ws-project', 'ws-reference', 'raw WebSocket'],
+    ['sio-memory', 'sio-project', 'sio-reference', 'Socket.IO'],
+  ]) {
+    const [p, r] = largestPair(results, proj, ref);
+    const q = ratio(p?.memory?.rssPerConnKB, r?.memory?.rssPerConnKB);
+    add(
+      id,
+      `${label} memory per idle connection <= 1.3x reference`,
+      p ? `C=${p.clients}: ${p.memory.rssPerConnKB} KB vs ${r.memory.rssPerConnKB} KB RSS = ${q}x (heap ${p.memory.heapPerConnKB} vs ${r.memory.heapPerConnKB} KB)` : 'not run',
+      p ? q !== null && q <= 1.3 : null,
+    );
+  }
+  {
+    const i = results.ingest?.batches?.find((b) => b.size === 5_000);
+    add('ingest', 'ingest of 5,000 quotes <= 100 ms per batch', i ? `${i.medianMs} ms median (${fmt(i.quotesPerSec)} quotes/s)` : results.ingest?.skipped ?? 'not run', i ? i.medianMs <= 100 : null);
+  }
+  {
+    const v = results.valuation;
+    const big = v?.positions >= 100_000;
+    add(
+      'valuation',
+      'revaluation after a 500-symbol batch over 100,000 positions <= 20 ms',
+      v?.batch ? `${v.portfolios} portfolios x ${v.positionsPerPortfolio} positions: ${v.batch.medianMs} ms median after a 500-symbol batch; ${v.edit?.medianMs ?? '–'} ms after one position edit` : v?.skipped ?? 'not run',
+      v?.batch && big ? v.batch.medianMs <= 20 : null,
+    );
+  }
+  {
+    const s = results.startup;
+    add('startup', '`npm start` to serving on a warm embedded database <= 5 s', s?.warm ? `node dist/main.js ${s.warm.medianMs} ms median (cold ${s.coldMs} ms)${s.npmStartMs ? `; npm start incl. prestart build ${s.npmStartMs} ms` : ''}` : s?.skipped ?? 'not run', s?.warm ? s.warm.medianMs <= 5_000 : null);
+  }
+  return out;
+}
+
+export function renderReport(results) {
+  const m = results.machine;
+  const lines = [];
+  lines.push(`## Benchmark ${results.date}${results.quick ? ' (BENCH_QUICK)' : ''}`);
+  lines.push('');
+  lines.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}, PostgreSQL ${m.postgres ?? '?'}; run took ${results.durationSec ?? '?'} s.`);
+  lines.push('Saturation = highest rate with p99 < 100 ms and >= 98% delivered; medians of the repeated windows at that rate. CPU in % of one core; "foreign CPU" is what other processes on the machine used during the windows (noise).');
+  lines.push('');
+  const fan = [...results.fanout, ...(results.batched ? [results.batched] : [])];
+  if (fan.length) {
+    lines.push('### Fan-out (S=500 symbols, 5 per client)');
+    lines.push('');
+    lines.push(
+      markdownTable(fan, [
+        ['server', (r) => r.target],
+        ['C', (r) => fmt(r.clients)],
+        ['setup conn/s', (r) => fmt(r.setup?.setupRate)],
+        ['sat. rate ticks/s', (r) => (r.best ? fmt(r.best.rate) : r.memoryOnly ? 'n/a' : 'none')],
+        ['deliveries/s', (r) => fmt(r.best?.deliveriesPerSec)],
+        ['frames/s', (r) => fmt(r.best?.framesPerSec)],
+        ['x ref', (r) => r.ratio],
+        ['p50 ms', (r) => r.best?.p50],
+        ['p95 ms', (r) => r.best?.p95],
+        ['p99 ms', (r) => r.best?.p99],
+        ['delivered', (r) => (r.best ? `${round(r.best.deliveredRatio * 100, 1)}%` : null)],
+        ['runs ok', (r) => (r.best ? `${r.best.passes}/${r.best.runs}` : null)],
+        ['server CPU', (r) => r.best?.serverCpuPct],
+        ['gen CPU', (r) => r.best?.generatorCpuPct],
+        ['foreign CPU', (r) => r.best?.foreignCpuPct],
+        ['RSS/conn KB', (r) => r.memory?.rssPerConnKB],
+        ['heap/conn KB', (r) => r.memory?.heapPerConnKB],
+        ['errors', (r) => (r.setup?.failed ?? 0) + (r.serverErrors ?? 0) + (r.unexpectedCloses ?? 0)],
+      ]),
+    );
+    lines.push('');
+  }
+  if (results.slowConsumers?.length) {
+    lines.push('### Slow consumers (10% of clients stop reading)');
+    lines.push('');
+    lines.push(
+      markdownTable(results.slowConsumers, [
+        ['server', (r) => r.target],
+        ['C (slow)', (r) => `${fmt(r.clients)} (${fmt(r.slowClients)})`],
+        ['rate ticks/s', (r) => fmt(r.rate)],
+        ['others p99 before', (r) => r.baseline?.p99],
+        ['others p99 during (median/max)', (r) => `${r.during?.p99Median ?? '–'} / ${r.during?.p99Max ?? '–'}`],
+        ['others delivered', (r) => (r.during?.deliveredMin != null ? `${round(r.during.deliveredMin * 100, 1)}% min` : null)],
+        ['RSS MB start → max → end', (r) => `${r.rss?.startMB} → ${r.rss?.maxMB} → ${r.rss?.endMB}`],
+        ['slow clients closed', (r) => r.slowClosed],
+      ]),
+    );
+    lines.push('');
+  }
+  if (results.ingest?.batches) {
+    lines.push(`### Ingest (${results.ingest.path})`);
+    lines.push('');
+    lines.push(
+      markdownTable(results.ingest.batches, [
+        ['batch', (r) => fmt(r.size)],
+        ['median ms', (r) => r.medianMs],
+        ['min ms', (r) => r.minMs],
+        ['max ms', (r) => r.maxMs],
+        ['quotes/s', (r) => fmt(r.quotesPerSec)],
+        ['runs', (r) => r.runs],
+      ]),
+    );
+    lines.push('');
+  }
+  if (results.valuation?.batch) {
+    const v = results.valuation;
+    lines.push(`### Valuation (${fmt(v.portfolios)} portfolios x ${v.positionsPerPortfolio} positions = ${fmt(v.positions)} positions)`);
+    lines.push('');
+    lines.push(
+      markdownTable(
+        [
+          { what: `after a ${v.batchSymbols}-symbol price batch`, ...v.batch },
+          ...(v.edit ? [{ what: 'after one position edit', ...v.edit }] : []),
+          ...(v.load ? [{ what: 'initial load', ...v.load }] : []),
+        ],
+        [
+          ['revaluation', (r) => r.what],
+          ['median ms', (r) => r.medianMs],
+          ['min ms', (r) => r.minMs],
+          ['max ms', (r) => r.maxMs],
+          ['portfolios changed', (r) => fmt(r.changed)],
+          ['runs', (r) => r.runs],
+        ],
+      ),
+    );
+    lines.push('');
+  }
+  if (results.startup?.warm) {
+    const s = results.startup;
+    lines.push(`### Start-up to serving (GET /health = 200), embedded PostgreSQL`);
+    lines.push('');
+    lines.push(`cold (initdb + migrations) ${fmt(s.coldMs)} ms; warm \`node dist/main.js\` median ${fmt(s.warm.medianMs)} ms (runs: ${s.warm.runs.map((x) => fmt(x)).join(', ')} ms)${s.npmStartMs ? `; \`npm start\` including its prestart \`nest build\` ${fmt(s.npmStartMs)} ms` : ''}.`);
+    lines.push('');
+  }
+  if (results.targets?.length) {
+    lines.push('### Targets');
+    lines.push('');
+    lines.push(
+      markdownTable(results.targets, [
+        ['target', (t) => t.goal],
+        ['measured', (t) => t.measured],
+        ['status', (t) => t.status],
+      ]),
+    );
+    lines.push('');
+  }
+  if (results.errors?.length) {
+    lines.push('### Errors');
+    lines.push('');
+    for (const e of results.errors) lines.push(`- ${e}`);
+  }
+  return lines.join('\n');
+}

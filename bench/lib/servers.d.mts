@@ -1,0 +1,21 @@
+// Types of bench/lib/servers.mjs (for the TypeScript tests).
+export interface BenchContext {
+  root: string;
+  dist?: string;
+  tmpDir: string;
+  logDir: string;
+  redisUrl: string;
+  prefix: string;
+  databaseUrl?: string;
+}
+export interface StartedServer {
+  pid: number;
+  port: number;
+  logFile: string;
+  startMs: number;
+  memory(): Promise<{ rss: number; heapUsed: number }>;
+  stop(graceMs?: number): Promise<void>;
+}
+export const REFERENCE_WS: string;
+export const REFERENCE_SIO: string;
+export function startReference(ctx: BenchContext, script: string, name: string): Promise<StartedServer>;

@@ -1,0 +1,91 @@
+// Starting the servers under test: the project's production build (dist/main.js) and the two
+// reference servers, each as its own process with the memory probe preloaded.
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, httpStatus, startServerProcess } from './proc.mjs';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const PROBE = join(HERE, 'probe.cjs');
+export const REFERENCE_WS = join(HERE, '..', 'reference', 'ws-server.mjs');
+export const REFERENCE_SIO = join(HERE, '..', 'reference', 'socketio-server.mjs');
+
+export const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+/** Environment of the project under bench: production mode, feed external (the bench source is the feed). */
+export function projectEnv(ctx, port, extra = {}) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('npm_') || k === 'NODE_OPTIONS') delete env[k];
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    SESSION_SECRET,
+    DATABASE_URL: ctx.databaseUrl,
+    DATA_DIR: ctx.tmpDir,
+    REDIS_URL: ctx.redisUrl,
+    REDIS_PREFIX: ctx.prefix,
+    PRICE_FEED_MODE: 'external',
+    SEED_DEMO: 'false',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'log',
+    LOG_FORMAT: 'text',
+    ...extra,
+  };
+}
+
+/** Starts dist/main.js (optionally with a CPU profile) and waits for GET /health = 200. */
+export async function startProject(ctx, { name = 'project', extraEnv = {}, cpuProf = null } = {}) {
+  const port = await freePort();
+  const logFile = join(ctx.logDir, `${name}-${port}.log`);
+  const fd = openSync(logFile, 'w');
+  try {
+    const server = await startServerProcess({
+      name,
+      script: join(ctx.dist, 'main.js'),
+      cwd: ctx.root,
+      env: projectEnv(ctx, port, extraEnv),
+      probePath: PROBE,
+      execArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [],
+      stdio: ['ignore', fd, fd, 'ipc'],
+      ready: async () => (await httpStatus(`http://127.0.0.1:${port}/health`, 1_000)) === 200,
+      timeoutMs: 60_000,
+      logFile,
+    });
+    return { ...server, port, logFile };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Starts a reference server script and waits until it answers HTTP. */
+export async function startReference(ctx, script, name) {
+  const port = await freePort();
+  const logFile = join(ctx.logDir, `${name}-${port}.log`);
+  const fd = openSync(logFile, 'w');
+  try {
+    const server = await startServerProcess({
+      name,
+      script,
+      cwd: ctx.root,
+      env: { ...process.env, PORT: String(port), REDIS_URL: ctx.redisUrl, REDIS_PREFIX: ctx.prefix },
+      probePath: PROBE,
+      stdio: ['ignore', fd, fd, 'ipc'],
+      ready: async () => (await httpStatus(`http://127.0.0.1:${port}/`, 1_000)) > 0,
+      timeoutMs: 20_000,
+      logFile,
+    });
+    return { ...server, port, logFile };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The fan-out targets: how to start each and where its clients connect. */
+export const TARGETS = {
+  'ws-reference': { transport: 'ws', path: '/ws/realtime/', start: (ctx) => startReference(ctx, REFERENCE_WS, 'ws-reference') },
+  'ws-project': { transport: 'ws', path: '/ws/realtime/', start: (ctx) => startProject(ctx, { name: 'ws-project' }) },
+  'sio-reference': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx) => startReference(ctx, REFERENCE_SIO, 'sio-reference') },
+  'sio-project': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx) => startProject(ctx, { name: 'sio-project' }) },
+  'ws-project-batched': { transport: 'ws', path: '/ws/realtime/?batch=50ms', start: (ctx) => startProject(ctx, { name: 'ws-project-batched' }) },
+};
