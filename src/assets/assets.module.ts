@@ -1,13 +1,16 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AssetCatalogService } from './asset-catalog.service';
+import { AssetsController } from './assets.controller';
+import { AssetsService } from './assets.service';
 import { CatalogSeedService } from './catalog/catalog-seed.service';
 import { Asset } from './entities/asset.entity';
 import { PriceHistory } from './entities/price-history.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Asset, PriceHistory])],
-  providers: [AssetCatalogService, CatalogSeedService],
-  exports: [AssetCatalogService, CatalogSeedService, TypeOrmModule],
+  controllers: [AssetsController],
+  providers: [AssetCatalogService, CatalogSeedService, AssetsService],
+  exports: [AssetCatalogService, CatalogSeedService, AssetsService, TypeOrmModule],
 })
 export class AssetsModule {}
