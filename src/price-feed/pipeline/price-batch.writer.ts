@@ -65,7 +65,8 @@ export class PriceBatchWriter {
       await runner.startTransaction();
       try {
         if (fence) await fence(runner);
-        const updated = (await runner.query(
+        const updated = (
+          await runner.query(
           `UPDATE assets AS a SET
              current_price  = v.price,
              previous_close = COALESCE(v.previous_close, a.previous_close),
@@ -88,8 +89,11 @@ export class PriceBatchWriter {
             latest.map((q) => q.as_of.toISOString()),
             latest.map((q) => q.source),
           ],
-        )) as UpdatedRow[];
-        const inserted = (await runner.query(
+          true,
+        )
+        ).records as UpdatedRow[];
+        const inserted = (
+          await runner.query(
           `INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
            SELECT a.id, v.as_of, 'tick', v.price, v.price, v.price, v.price, COALESCE(v.volume, 0)
              FROM unnest($1::text[], $2::timestamptz[], $3::numeric[], $4::numeric[]) AS v(symbol, as_of, price, volume)
@@ -97,7 +101,9 @@ export class PriceBatchWriter {
            ON CONFLICT (asset_id, "interval", "timestamp") DO NOTHING
            RETURNING 1`,
           [history.map((q) => q.symbol), history.map((q) => q.as_of.toISOString()), history.map((q) => q.price), history.map((q) => q.volume)],
-        )) as unknown[];
+          true,
+        )
+        ).records as unknown[];
         await runner.commitTransaction();
         return {
           committed: updated.map((r) => ({

@@ -96,8 +96,12 @@ export class AlphaVantageProvider implements PriceProvider {
     const b = await this.call({ function: 'TIME_SERIES_DAILY', symbol: asset.symbol, outputsize: days > 100 ? 'full' : 'compact' });
     const series = b['Time Series (Daily)'];
     if (!series || typeof series !== 'object') throw new VendorFormatError(this.name, '"Time Series (Daily)" missing');
-    const since = utcDay(new Date(Date.now() - days * 86_400_000));
+    // The last `days` calendar days of what the vendor has (up to its last trading day), never today's unfinished bar.
     const today = utcDay(new Date());
+    const dates = Object.keys(series).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d) && d < today);
+    const last = dates.sort().at(-1);
+    if (!last) return [];
+    const since = utcDay(new Date(Date.parse(`${last}T00:00:00Z`) - (days - 1) * 86_400_000));
     const bars: DailyBar[] = [];
     for (const [date, v] of Object.entries(series as Record<string, Record<string, string>>)) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || date < since || date >= today) continue;

@@ -1,0 +1,138 @@
+import 'reflect-metadata';
+import { ConsoleLogger, Logger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { parseArgs } from 'node:util';
+import { ConfigValidationError, validateEnv } from './config/env.validation';
+import { PriceFeedScheduler } from './price-feed/feed/price-feed.scheduler';
+import { PriceFeedProcessModule } from './price-feed/price-feed-process.module';
+
+const HELP = `Usage: node dist/price-feed.main.js [options]
+       npm run price-feed -- [options]
+       nest start price-feed -- [options]
+
+Runs the price feed on its own (no HTTP server): every interval it prices all
+assets in batches, writes them to PostgreSQL and publishes them to the API
+through Redis pub/sub. Only one feed writes at a time (PostgreSQL advisory
+lock); a second one stands by and takes over when the first stops.
+SIGTERM/SIGINT finish the current batch and exit.
+
+Options (override the environment):
+  --interval <seconds>     seconds between runs        (REALTIME_UPDATE_INTERVAL, default 30)
+  --batch-size <n>         assets per batch, 1..5000   (REALTIME_BATCH_SIZE, default 50)
+  --providers <spec>       provider chains, e.g. "stocks=yahoo,alphavantage;crypto=coingecko;*=simulated"
+                                                       (PRICE_PROVIDERS, default "*=simulated")
+  --verbose                log every batch              (LOG_LEVEL=verbose)
+  -h, --help               show this help
+
+Requires REDIS_URL (the bus to the API) and DATABASE_URL (or the embedded
+PostgreSQL under DATA_DIR, shared with an API on the same machine).
+`;
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`price-feed: ${message}\n`);
+  process.exit(code);
+}
+
+/** Applies command-line flags to process.env (flags win over the environment). */
+export function applyFlags(argv: string[], env: NodeJS.ProcessEnv): { help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      interval: { type: 'string' },
+      'batch-size': { type: 'string' },
+      providers: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return { help: true };
+  if (values.interval !== undefined) {
+    const n = Number(values.interval);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--interval must be a positive number of seconds, got "${values.interval}"`);
+    env.REALTIME_UPDATE_INTERVAL = values.interval;
+  }
+  if (values['batch-size'] !== undefined) {
+    if (!/^\d+$/.test(values['batch-size'])) throw new Error(`--batch-size must be a whole number, got "${values['batch-size']}"`);
+    env.REALTIME_BATCH_SIZE = values['batch-size'];
+  }
+  if (values.providers !== undefined) env.PRICE_PROVIDERS = values.providers;
+  if (values.verbose) env.LOG_LEVEL = 'verbose';
+  return { help: false };
+}
+
+async function main(): Promise<void> {
+  let help: boolean;
+  try {
+    ({ help } = applyFlags(process.argv.slice(2), process.env));
+  } catch (err) {
+    fail(`${(err as Error).message}\n\n${HELP}`);
+  }
+  if (help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  let env;
+  try {
+    env = validateEnv(process.env);
+  } catch (err) {
+    fail(err instanceof ConfigValidationError ? err.message : String(err));
+  }
+  if (!env.REDIS_URL) {
+    fail(
+      'REDIS_URL is not set. The separate price-feed process sends price updates to the API through Redis pub/sub, ' +
+        'so it needs the same REDIS_URL as the API (e.g. REDIS_URL=redis://127.0.0.1:6379). ' +
+        'Without Redis, run the feed inside the API instead: PRICE_FEED_MODE=inprocess npm start.',
+    );
+  }
+
+  const logger = new ConsoleLogger({
+    json: env.LOG_FORMAT === 'json',
+    logLevels: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL) + 1),
+    colors: env.LOG_FORMAT !== 'json' && !!process.stdout.isTTY,
+    prefix: 'PriceFeed',
+  });
+  const log = new Logger('PriceFeedProcess');
+  process.on('unhandledRejection', (reason) => log.error(`Unhandled rejection: ${(reason as Error)?.stack ?? reason}`));
+
+  const app = await NestFactory.createApplicationContext(PriceFeedProcessModule, { logger });
+  await app.init();
+  const scheduler = app.get(PriceFeedScheduler);
+  log.log(`Price feed process ${process.pid} up (interval ${env.REALTIME_UPDATE_INTERVAL} s, batch size ${env.REALTIME_BATCH_SIZE})`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      // A second Ctrl-C means "now"; a repeated SIGTERM (process group + process) is ignored.
+      if (signal === 'SIGINT') {
+        log.warn('SIGINT again: exiting without waiting');
+        process.exit(1);
+      }
+      return;
+    }
+    stopping = true;
+    log.log(`${signal} received: finishing the current batch`);
+    void (async () => {
+      try {
+        await scheduler.stop();
+        await app.close();
+        process.exit(0);
+      } catch (err) {
+        log.error(`Shutdown failed: ${(err as Error).message}`);
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`price-feed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
