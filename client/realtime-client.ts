@@ -435,21 +435,51 @@ export class RealtimeClient {
   /** Sends every remembered subscription again (after each (re)connect). */
   private resubscribe(): void {
     if (this.assets.size > 0) {
-      this.request('subscribe_asset', { symbols: [...this.assets] }).catch((err: unknown) => this.forgetRejected(err, 'asset'));
+      // Failures reach on('error') listeners; refused symbols are forgotten by sendAssetSubscription.
+      this.sendAssetSubscription([...this.assets]).catch(() => undefined);
     }
     for (const id of this.portfolios) {
-      this.request('subscribe_portfolio', { portfolio_id: id }).catch((err: unknown) => this.forgetRejected(err, 'portfolio', id));
+      this.request('subscribe_portfolio', { portfolio_id: id }).catch((err: unknown) => {
+        // A portfolio the server refuses for good (not found, not logged in any more) is not retried.
+        if (err instanceof RealtimeError && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) this.portfolios.delete(id);
+      });
     }
   }
 
-  /** A subscription the server refuses for good (unknown symbol, not found, not logged in) is not retried. */
-  private forgetRejected(err: unknown, kind: 'asset' | 'portfolio', portfolioId?: number): void {
-    if (!(err instanceof RealtimeError)) return;
-    if (kind === 'portfolio' && portfolioId !== undefined && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) {
-      this.portfolios.delete(portfolioId);
+  /**
+   * Subscribes `list` in one message. The server refuses a whole batch when
+   * one symbol is unknown; then the unknown ones are found (named in the error,
+   * or by halving the batch: a few messages, not one per symbol), forgotten,
+   * the rest subscribed, and UNKNOWN_SYMBOL is thrown with `data.symbols`.
+   */
+  private async sendAssetSubscription(list: string[]): Promise<ServerMessage> {
+    try {
+      return await this.request('subscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
+    } catch (err) {
+      if (!(err instanceof RealtimeError) || err.code !== 'UNKNOWN_SYMBOL') throw err;
+      const unknown = list.length === 1 ? list : await this.findUnknown(list, err);
+      for (const s of unknown) this.assets.delete(s);
+      throw new RealtimeError('UNKNOWN_SYMBOL', `Unknown symbol${unknown.length === 1 ? '' : 's'}: ${unknown.join(', ')}`, { ...(err.data as object), symbols: unknown });
     }
-    if (kind === 'asset' && err.code === 'UNKNOWN_SYMBOL') {
-      for (const s of rejectedSymbols(err.data)) this.assets.delete(s);
+  }
+
+  private async findUnknown(list: string[], err: RealtimeError): Promise<string[]> {
+    const named = rejectedSymbols(err.data).filter((s) => list.includes(s));
+    if (named.length > 0) {
+      const rest = list.filter((s) => !named.includes(s));
+      return [...named, ...(rest.length > 0 ? await this.subscribeOrFindUnknown(rest) : [])];
+    }
+    const mid = Math.ceil(list.length / 2);
+    return [...(await this.subscribeOrFindUnknown(list.slice(0, mid))), ...(await this.subscribeOrFindUnknown(list.slice(mid)))];
+  }
+
+  private async subscribeOrFindUnknown(list: string[]): Promise<string[]> {
+    try {
+      await this.request('subscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
+      return [];
+    } catch (err) {
+      if (!(err instanceof RealtimeError) || err.code !== 'UNKNOWN_SYMBOL') throw err;
+      return list.length === 1 ? list : this.findUnknown(list, err);
     }
   }
 
@@ -519,23 +549,16 @@ export class RealtimeClient {
   /**
    * Adds symbols to the remembered set and, when connected, subscribes them now
    * (resolving with the `subscribed` reply; when not connected it resolves with
-   * null and they are sent on connect). Unknown symbols are rejected with
-   * UNKNOWN_SYMBOL and forgotten.
+   * null and they are sent on connect). Unknown symbols are forgotten and the
+   * promise rejects with UNKNOWN_SYMBOL naming them in `data.symbols` (the
+   * known ones of the same call stay subscribed).
    */
   async subscribeAssets(symbols: string | string[]): Promise<ServerMessage | null> {
     const list = [...new Set((Array.isArray(symbols) ? symbols : [symbols]).map(normaliseSymbol))];
     if (list.length === 0) return null;
     for (const s of list) this.assets.add(s);
     if (this.currentState !== 'connected') return null;
-    try {
-      return await this.request('subscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
-    } catch (err) {
-      if (err instanceof RealtimeError && err.code === 'UNKNOWN_SYMBOL') {
-        const bad = rejectedSymbols(err.data);
-        for (const s of bad.length > 0 ? bad : list) this.assets.delete(s);
-      }
-      throw err;
-    }
+    return this.sendAssetSubscription(list);
   }
 
   /** Removes symbols from the remembered set and unsubscribes them when connected. */

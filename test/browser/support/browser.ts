@@ -82,12 +82,27 @@ export async function poll<T>(what: string, fn: () => Promise<T | undefined | nu
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
-/** Collects console errors and page crashes so a test can assert the page ran clean. */
+/**
+ * Collects page errors, console errors and failed same-origin requests (404,
+ * 5xx; a 401 from /auth/me is how an anonymous visitor is recognised) so a
+ * test can assert the page ran clean.
+ */
 export function watchPageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    // Chromium logs every non-2xx response as "Failed to load resource"; responses are judged below.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(`console: ${msg.text()}`);
+  });
+  page.on('response', (res) => {
+    const status = res.status();
+    const url = new URL(res.url());
+    if (status === 401 && url.pathname === '/auth/me') return;
+    if (status === 404 || status >= 500) errors.push(`HTTP ${status} ${res.request().method()} ${url.pathname}${url.search}`);
+  });
+  page.on('requestfailed', (req) => {
+    const url = new URL(req.url());
+    if (url.protocol.startsWith('http')) errors.push(`request failed: ${req.method()} ${url.pathname} (${req.failure()?.errorText ?? '?'})`);
   });
   return errors;
 }

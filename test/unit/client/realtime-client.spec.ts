@@ -17,12 +17,16 @@ class FakeConnection implements Transport {
   readonly kind = 'websocket' as const;
   readonly sent: SentEnvelope[] = [];
   closedByClient = false;
+  /** Answers each sent message (on a microtask, like a real server would later). */
+  autoReply?: (req: SentEnvelope, conn: FakeConnection) => void;
   private ended = false;
   constructor(private readonly events: TransportEvents) {}
 
   send(envelope: { type: string } & Record<string, unknown>): string {
     if (this.ended) throw new Error('Not connected');
-    this.sent.push(envelope as unknown as SentEnvelope);
+    const req = envelope as unknown as SentEnvelope;
+    this.sent.push(req);
+    if (this.autoReply) queueMicrotask(() => this.autoReply?.(req, this));
     return JSON.stringify(envelope);
   }
   sendRaw(text: string): void {
@@ -181,7 +185,7 @@ describe('RealtimeClient reconnect and resubscribe', () => {
     make().connect();
     await expect(client.subscribeAssets('EURUSD')).resolves.toBeNull();
     server.latest.accept();
-    expect(server.latest.last('subscribe_asset').data).toEqual({ symbols: ['EURUSD'] });
+    expect(server.latest.last('subscribe_asset').data).toEqual({ symbol: 'EURUSD' });
   });
 
   it('forgets a portfolio the server no longer grants after reconnect', async () => {
@@ -198,12 +202,63 @@ describe('RealtimeClient reconnect and resubscribe', () => {
     expect(client.subscriptions.portfolios).toEqual([]);
   });
 
-  it('rejects unknown symbols with UNKNOWN_SYMBOL and forgets them', async () => {
+  /** Like the real server: a batch with any unknown symbol is refused whole, without naming it. */
+  const catalogServer = (known: string[]) => (req: SentEnvelope, conn: FakeConnection) => {
+    if (req.type !== 'subscribe_asset') return;
+    const list = (req.data.symbols as string[] | undefined) ?? [req.data.symbol as string];
+    const unknown = list.filter((x) => !known.includes(x));
+    if (unknown.length > 0) conn.reply(req, 'error', { code: 'UNKNOWN_SYMBOL', message: `Unknown symbols: ${unknown.join(', ')}` });
+    else conn.reply(req, 'subscribed', { assets: list });
+  };
+
+  it('finds the unknown symbols of a refused batch by halving it, forgets them and keeps the rest subscribed', async () => {
     make().connect();
     server.latest.accept();
-    const sub = client.subscribeAssets(['AAPL', 'NOPE']);
-    server.latest.reply(server.latest.last('subscribe_asset'), 'error', { code: 'UNKNOWN_SYMBOL', message: 'unknown', symbols: ['NOPE'] });
-    await expect(sub).rejects.toMatchObject({ code: 'UNKNOWN_SYMBOL' });
+    server.latest.autoReply = catalogServer(['AAPL', 'MSFT', 'SPY', 'BTC-USD', 'ETH-USD']);
+    const sub = client.subscribeAssets(['AAPL', 'NOPE', 'MSFT', 'SPY', 'ZZZ', 'BTC-USD', 'ETH-USD']);
+    await expect(sub).rejects.toMatchObject({ code: 'UNKNOWN_SYMBOL', data: { symbols: ['NOPE', 'ZZZ'] } });
+    expect(client.subscriptions.assets).toEqual(['AAPL', 'MSFT', 'SPY', 'BTC-USD', 'ETH-USD']);
+    const accepted = server.latest.sent.filter((e) => e.type === 'subscribe_asset').map((e) => (e.data.symbols as string[] | undefined) ?? [e.data.symbol as string]);
+    // Every known symbol went out in a message the server accepted.
+    for (const sym of ['AAPL', 'MSFT', 'SPY', 'BTC-USD', 'ETH-USD']) {
+      expect(accepted.some((l) => l.includes(sym) && l.every((x) => !['NOPE', 'ZZZ'].includes(x)))).toBe(true);
+    }
+  });
+
+  it('needs only a few messages to find one unknown symbol among many (stays under the rate limit)', async () => {
+    make().connect();
+    server.latest.accept();
+    const known = Array.from({ length: 40 }, (_, i) => `S${i}`);
+    server.latest.autoReply = catalogServer(known);
+    await expect(client.subscribeAssets([...known.slice(0, 17), 'GONE', ...known.slice(17)])).rejects.toMatchObject({ data: { symbols: ['GONE'] } });
+    expect(client.subscriptions.assets).toEqual(known);
+    // 1 + 2 per halving level (log2 41 < 6): at most 13 messages, against 41 one by one.
+    expect(server.latest.sent.length).toBeLessThanOrEqual(13);
+  });
+
+  it('uses the symbols named by the server when it names them', async () => {
+    make().connect();
+    server.latest.accept();
+    server.latest.autoReply = (req, conn) => {
+      const list = (req.data.symbols as string[] | undefined) ?? [req.data.symbol as string];
+      if (list.includes('NOPE')) conn.reply(req, 'error', { code: 'UNKNOWN_SYMBOL', message: 'unknown', symbols: ['NOPE'] });
+      else conn.reply(req, 'subscribed', {});
+    };
+    await expect(client.subscribeAssets(['AAPL', 'NOPE', 'MSFT'])).rejects.toMatchObject({ code: 'UNKNOWN_SYMBOL', data: { symbols: ['NOPE'] } });
+    expect(server.latest.sent.map((e) => e.data)).toEqual([{ symbols: ['AAPL', 'NOPE', 'MSFT'] }, { symbols: ['AAPL', 'MSFT'] }]);
+    expect(client.subscriptions.assets).toEqual(['AAPL', 'MSFT']);
+  });
+
+  it('drops a symbol that became unknown when resubscribing after a reconnect', async () => {
+    make().connect();
+    server.latest.accept();
+    server.latest.autoReply = catalogServer(['AAPL', 'OLD']);
+    await client.subscribeAssets(['AAPL', 'OLD']);
+    server.latest.drop();
+    await vi.advanceTimersByTimeAsync(100);
+    server.latest.autoReply = catalogServer(['AAPL']);
+    server.latest.accept();
+    await vi.advanceTimersByTimeAsync(0);
     expect(client.subscriptions.assets).toEqual(['AAPL']);
   });
 
@@ -304,7 +359,7 @@ describe('RealtimeClient reconnect and resubscribe', () => {
     expect(client.state).toBe('reconnecting');
     server.latest.accept(3);
     expect(client.state).toBe('connected');
-    expect(server.latest.last('subscribe_asset').data).toEqual({ symbols: ['AAPL'] });
+    expect(server.latest.last('subscribe_asset').data).toEqual({ symbol: 'AAPL' });
   });
 
   it('forces a reconnect when keep-alive pings go unanswered', async () => {

@@ -134,7 +134,7 @@ export function searchAssets(q: string, limit = 8): Promise<Page<AssetInfo>> {
 /** The whole catalog (paged through), for names and types of watched symbols. */
 export async function allAssets(): Promise<AssetInfo[]> {
   const out: AssetInfo[] = [];
-  const limit = 100;
+  const limit = 500;
   for (let offset = 0, guard = 0; guard < 50; guard++) {
     const page = await api.get<Page<AssetInfo>>(`/api/assets?limit=${limit}&offset=${offset}`);
     out.push(...page.items);

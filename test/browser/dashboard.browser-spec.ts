@@ -1,0 +1,172 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app';
+import { ensureWebBuilt, launchBrowser, parseShown, poll, saveDocScreenshot, screenshot, watchPageErrors } from './support/browser';
+
+/**
+ * The dashboard in Debian's Chromium against the real app with the in-process
+ * simulated market ticking every 0.5 s.
+ */
+describe('dashboard (real browser)', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    app = await startTestApp({ PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.5' });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+  const open = async (viewport = { width: 1280, height: 900 }) => {
+    context = await browser.newContext({ viewport });
+    page = await context.newPage();
+    errors = watchPageErrors(page);
+    await page.goto(`${app.url}/realtime/dashboard/`);
+    await poll('the connection indicator to say Live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
+  };
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  const prices = (p: Page) =>
+    p.$$eval('[data-testid="quote"]', (cards) => Object.fromEntries(cards.map((c) => [c.getAttribute('data-symbol'), c.querySelector('.price')?.textContent ?? ''])));
+
+  it('shows an anonymous visitor live prices: at least three change within a few intervals, without layout jumps', async () => {
+    await open();
+    const symbols = await page.$$eval('[data-testid="quote"]', (cards) => cards.map((c) => c.getAttribute('data-symbol')));
+    expect(symbols.slice(0, 3)).toEqual(['AAPL', 'GOOGL', 'MSFT']);
+    expect(symbols.length).toBeGreaterThanOrEqual(6);
+    // Snapshots on subscribe: every card shows a price without waiting for a tick.
+    const first = await poll('every card to show a price', async () => {
+      const p = await prices(page);
+      return Object.values(p).every((v) => /\d/.test(v)) ? p : undefined;
+    });
+    const boxes = await page.$$eval('[data-testid="quote"]', (cards) => cards.map((c) => JSON.stringify(c.getBoundingClientRect())));
+    const changed = await poll(
+      'three prices to change',
+      async () => {
+        const now = await prices(page);
+        const moved = Object.keys(now).filter((s) => now[s] !== first[s]);
+        return moved.length >= 3 ? moved : undefined;
+      },
+      10_000,
+      200,
+    );
+    expect(changed.length).toBeGreaterThanOrEqual(3);
+    // A moved price flashed green or red.
+    const flashed = await page.$$eval('[data-testid="quote"] .price', (els) => els.map((e) => (e as HTMLElement).dataset.flash).filter(Boolean));
+    expect(flashed.every((f) => f === 'up' || f === 'down')).toBe(true);
+    expect(flashed.length).toBeGreaterThan(0);
+    // Numbers changed, boxes did not move.
+    const boxesAfter = await page.$$eval('[data-testid="quote"]', (cards) => cards.map((c) => JSON.stringify(c.getBoundingClientRect())));
+    expect(boxesAfter).toEqual(boxes);
+    // Each card has its chart (a canvas drawn by lightweight-charts, bundled: no outside request).
+    expect(await page.$$eval('[data-testid="quote"] .q-chart canvas', (c) => c.length)).toBeGreaterThanOrEqual(symbols.length);
+    await screenshot(page, 'dashboard-anonymous');
+    expect(errors).toEqual([]);
+  });
+
+  it('adds and removes watchlist symbols with autocomplete, and remembers them across reloads', async () => {
+    await open();
+    await page.getByTestId('watch-input').fill('nvid');
+    const option = page.locator('.ac-list li[data-symbol="NVDA"]');
+    await option.waitFor({ timeout: 5_000 });
+    await option.click();
+    const card = page.locator('[data-testid="quote"][data-symbol="NVDA"]');
+    await card.waitFor({ timeout: 5_000 });
+    await poll('NVDA to get a price', async () => /\d/.test((await card.locator('.price').textContent()) ?? ''));
+    await page.locator('[data-testid="quote"][data-symbol="GOOGL"] button.remove').click();
+    await page.reload();
+    await poll('reconnect after reload', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
+    const symbols = await page.$$eval('[data-testid="quote"]', (cards) => cards.map((c) => c.getAttribute('data-symbol')));
+    expect(symbols).toContain('NVDA');
+    expect(symbols).not.toContain('GOOGL');
+    // An unknown symbol is refused with a message and not added.
+    await page.getByTestId('watch-input').fill('NOSUCH');
+    await page.getByTestId('watch-input').press('Escape');
+    await page.locator('#watch-form button[type="submit"]').click();
+    await poll('the unknown-symbol notice', async () => /Unknown symbol/.test((await page.locator('#notice').textContent()) ?? ''));
+    expect(await page.locator('[data-testid="quote"][data-symbol="NOSUCH"]').count()).toBe(0);
+    await screenshot(page, 'dashboard-watchlist-edited');
+    expect(errors).toEqual([]);
+  });
+
+  it('logs in as the demo user, follows the demo portfolio live, and the total follows a position added from the page', async () => {
+    await open();
+    await page.locator('#login-form input[name="username"]').fill('demo');
+    await page.locator('#login-form input[name="password"]').fill('demo-password');
+    await page.locator('#login-form button[type="submit"]').click();
+    await poll('the user name', async () => (await page.getByTestId('user-name').textContent()) === 'demo');
+    const options = await page.$$eval('[data-testid="portfolio-select"] option', (os) => os.map((o) => o.textContent));
+    expect(options).toContain('Demo Portfolio');
+    await page.getByTestId('portfolio-select').selectOption({ label: 'Demo Portfolio' });
+    await poll('the socket to be authenticated and live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
+    const total = page.getByTestId('portfolio-total');
+    const firstTotal = await poll('a total value', async () => {
+      const t = await total.textContent();
+      return t && /\d/.test(t) ? t : undefined;
+    });
+    const rows = await page.locator('[data-testid="position-row"]').count();
+    expect(rows).toBeGreaterThan(0);
+    await poll('the total value to change', async () => (await total.textContent()) !== firstTotal, 10_000, 200);
+    // Positions show live market values.
+    await poll('market values in every row', async () => {
+      const values = await page.$$eval('[data-testid="position-row"] [data-col="value"]', (tds) => tds.map((t) => t.textContent ?? ''));
+      return values.length > 0 && values.every((v) => /\d/.test(v));
+    });
+    await screenshot(page, 'dashboard-demo-portfolio');
+    if (process.env.UPDATE_DOCS_SCREENSHOT) await saveDocScreenshot(page, 'docs/img/dashboard.png');
+
+    // Add 100 SPY (about $50k) from the page: the total must jump by about 100 x its price.
+    const before = parseShown(await total.textContent());
+    const countBefore = Number(await page.getByTestId('portfolio-count').textContent());
+    await page.getByTestId('position-symbol').fill('SPY');
+    const pick = page.locator('#position-form .ac-list li[data-symbol="SPY"]');
+    await pick.waitFor({ timeout: 5_000 });
+    await pick.click();
+    await page.getByTestId('position-quantity').fill('100');
+    await page.getByTestId('position-cost').fill('400');
+    await page.locator('#position-form button[type="submit"]').click();
+    const spyRow = page.locator('[data-testid="position-row"][data-symbol="SPY"]');
+    await spyRow.waitFor({ timeout: 10_000 });
+    const spyPrice = await poll('the SPY row price', async () => {
+      const p = parseShown(await spyRow.locator('[data-col="price"]').textContent());
+      return Number.isFinite(p) && p > 0 ? p : undefined;
+    });
+    await poll('the positions count to grow', async () => Number(await page.getByTestId('portfolio-count').textContent()) === countBefore + 1);
+    const after = parseShown(await total.textContent());
+    const expectedJump = 100 * spyPrice;
+    // The rest of the portfolio moves a little meanwhile; the jump dominates.
+    expect(Math.abs(after - before - expectedJump)).toBeLessThan(expectedJump * 0.1);
+    await screenshot(page, 'dashboard-position-added');
+
+    // Edit it to 200 shares: the total follows again.
+    await spyRow.getByTestId('edit-position').click();
+    await spyRow.getByTestId('edit-quantity').fill('200');
+    await spyRow.getByTestId('save-position').click();
+    await poll('the quantity to show 200', async () => (await spyRow.locator('[data-col="quantity"]').textContent()) === '200');
+    const afterEdit = await poll('the total to include 200 SPY', async () => {
+      const t = parseShown(await total.textContent());
+      return Math.abs(t - after - expectedJump) < expectedJump * 0.1 ? t : undefined;
+    });
+    expect(afterEdit).toBeGreaterThan(after);
+    expect(errors).toEqual([]);
+  });
+
+  it('stays readable at phone width: no sideways scrolling', async () => {
+    await open({ width: 390, height: 844 });
+    await poll('prices', async () => /\d/.test((await page.locator('[data-testid="quote"] .price').first().textContent()) ?? ''));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const cardWidth = await page.locator('[data-testid="quote"]').first().evaluate((el) => el.getBoundingClientRect().width);
+    expect(cardWidth).toBeGreaterThan(300);
+    await screenshot(page, 'dashboard-phone');
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { RealtimeClient, RealtimeError, type AssetUpdateData, type PortfolioUpdateData, type StateChange, type WebSocketLike } from '../../client';
+import { startTestApp, type TestApp } from '../support/app';
+import { sql } from '../support/database';
+
+/**
+ * The project's client (client/) against the real server over loopback, on
+ * both transports: handshake, ping, subscriptions with snapshots and live
+ * updates, unknown symbols, portfolios with a session cookie, and a server
+ * restart on the same port (reconnect with backoff, resubscribe, resume).
+ */
+const ENV = { PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.3' };
+const TRANSPORTS = ['websocket', 'socketio'] as const;
+
+async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < timeoutMs / 20 + 1; i++) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function makeClient(app: TestApp, transport: (typeof TRANSPORTS)[number], headers: Record<string, string> = {}, extra: ConstructorParameters<typeof RealtimeClient>[0] = {}): RealtimeClient {
+  return new RealtimeClient({
+    transport,
+    baseUrl: app.url,
+    headers: { origin: app.url, ...headers },
+    // Node 20 has no global WebSocket: the `ws` package, with the same headers a browser would send.
+    createWebSocket: (url) => new WebSocket(url, { headers: { origin: app.url, ...headers } }) as unknown as WebSocketLike,
+    reconnect: { initialDelayMs: 100, maxDelayMs: 1_000, factor: 2, jitter: 0.5 },
+    ...extra,
+  });
+}
+
+async function login(app: TestApp, username: string, password: string): Promise<string> {
+  const res = await fetch(`${app.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  expect(res.status).toBe(200);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('rm.sid='));
+  expect(cookie).toBeDefined();
+  return cookie!.split(';')[0]!;
+}
+
+describe('typed client against the real server', () => {
+  let app: TestApp;
+  const clients: RealtimeClient[] = [];
+  const track = (c: RealtimeClient) => {
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp(ENV);
+  });
+  afterAll(async () => {
+    for (const c of clients) c.dispose();
+    await app?.close();
+  });
+
+  for (const transport of TRANSPORTS) {
+    describe(transport, () => {
+      it('connects, pings with a round-trip time, subscribes with a snapshot and live updates in seq order, unsubscribes', async () => {
+        const client = track(makeClient(app, transport));
+        const states: string[] = [];
+        client.onState((s) => states.push(s.state));
+        const updates: AssetUpdateData[] = [];
+        client.on('asset_update', (u) => updates.push(u));
+        client.connect();
+        await until('connected', () => client.state === 'connected');
+        expect(states).toEqual(['connecting', 'connected']);
+        expect(client.connection).toMatchObject({ status: 'connected', authenticated: false, user_id: null, transport });
+
+        const { rttMs, pong } = await client.ping();
+        expect(pong.type).toBe('pong');
+        expect(rttMs).toBeGreaterThan(0);
+
+        const ack = await client.subscribeAssets(['aapl', 'BTC-USD']);
+        expect(ack).toMatchObject({ type: 'subscribed', data: { subscriptions: { assets: expect.arrayContaining(['AAPL', 'BTC-USD']) } } });
+        // Snapshot right after subscribe, then live ticks.
+        await until('a snapshot per symbol', () => ['AAPL', 'BTC-USD'].every((s) => updates.some((u) => u.symbol === s)), 3_000);
+        await until('three AAPL updates', () => updates.filter((u) => u.symbol === 'AAPL').length >= 3);
+        const seqs = updates.filter((u) => u.symbol === 'AAPL').map((u) => u.seq);
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        expect(new Set(seqs).size).toBe(seqs.length);
+
+        await expect(client.listSubscriptions()).resolves.toMatchObject({ type: 'subscriptions', data: { subscriptions: { assets: expect.arrayContaining(['AAPL', 'BTC-USD']) } } });
+
+        await client.unsubscribeAssets(['AAPL', 'BTC-USD']);
+        const count = updates.length;
+        await new Promise((r) => setTimeout(r, 900)); // three feed intervals
+        expect(updates.length).toBe(count);
+        expect(client.subscriptions.assets).toEqual([]);
+      });
+
+      it('refuses unknown and malformed symbols with typed errors and keeps the known ones', async () => {
+        const client = track(makeClient(app, transport));
+        client.connect();
+        await until('connected', () => client.state === 'connected');
+        const err = await client.subscribeAssets(['MSFT', 'NOSUCHSYM', 'ETH-USD']).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RealtimeError);
+        expect(err).toMatchObject({ code: 'UNKNOWN_SYMBOL', data: { symbols: ['NOSUCHSYM'] } });
+        expect(client.subscriptions.assets.sort()).toEqual(['ETH-USD', 'MSFT']);
+        const listed = await client.listSubscriptions();
+        expect((listed.data as { subscriptions: { assets: string[] } }).subscriptions.assets.sort()).toEqual(['ETH-USD', 'MSFT']);
+        await expect(client.subscribeAssets('bad symbol!')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        // A portfolio needs a login.
+        await expect(client.subscribePortfolio(1)).rejects.toMatchObject({ code: 'AUTH_REQUIRED' });
+        expect(client.subscriptions.portfolios).toEqual([]);
+        // Still usable.
+        await expect(client.ping()).resolves.toMatchObject({ pong: { type: 'pong' } });
+      });
+
+      it('follows the demo portfolio with the session cookie', async () => {
+        const cookie = await login(app, 'demo', 'demo-password');
+        const [row] = await sql<{ id: number }>(app.databaseUrl, `SELECT p.id FROM portfolios p JOIN users u ON u.id = p.owner_id WHERE u.username = 'demo' AND p.name = 'Demo Portfolio'`);
+        expect(row).toBeDefined();
+        const client = track(makeClient(app, transport, { cookie }));
+        const values: PortfolioUpdateData[] = [];
+        client.on('portfolio_update', (u) => values.push(u));
+        client.connect();
+        await until('connected', () => client.state === 'connected');
+        expect(client.connection).toMatchObject({ authenticated: true, user_id: expect.any(Number) });
+        await client.subscribePortfolio(row!.id);
+        await until('a portfolio snapshot', () => values.length >= 1, 3_000);
+        expect(values[0]).toMatchObject({ portfolio_id: row!.id, name: 'Demo Portfolio', total_value: expect.any(Number) });
+        await until('a live portfolio update', () => values.length >= 2);
+        // Someone else's / a missing portfolio: NOT_FOUND, and forgotten.
+        await expect(client.subscribePortfolio(999_999)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        expect(client.subscriptions.portfolios).toEqual([row!.id]);
+      });
+    });
+  }
+});
+
+describe('typed client across a server restart', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp(ENV);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it.each(TRANSPORTS)('%s: reconnects with backoff on the same port, resubscribes and resumes updates', async (transport) => {
+    const client = makeClient(app, transport);
+    const changes: StateChange[] = [];
+    client.onState((s) => changes.push(s));
+    const updates: AssetUpdateData[] = [];
+    client.on('asset_update', (u) => updates.push(u));
+    try {
+      client.connect();
+      await until('connected', () => client.state === 'connected');
+      await client.subscribeAssets(['AAPL', 'EURUSD']);
+      await until('updates', () => updates.length >= 2);
+      const firstConnection = client.connection!.connection_id;
+
+      const { port, databaseUrl } = app;
+      await app.stop();
+      await until('reconnecting', () => client.state === 'reconnecting');
+      // Let a few attempts fail against the closed port: the delays grow.
+      await until('three failed attempts', () => changes.filter((c) => c.state === 'reconnecting' && c.retryInMs !== undefined).length >= 3, 8_000);
+      const delays = changes.filter((c) => c.retryInMs !== undefined).map((c) => c.retryInMs!);
+      expect(delays.every((d) => d >= 50 && d <= 1_000)).toBe(true);
+      expect(Math.max(...delays)).toBeGreaterThan(Math.min(...delays));
+
+      app = await startTestApp(ENV, { databaseUrl, port });
+      await until('connected again', () => client.state === 'connected', 15_000);
+      expect(client.connection!.connection_id).not.toBe(firstConnection);
+      const mark = updates.length;
+      // Resubscribed by the client itself: fresh snapshots and live updates for both symbols.
+      await until('updates for both symbols after the restart', () => ['AAPL', 'EURUSD'].every((s) => updates.slice(mark).some((u) => u.symbol === s)), 5_000);
+      expect(client.subscriptions.assets.sort()).toEqual(['AAPL', 'EURUSD']);
+      const last = changes.at(-1)!;
+      expect(last).toMatchObject({ state: 'connected', attempt: 0 });
+    } finally {
+      client.dispose();
+    }
+  });
+});
