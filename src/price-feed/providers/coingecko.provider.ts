@@ -128,7 +128,7 @@ export class CoinGeckoProvider implements PriceProvider {
     if (!Array.isArray(prices)) throw new VendorFormatError(this.name, 'market_chart.prices missing');
     const volByDay = new Map<string, number>();
     if (Array.isArray(volumes)) {
-      for (const p of volumes) if (Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') volByDay.set(utcDay(new Date(p[0])), p[1]);
+      for (const p of volumes) if (Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') volByDay.set(utcDay(new Date(p[0] - 1)), p[1]);
     }
     const today = utcDay(new Date());
     const byDay = new Map<string, number[]>();

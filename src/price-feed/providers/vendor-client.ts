@@ -7,9 +7,9 @@ import {
   ExponentialBackoff,
   handleWhen,
   isBrokenCircuitError,
-  isTaskCancelledError,
   IPolicy,
   retry,
+  TaskCancelledError,
   timeout,
   TimeoutStrategy,
   wrap,
@@ -45,6 +45,9 @@ export interface VendorResponse {
   status: number;
   body: unknown;
 }
+
+/** cockatiel 3.2's isTaskCancelledError tests the wrong marker property; check the class instead. */
+const isTimeout = (e: unknown): boolean => e instanceof TaskCancelledError;
 
 export type BreakerStateName = 'closed' | 'open' | 'half-open' | 'isolated';
 
@@ -82,7 +85,7 @@ export class VendorClient {
     this.breaker.onHalfOpen(() => this.logger.log('circuit breaker half-open: trying one request'));
     this.breaker.onReset(() => this.logger.log('circuit breaker closed again'));
     const retryPolicy = retry(
-      handleWhen((e) => (e instanceof VendorError ? e.transient : isTaskCancelledError(e))),
+      handleWhen((e) => (e instanceof VendorError ? e.transient : isTimeout(e))),
       {
         maxAttempts: opts.retries,
         backoff: new ExponentialBackoff({ initialDelay: opts.retryDelayMs ?? 100, maxDelay: 2000 }),
@@ -129,7 +132,7 @@ export class VendorClient {
   private classify(err: unknown): VendorError {
     if (err instanceof VendorError) return err;
     if (isBrokenCircuitError(err)) return new VendorCircuitOpenError(this.vendor);
-    if (isTaskCancelledError(err)) return new VendorUnavailableError(this.vendor, `no answer within ${this.opts.timeoutMs} ms`);
+    if (isTimeout(err)) return new VendorUnavailableError(this.vendor, `no answer within ${this.opts.timeoutMs} ms`);
     return new VendorUnavailableError(this.vendor, (err as Error)?.message ?? String(err));
   }
 
