@@ -1,0 +1,287 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BusMessages } from '../../src/bus/bus.messages';
+import { MessageBus } from '../../src/bus/message-bus';
+import { freePort } from '../../src/database/embedded-postgres';
+import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
+import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
+import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.service';
+import { QuoteValidator, ValidQuote } from '../../src/price-feed/validation/quote-validator';
+import { startTestApp, TestApp } from '../support/app';
+import { sql } from '../support/database';
+
+type Committed = BusMessages['prices.committed'];
+
+async function until<T>(fn: () => T | Promise<T>, ms = 5000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (let i = 0; i < 1000 && Date.now() < end; i++) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not met in time');
+}
+
+function collect(app: TestApp): Committed[] {
+  const seen: Committed[] = [];
+  app.app.get(MessageBus).subscribe('prices.committed', (m) => seen.push(m));
+  return seen;
+}
+
+const snapshot = (url: string) =>
+  Promise.all([
+    sql(url, `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated FROM assets ORDER BY symbol`),
+    sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM price_history`),
+  ]);
+
+const vq = (symbol: string, price: string, asOf: Date, extra: Partial<ValidQuote> = {}): ValidQuote => ({
+  symbol,
+  price,
+  previous_close: null,
+  high: null,
+  low: null,
+  volume: null,
+  as_of: asOf,
+  source: 'test',
+  ...extra,
+});
+
+describe('Price pipeline on PostgreSQL (simulated market)', () => {
+  let app: TestApp;
+  let pipeline: PricePipeline;
+  let writer: PriceBatchWriter;
+
+  beforeAll(async () => {
+    app = await startTestApp({ PRICE_BACKFILL_DAYS: '0' });
+    pipeline = app.app.get(PricePipeline);
+    writer = app.app.get(PriceBatchWriter);
+  });
+  afterAll(() => app?.close());
+
+  it('fetches, validates, writes assets + tick history in one go, and publishes only after commit', async () => {
+    const seen: Committed[] = [];
+    const atPublish: Promise<Record<string, unknown>[]>[] = [];
+    app.app.get(MessageBus).subscribe('prices.committed', (m) => {
+      seen.push(m);
+      atPublish.push(sql(app.databaseUrl, `SELECT symbol, current_price FROM assets WHERE symbol = ANY($1)`, [m.ticks.map((t) => t.symbol)]));
+    });
+    const report = await pipeline.runBatch(['AAPL', 'MSFT', 'BTC-USD', 'NOPE'], { origin: 'test' });
+    expect(report.error).toBeUndefined();
+    expect(report.results.map((r) => [r.symbol, r.status])).toEqual([
+      ['AAPL', 'updated'],
+      ['MSFT', 'updated'],
+      ['BTC-USD', 'updated'],
+      ['NOPE', 'unknown'],
+    ]);
+    expect(report.historyRows).toBe(3);
+    const msg = await until(() => seen[0]);
+    expect(msg.origin).toBe('test');
+    expect(msg.published_at).toBeLessThanOrEqual(Date.now());
+    expect(msg.ticks.map((t) => t.symbol).sort()).toEqual(['AAPL', 'BTC-USD', 'MSFT']);
+    // What subscribers see is already in the database.
+    const rows = await atPublish[0];
+    for (const t of msg.ticks) {
+      const row = rows.find((r) => r.symbol === t.symbol)!;
+      expect(Number(row.current_price)).toBe(Number(t.price));
+    }
+    const hist = await sql(app.databaseUrl, `SELECT a.symbol, h.close, h."interval" FROM price_history h JOIN assets a ON a.id = h.asset_id ORDER BY a.symbol`);
+    expect(hist.map((h) => [h.symbol, h.interval])).toEqual([
+      ['AAPL', 'tick'],
+      ['BTC-USD', 'tick'],
+      ['MSFT', 'tick'],
+    ]);
+    const aapl = msg.ticks.find((t) => t.symbol === 'AAPL')!;
+    expect(aapl).toMatchObject({ source: 'simulated', previous_close: expect.any(String), high: expect.any(String), low: expect.any(String) });
+    // The cache learnt it from the bus.
+    await until(async () => (await app.app.get(LatestPriceSource).get('AAPL'))?.price === aapl.price);
+  });
+
+  it('a written batch written again adds nothing, and an older quote never overwrites a newer one', async () => {
+    const t = new Date(Date.now() - 1000);
+    const first = await writer.write([vq('AMZN', '190.5', t), vq('META', '560', t)]);
+    expect(first.committed).toHaveLength(2);
+    expect(first.historyRows).toBe(2);
+    const before = await snapshot(app.databaseUrl);
+    const again = await writer.write([vq('AMZN', '190.5', t), vq('META', '560', t)]);
+    expect(again.historyRows).toBe(0);
+    const older = await writer.write([vq('AMZN', '150', new Date(t.getTime() - 60_000))]);
+    expect(older.committed).toEqual([]);
+    const after = await snapshot(app.databaseUrl);
+    expect(after[0]).toEqual(before[0]);
+    // The older quote still lands in history (it is a real past tick), once.
+    expect(after[1][0].n).toBe(before[1][0].n + 1);
+  });
+
+  it('widens the stored day range for quotes without high/low and starts a new one on a new UTC day', async () => {
+    const d1 = new Date(Date.now() - 3 * 86_400_000);
+    await writer.write([vq('NFLX', '600', d1)]);
+    await writer.write([vq('NFLX', '610', new Date(d1.getTime() + 1000))]);
+    await writer.write([vq('NFLX', '590', new Date(d1.getTime() + 2000))]);
+    let [row] = await sql(app.databaseUrl, `SELECT day_high::text, day_low::text FROM assets WHERE symbol = 'NFLX'`);
+    expect([row.day_high, row.day_low]).toEqual(['610.00000000', '590.00000000']);
+    await writer.write([vq('NFLX', '605', new Date(d1.getTime() + 86_400_000))]);
+    [row] = await sql(app.databaseUrl, `SELECT day_high::text, day_low::text FROM assets WHERE symbol = 'NFLX'`);
+    expect([row.day_high, row.day_low]).toEqual(['605.00000000', '605.00000000']);
+  });
+
+  it('is all or nothing: a constraint violation on one row leaves nothing of the batch and publishes nothing', async () => {
+    const seen = collect(app);
+    const before = await snapshot(app.databaseUrl);
+    const now = new Date();
+    // Bypass validation: price 0 violates ck_assets_current_price on the 3rd row.
+    await expect(writer.write([vq('AAPL', '1', now), vq('MSFT', '2', now), vq('GOOGL', '0', now), vq('NVDA', '3', now)])).rejects.toThrow(/ck_assets_current_price/);
+    expect(await snapshot(app.databaseUrl)).toEqual(before);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual([]);
+  });
+
+  it('is all or nothing when the history insert fails after the asset update', async () => {
+    await sql(
+      app.databaseUrl,
+      `CREATE FUNCTION fail_for_tsla() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.asset_id = (SELECT id FROM assets WHERE symbol = 'TSLA') THEN RAISE EXCEPTION 'history write failed for TSLA'; END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    await sql(app.databaseUrl, `CREATE TRIGGER fail_tsla BEFORE INSERT ON price_history FOR EACH ROW EXECUTE FUNCTION fail_for_tsla()`);
+    try {
+      const before = await snapshot(app.databaseUrl);
+      const report = await pipeline.runBatch(['AAPL', 'TSLA', 'MSFT'], { origin: 'test' });
+      expect(report.error).toMatch(/history write failed for TSLA/);
+      expect(report.committed).toEqual([]);
+      expect(report.results.every((r) => r.status === 'failed' && !r.stored)).toBe(true);
+      expect(await snapshot(app.databaseUrl)).toEqual(before);
+    } finally {
+      await sql(app.databaseUrl, `DROP TRIGGER fail_tsla ON price_history; DROP FUNCTION fail_for_tsla()`);
+    }
+  });
+
+  it('is all or nothing when its connection is killed mid-batch; with retries the batch then lands exactly once', async () => {
+    await sql(
+      app.databaseUrl,
+      `CREATE FUNCTION slow_history() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$`,
+    );
+    await sql(app.databaseUrl, `CREATE TRIGGER slow_history BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION slow_history()`);
+    const killWriter = async () => {
+      const [victim] = await until(() =>
+        sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`).then((r) => (r.length ? r : null)),
+      );
+      // Between the asset UPDATE and the history INSERT: the update is not visible from outside.
+      const [mid] = await sql(app.databaseUrl, `SELECT current_price::text FROM assets WHERE symbol = 'ORCL'`);
+      await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [victim.pid]);
+      return mid.current_price;
+    };
+    try {
+      const before = await snapshot(app.databaseUrl);
+      const t = new Date();
+      // Without retries: the batch fails and nothing of it is visible.
+      const [result, midPrice] = await Promise.all([writer.write([vq('ORCL', '123.45', t), vq('IBM', '222.22', t)]).catch((e: Error) => e), killWriter()]);
+      expect(result).toBeInstanceOf(Error);
+      expect(midPrice).not.toBe('123.45000000');
+      expect(await snapshot(app.databaseUrl)).toEqual(before);
+
+      // The scheduled feed's path: retry with backoff, carried quotes, no duplicates.
+      const seen = collect(app);
+      const [report] = await Promise.all([pipeline.runBatch(['ORCL', 'IBM'], { origin: 'test', carryOnFailure: true }), killWriter()]);
+      expect(report.error).toBeUndefined();
+      expect(report.committed.map((c) => c.symbol).sort()).toEqual(['IBM', 'ORCL']);
+      const after = await snapshot(app.databaseUrl);
+      expect(after[1][0].n).toBe(before[1][0].n + 2);
+      const dupes = await sql(app.databaseUrl, `SELECT asset_id, "timestamp", count(*) FROM price_history GROUP BY 1, 2 HAVING count(*) > 1`);
+      expect(dupes).toEqual([]);
+      await until(() => seen.length === 1);
+    } finally {
+      await sql(app.databaseUrl, `DROP TRIGGER slow_history ON price_history; DROP FUNCTION slow_history()`);
+    }
+  });
+
+  it('dry run fetches and validates but writes and publishes nothing', async () => {
+    const seen = collect(app);
+    const before = await snapshot(app.databaseUrl);
+    const report = await pipeline.runBatch(['AAPL', 'ETH-USD'], { origin: 'test', dryRun: true });
+    expect(report.results.map((r) => [r.symbol, r.status, r.fetched, r.stored])).toEqual([
+      ['AAPL', 'valid', true, false],
+      ['ETH-USD', 'valid', true, false],
+    ]);
+    expect(report.results[0].price).toMatch(/^\d+(\.\d+)?$/);
+    expect(await snapshot(app.databaseUrl)).toEqual(before);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual([]);
+  });
+
+  it('ingests 5,000 quotes in one batch through validation and the two statements (callable on its own)', async () => {
+    await sql(
+      app.databaseUrl,
+      `INSERT INTO assets (symbol, name, asset_type) SELECT 'BENCH' || g, 'Bench ' || g, 'STOCK' FROM generate_series(1, 5000) g`,
+    );
+    const validator = app.app.get(QuoteValidator);
+    const now = new Date();
+    const raw = Array.from({ length: 5000 }, (_, i) => ({ symbol: `BENCH${i + 1}`, price: (100 + i / 100).toFixed(2), volume: String(i), as_of: now, source: 'bench' }));
+    const { accepted, rejected } = validator.validate(raw, new Map());
+    expect(rejected).toEqual([]);
+    const res = await writer.write(accepted);
+    expect(res.committed).toHaveLength(5000);
+    expect(res.historyRows).toBe(5000);
+    const [c] = await sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM assets WHERE symbol LIKE 'BENCH%' AND current_price IS NOT NULL`);
+    expect(c.n).toBe(5000);
+  });
+});
+
+describe('Price pipeline: rejected and unpriced quotes', () => {
+  let app: TestApp;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rm-replay-'));
+    const ts = new Date(Date.now() - 5000).toISOString();
+    writeFileSync(
+      join(dir, 'bad.csv'),
+      ['timestamp,symbol,price,volume', `${ts},AAPL,231.5,10`, `${ts},MSFT,NaN,10`, `${ts},GOOGL,-3,10`, `${ts},AMZN,0,10`, `${ts},META,Infinity,1`, `2999-01-01T00:00:00Z,NVDA,120,1`].join('\n'),
+    );
+    app = await startTestApp({
+      PRICE_BACKFILL_DAYS: '0',
+      PRICE_PROVIDERS: `stocks=replay;crypto=coingecko;*=simulated`,
+      REPLAY_FILE: join(dir, 'bad.csv'),
+      COINGECKO_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      VENDOR_RETRIES: '0',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores and broadcasts only valid quotes; NaN, Infinity, negative, zero and future ones are rejected and counted', async () => {
+    const seen = collect(app);
+    const before = await sql(app.databaseUrl, `SELECT symbol, current_price FROM assets WHERE symbol IN ('MSFT','GOOGL','AMZN','META','NVDA') ORDER BY symbol`);
+    const report = await app.app.get(PricePipeline).runBatch(['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'META', 'NVDA'], { origin: 'test' });
+    expect(Object.fromEntries(report.results.map((r) => [r.symbol, r.status === 'rejected' ? r.reason : r.status]))).toEqual({
+      AAPL: 'updated',
+      MSFT: 'not_finite',
+      GOOGL: 'not_positive',
+      AMZN: 'not_positive',
+      META: 'not_finite',
+      NVDA: 'unpriced', // the replay has not reached year 2999 yet
+    });
+    const msg = await until(() => seen[0]);
+    expect(msg.ticks.map((t) => t.symbol)).toEqual(['AAPL']);
+    expect(await sql(app.databaseUrl, `SELECT symbol, current_price FROM assets WHERE symbol IN ('MSFT','GOOGL','AMZN','META','NVDA') ORDER BY symbol`)).toEqual(before);
+  });
+
+  it('a symbol no provider can price keeps its last price and turns stale', async () => {
+    const [before] = await sql(app.databaseUrl, `SELECT current_price, last_updated FROM assets WHERE symbol = 'BTC-USD'`);
+    const report = await app.app.get(PricePipeline).runBatch(['BTC-USD'], { origin: 'test' });
+    expect(report.results[0]).toMatchObject({ symbol: 'BTC-USD', status: 'unpriced', stored: false });
+    expect(report.results[0].detail).toMatch(/coingecko: .*ECONNREFUSED/);
+    const [after] = await sql(app.databaseUrl, `SELECT current_price, last_updated FROM assets WHERE symbol = 'BTC-USD'`);
+    expect(after).toEqual(before);
+    const src = app.app.get(LatestPriceSource);
+    const tick = await src.get('BTC-USD');
+    expect(tick?.price).toBe(String(Number(before.current_price)));
+    expect(src.isStale(tick!)).toBe(true);
+  });
+});
