@@ -32,6 +32,7 @@ export const STALE_AFTER_INTERVALS = 3;
 const TEN8 = 10n ** 8n;
 const PERCENT_FACTOR = 100n * 10n ** BigInt(PERCENT_DECIMALS);
 const SIMPLE = /^([+-]?)(\d+)(?:\.(\d*))?$/;
+const EXPONENT = /^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d{1,4}$/;
 
 /**
  * A decimal string or JSON number as an integer scaled by 10^8, rounded half
@@ -49,15 +50,9 @@ export function toFixed8(v: string | number | null | undefined): bigint | null {
   }
   let m = SIMPLE.exec(s);
   if (!m) {
-    // Exponent forms ("1.5e-7") and the like: let decimal.js read it exactly, then take the plain form.
-    let d: InstanceType<typeof D>;
-    try {
-      d = new D(s);
-    } catch {
-      throw new RangeError(`not a decimal: ${JSON.stringify(v)}`);
-    }
-    if (!d.isFinite()) throw new RangeError(`not a finite decimal: ${JSON.stringify(v)}`);
-    m = SIMPLE.exec(d.toFixed(FIXED_SCALE, D.ROUND_HALF_UP))!;
+    // Exponent forms ("1.5e-7", what String(1.5e-7) gives): decimal.js reads them exactly, then the plain form.
+    if (!EXPONENT.test(s)) throw new RangeError(`not a decimal: ${JSON.stringify(v)}`);
+    m = SIMPLE.exec(new D(s).toFixed(FIXED_SCALE, D.ROUND_HALF_UP))!;
   }
   const neg = m[1] === '-';
   const frac = m[3] ?? '';
