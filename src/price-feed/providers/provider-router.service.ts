@@ -60,27 +60,30 @@ export class ProviderRouter implements OnModuleInit {
   }
 
   async fetchQuotes(assets: ProviderAsset[]): Promise<FetchResult> {
-    const byType = new Map<AssetType, ProviderAsset[]>();
+    // Types that share a chain (stocks, ETFs, funds, bonds by default) go to each vendor in one call.
+    const groups = new Map<string, { chain: PriceProvider[]; assets: ProviderAsset[] }>();
     for (const a of assets) {
-      const list = byType.get(a.assetType) ?? [];
-      list.push(a);
-      byType.set(a.assetType, list);
+      const chain = this.chains.get(a.assetType) ?? [];
+      const key = chain.map((p) => p.name).join('>');
+      const g = groups.get(key) ?? { chain, assets: [] };
+      g.assets.push(a);
+      groups.set(key, g);
     }
     const quotes: RawQuote[] = [];
     const unpriced = new Map<string, string[]>();
     await Promise.all(
-      [...byType.entries()].map(async ([type, group]) => {
-        const chain = this.chains.get(type) ?? [];
+      [...groups.values()].map(async ({ chain, assets: group }) => {
         let remaining = group;
         const notes = new Map<string, string[]>();
+        const note = (symbol: string, text: string) => notes.set(symbol, [...(notes.get(symbol) ?? []), text]);
         for (const provider of chain) {
           if (remaining.length === 0) break;
           let got: RawQuote[] = [];
           try {
             got = await provider.getQuotes(remaining);
           } catch (err) {
-            this.logger.warn(`${provider.name} failed for ${remaining.length} ${type} symbol(s): ${(err as Error).message}`);
-            for (const a of remaining) notes.set(a.symbol, [...(notes.get(a.symbol) ?? []), `${provider.name}: ${(err as Error).message}`]);
+            this.logger.warn(`${provider.name} failed for ${remaining.length} symbol(s): ${(err as Error).message}`);
+            for (const a of remaining) note(a.symbol, `${provider.name}: ${(err as Error).message}`);
             continue;
           }
           const wanted = new Set(remaining.map((a) => a.symbol));
@@ -88,13 +91,13 @@ export class ProviderRouter implements OnModuleInit {
           const priced = new Set(mine.map((q) => q.symbol));
           quotes.push(...mine);
           const left = remaining.filter((a) => !priced.has(a.symbol));
-          for (const a of left) notes.set(a.symbol, [...(notes.get(a.symbol) ?? []), `${provider.name}: no quote`]);
+          for (const a of left) note(a.symbol, `${provider.name}: no quote`);
           if (left.length && left.length < remaining.length) {
-            this.logger.debug(`${provider.name} priced ${remaining.length - left.length}/${remaining.length} ${type}; next provider for the rest`);
+            this.logger.debug(`${provider.name} priced ${remaining.length - left.length}/${remaining.length}; next provider for the rest`);
           }
           remaining = left;
         }
-        for (const a of remaining) unpriced.set(a.symbol, notes.get(a.symbol) ?? [chain.length ? 'no quote' : `no provider for ${type}`]);
+        for (const a of remaining) unpriced.set(a.symbol, notes.get(a.symbol) ?? [`no provider for ${a.assetType}`]);
       }),
     );
     return { quotes, unpriced };

@@ -22,7 +22,7 @@ describe('AlphaVantageProvider against recorded Alpha Vantage answers', () => {
       ALPHAVANTAGE_API_KEY: 'TESTKEY',
       ALPHAVANTAGE_RATE_PER_MINUTE: '100',
       ALPHAVANTAGE_RATE_PER_DAY: '100',
-      VENDOR_TIMEOUT_MS: '150',
+      VENDOR_TIMEOUT_MS: '3000',
       VENDOR_RETRIES: '1',
       ...env,
     });
@@ -115,6 +115,7 @@ describe('AlphaVantageProvider against recorded Alpha Vantage answers', () => {
     server.on('/query', { status: 502, body: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' });
     await expect(av.getQuotes([asset('IBM')])).rejects.toBeInstanceOf(VendorUnavailableError);
     expect(server.count('/query')).toBe(2);
+    av = make({ VENDOR_TIMEOUT_MS: '150' });
     server.on('/query', { fixture: 'alphavantage/global-quote-IBM.json', delayMs: 800 });
     await expect(av.getQuotes([asset('IBM')])).rejects.toThrow(/no answer within 150 ms/);
   });

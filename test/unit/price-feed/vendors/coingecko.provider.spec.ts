@@ -11,7 +11,7 @@ describe('CoinGeckoProvider against recorded CoinGecko answers', () => {
   const server = new VendorServer();
   let cg: CoinGeckoProvider;
   const make = (env: Record<string, string> = {}) => {
-    const config = testConfig({ COINGECKO_BASE_URL: server.url, COINGECKO_API_KEY: 'CG-test', VENDOR_TIMEOUT_MS: '150', VENDOR_RETRIES: '1', ...env });
+    const config = testConfig({ COINGECKO_BASE_URL: server.url, COINGECKO_API_KEY: 'CG-test', VENDOR_TIMEOUT_MS: '3000', VENDOR_RETRIES: '1', ...env });
     return new CoinGeckoProvider(config, vendorFactory(config));
   };
 
@@ -70,6 +70,7 @@ describe('CoinGeckoProvider against recorded CoinGecko answers', () => {
     server.on('/api/v3/simple/price', { status: 503, body: 'upstream connect error' });
     await expect(cg.getQuotes([asset('BTC-USD')])).rejects.toBeInstanceOf(VendorUnavailableError);
     expect(server.count('/api/v3/simple/price')).toBe(2);
+    cg = make({ VENDOR_TIMEOUT_MS: '150' });
     server.on('/api/v3/simple/price', { fixture: 'coingecko/simple-price-ok.json', delayMs: 800 });
     await expect(cg.getQuotes([asset('BTC-USD')])).rejects.toThrow(/no answer within 150 ms/);
   });

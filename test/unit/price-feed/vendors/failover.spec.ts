@@ -28,7 +28,7 @@ describe('ProviderRouter: failover along the chain, circuit breaker, rate limits
       ALPHAVANTAGE_API_KEY: 'TESTKEY',
       ALPHAVANTAGE_RATE_PER_MINUTE: '100',
       COINGECKO_BASE_URL: cgServer.url,
-      VENDOR_TIMEOUT_MS: '200',
+      VENDOR_TIMEOUT_MS: '3000',
       VENDOR_RETRIES: '0',
       VENDOR_BREAKER_THRESHOLD: '2',
       VENDOR_BREAKER_COOLDOWN_MS: '300',

@@ -20,16 +20,20 @@ describe('YahooProvider against recorded Yahoo answers', () => {
 
   beforeAll(() => server.start());
   afterAll(() => server.stop());
-  beforeEach(() => {
-    server.reset();
+  const make = (env: Record<string, string> = {}) => {
     const config = testConfig({
       YAHOO_BASE_URL: server.url,
-      VENDOR_TIMEOUT_MS: '150',
+      VENDOR_TIMEOUT_MS: '3000',
       VENDOR_RETRIES: '2',
       VENDOR_BREAKER_THRESHOLD: '3',
       VENDOR_BREAKER_COOLDOWN_MS: '60000',
+      ...env,
     });
-    yahoo = new YahooProvider(config, vendorFactory(config));
+    return new YahooProvider(config, vendorFactory(config));
+  };
+  beforeEach(() => {
+    server.reset();
+    yahoo = make();
   });
 
   it('maps symbols to Yahoo (EURUSD=X, BRK-B) and parses a v7 batch quote', async () => {
@@ -102,6 +106,7 @@ describe('YahooProvider against recorded Yahoo answers', () => {
   });
 
   it('times out a vendor that does not answer (VENDOR_TIMEOUT_MS), with retries', async () => {
+    yahoo = make({ VENDOR_TIMEOUT_MS: '150' });
     server.on('/v7/finance/quote', { fixture: 'yahoo/quote-v7-ok.json', delayMs: 1000 });
     const err = await yahoo.getQuotes(ASSETS).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VendorUnavailableError);
