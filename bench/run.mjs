@@ -4,7 +4,7 @@
 // connection, slow consumers, ingest, valuation, opt-in batched frames and start-up time.
 // Results: bench/results/<date>.json and markdown tables on stdout. BENCH_QUICK=1: ~2 minute smoke run.
 // See docs/performance.md.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { LoadGenerator, Source, runStep, waitForMachineIdle } from './lib/fanout
 import { nowMs, procStat, sleep } from './lib/proc.mjs';
 import { TARGETS } from './lib/servers.mjs';
 import { median, ratio, round, sweepSaturation } from './lib/stats.mjs';
+import { summariseProfile } from './lib/cpuprofile.mjs';
 import { renderReport, evaluateTargets } from './lib/report.mjs';
 import { runIngest } from './scenarios/ingest.mjs';
 import { runValuation } from './scenarios/valuation.mjs';
@@ -23,6 +24,10 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const IDLE_WAIT_MS = Number(process.env.BENCH_IDLE_WAIT_MS ?? (QUICK ? 3_000 : 10_000));
+/** BENCH_PROFILE=ws-project,sio-project: run those servers under --cpu-prof and print their hottest functions. */
+/** BENCH_TARGETS=ws-reference,ws-project: run only those fan-out servers. */
+const TARGET_FILTER = process.env.BENCH_TARGETS ? new Set(process.env.BENCH_TARGETS.split(',')) : null;
+const PROFILE = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean));
 const HARD_LIMIT_MS = Number(process.env.BENCH_HARD_LIMIT_MS ?? (QUICK ? 240_000 : 570_000));
 
 /** Everything the run does, in one place (QUICK shrinks it). */
@@ -86,6 +91,7 @@ async function main() {
   const dist = resolve(ROOT, process.env.BENCH_DIST ?? 'dist');
   if (!existsSync(join(dist, 'main.js'))) throw new Error(`${dist}/main.js not found: run \`nest build\` first (npm run bench does)`);
   const tmpDir = mkdtempSync(join(tmpdir(), 'rm-bench-'));
+  chmodSync(tmpDir, 0o755); // the embedded PostgreSQL runs as the postgres user when we are root
   const logDir = join(tmpDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const ctx = { root: ROOT, dist, tmpDir, logDir, prefix: `rmbench${process.pid}:`, quick: QUICK, plan: PLAN, log };
@@ -100,6 +106,7 @@ async function main() {
     ingest: null,
     valuation: null,
     startup: null,
+    profiles: [],
     errors: [],
   };
   const cleanups = [];
@@ -119,6 +126,7 @@ async function main() {
     cleanups.push(() => db.drop());
     ctx.databaseUrl = db.url;
     ctx.adminUrl = db.adminUrl;
+    ctx.dbName = db.name;
     results.machine.postgres = db.embedded ? 'embedded' : 'machine';
     log(`scratch database ready; Redis ${ctx.redisUrl}; logs in ${logDir}`);
     await migrate(ctx, db.url);
@@ -134,7 +142,7 @@ async function main() {
       ctx.source = source;
       ctx.gen = gen;
       if (want('fanout')) {
-        for (const item of PLAN.fanout) {
+        for (const item of PLAN.fanout.filter((x) => !TARGET_FILTER || TARGET_FILTER.has(x.target))) {
           const r = await guarded(results, `fanout ${item.target} C=${item.clients}`, () => fanoutCase(ctx, item, results));
           if (r) results.fanout.push(r);
         }
@@ -170,7 +178,7 @@ async function finish(results, ctx) {
   console.log('\n' + renderReport(results));
   console.log(`\nResults: ${file}`);
   for (const c of (ctx.cleanups ?? []).reverse()) await Promise.resolve().then(c).catch((e) => console.error('cleanup:', e.message));
-  if (results.errors.length === 0 && !process.env.BENCH_KEEP_TMP) rmSync(ctx.tmpDir, { recursive: true, force: true });
+  if (results.errors.length === 0 && !process.env.BENCH_KEEP_TMP && PROFILE.size === 0) rmSync(ctx.tmpDir, { recursive: true, force: true });
   else console.log(`Logs kept in ${ctx.logDir}`);
 }
 
@@ -191,6 +199,7 @@ async function fanoutCase(ctx, item, results) {
   const { gen, source } = ctx;
   const idle = await waitForMachineIdle(IDLE_WAIT_MS);
   if (idle !== null && idle >= 15) log(`machine still ${idle}% busy with other work after ${IDLE_WAIT_MS} ms; measuring anyway`);
+  const profiling = PROFILE.has(item.target) ? join(ctx.logDir, `prof-${item.target}-${item.clients}.cpuprofile`) : null;
   const server = await spec.start(ctx);
   try {
     log(`${item.target}: started in ${round(server.startMs)} ms (pid ${server.pid})`);
@@ -224,6 +233,7 @@ async function fanoutCase(ctx, item, results) {
         log(`${item.target} C=${item.clients} R=${rate}/s: ${s.deliveriesPerSec}/s delivered ${(s.deliveredRatio * 100).toFixed(1)}% p50 ${s.p50} p99 ${s.p99} ms; CPU server ${s.serverCpuPct}% gen ${s.generatorCpuPct}% src ${s.sourceCpuPct}% redis ${s.redisCpuPct}% foreign ${s.foreignCpuPct}%`);
         return s;
       });
+    if (profiling) await server.call('probe:prof-start', {}, 10_000);
     const sweep = await sweepSaturation(step, { start, factor: 1.4, refine: 2, maxSteps: PLAN.maxSteps, maxRate: 200_000 });
     out.sweep = sweep.steps.map(compactStep);
     if (sweep.best) {
@@ -252,6 +262,13 @@ async function fanoutCase(ctx, item, results) {
       out.best = null;
       out.note = `no rate met p99 < 100 ms and >= 98% delivered (lowest tried ${Math.min(...sweep.steps.map((s) => s.rate))}/s)`;
     }
+    if (profiling) {
+      await server.call('probe:prof-stop', { file: profiling }, 60_000);
+      const prof = summariseProfile(JSON.parse(readFileSync(profiling, 'utf8')), { root: ctx.dist.replace(/dist$/, '') });
+      results.profiles.push({ target: item.target, clients: item.clients, file: profiling, ...prof });
+      log(`${item.target}: CPU profile of the sweep ${profiling}; busy shares ${JSON.stringify(prof.share)}`);
+      for (const t of prof.top.slice(0, 15)) log(`   ${String(t.selfPct).padStart(5)}%  ${t.fn}`);
+    }
     if (item.vs) {
       const ref = [...results.fanout].reverse().find((r) => r.target === item.vs && r.clients === item.clients);
       out.ratio = ratio(out.best?.deliveriesPerSec, ref?.best?.deliveriesPerSec);
@@ -265,6 +282,7 @@ async function fanoutCase(ctx, item, results) {
     const last = procStat(server.pid);
     await server.stop();
     if (last) log(`${item.target}: stopped (rss at stop ${round(last.rss / 2 ** 20, 1)} MB)`);
+
   }
 }
 

@@ -101,6 +101,7 @@ export async function provideDatabase(ctx) {
   u.pathname = `/${name}`;
   return {
     adminUrl: admin,
+    name,
     url: u.toString(),
     embedded: !!embedded,
     async drop() {

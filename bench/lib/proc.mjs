@@ -70,7 +70,7 @@ export function rpcChild(child, name) {
     if (!p) return;
     pending.delete(m.reqId);
     clearTimeout(p.timer);
-    if (m.probe === 'mem' || m.ok) p.resolve(m.probe === 'mem' ? m : m.result);
+    if (m.probe || m.ok) p.resolve(m.probe ? m : m.result);
     else p.reject(new Error(`${name}: ${m.error}`));
   });
   child.on('exit', (code, signal) => {
@@ -92,7 +92,7 @@ export function rpcChild(child, name) {
         }, timeoutMs);
         pending.set(reqId, { resolve, reject, timer });
         try {
-          child.send(cmd === 'probe-mem' ? { probe: 'mem', reqId } : { cmd, reqId, ...payload });
+          child.send(cmd.startsWith('probe:') ? { probe: cmd.slice(6), reqId, ...payload } : { cmd, reqId, ...payload });
         } catch (err) {
           clearTimeout(timer);
           pending.delete(reqId);
@@ -147,7 +147,7 @@ export async function startServerProcess({ name, script, env, execArgv = [], pro
     exited: () => exited,
     tail,
     async memory() {
-      return rpc.call('probe-mem', {}, 20_000);
+      return rpc.call('probe:mem', {}, 20_000);
     },
     async stop(graceMs = 10_000) {
       return stopChild(child, graceMs);

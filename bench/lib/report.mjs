@@ -156,8 +156,9 @@ export function renderReport(results) {
       markdownTable(
         [
           { what: `after a ${v.batchSymbols}-symbol price batch`, ...v.batch },
-          ...(v.edit ? [{ what: 'after one position edit', ...v.edit }] : []),
-          ...(v.load ? [{ what: 'initial load', ...v.load }] : []),
+          ...(v.watched ? [{ what: `after the same batch, 1 in ${v.watched.watchedEvery} portfolios watched (setInterest)`, ...v.watched }] : []),
+          ...(v.edit ? [{ what: 'after one position edit (DB update + portfolio.changed)', ...v.edit }] : []),
+          ...(v.boot ? [{ what: 'engine context boot incl. loading every position', ...v.boot }] : []),
         ],
         [
           ['revaluation', (r) => r.what],

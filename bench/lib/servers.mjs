@@ -34,8 +34,8 @@ export function projectEnv(ctx, port, extra = {}) {
   };
 }
 
-/** Starts dist/main.js (optionally with a CPU profile) and waits for GET /health = 200. */
-export async function startProject(ctx, { name = 'project', extraEnv = {}, cpuProf = null } = {}) {
+/** Starts dist/main.js and waits for GET /health = 200. */
+export async function startProject(ctx, { name = 'project', extraEnv = {} } = {}) {
   const port = await freePort();
   const logFile = join(ctx.logDir, `${name}-${port}.log`);
   const fd = openSync(logFile, 'w');
@@ -46,7 +46,6 @@ export async function startProject(ctx, { name = 'project', extraEnv = {}, cpuPr
       cwd: ctx.root,
       env: projectEnv(ctx, port, extraEnv),
       probePath: PROBE,
-      execArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [],
       stdio: ['ignore', fd, fd, 'ipc'],
       ready: async () => (await httpStatus(`http://127.0.0.1:${port}/health`, 1_000)) === 200,
       timeoutMs: 60_000,
@@ -84,8 +83,8 @@ export async function startReference(ctx, script, name) {
 /** The fan-out targets: how to start each and where its clients connect. */
 export const TARGETS = {
   'ws-reference': { transport: 'ws', path: '/ws/realtime/', start: (ctx) => startReference(ctx, REFERENCE_WS, 'ws-reference') },
-  'ws-project': { transport: 'ws', path: '/ws/realtime/', start: (ctx) => startProject(ctx, { name: 'ws-project' }) },
+  'ws-project': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startProject(ctx, { name: 'ws-project', ...o }) },
   'sio-reference': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx) => startReference(ctx, REFERENCE_SIO, 'sio-reference') },
-  'sio-project': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx) => startProject(ctx, { name: 'sio-project' }) },
-  'ws-project-batched': { transport: 'ws', path: '/ws/realtime/?batch=50ms', start: (ctx) => startProject(ctx, { name: 'ws-project-batched' }) },
+  'sio-project': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx, o) => startProject(ctx, { name: 'sio-project', ...o }) },
+  'ws-project-batched': { transport: 'ws', path: '/ws/realtime/?batch=50ms', start: (ctx, o) => startProject(ctx, { name: 'ws-project-batched', ...o }) },
 };

@@ -1,4 +1,26 @@
-// Ingest: batches of 50, 500 and 5,000 quotes through the price feed's batch writer. (Filled in below.)
-export async function runIngest() {
-  return { skipped: 'the price feed batch writer is not available yet' };
+// Ingest: batches of 50, 500 and 5,000 quotes through the price feed's own parts, as its pipeline
+// runs them: known prices (one SELECT), QuoteValidator, PriceBatchWriter (one transaction: one
+// multi-row UPDATE of the assets, one multi-row INSERT into price_history) on a real PostgreSQL.
+import { pgQuery } from '../lib/env.mjs';
+import { scratchDatabase, startEngineWorker } from './engine.mjs';
+
+export async function runIngest(ctx, { runs, sizes = [50, 500, 5_000] }) {
+  const db = await scratchDatabase(ctx, 'ingest');
+  const worker = startEngineWorker(ctx, db.url);
+  try {
+    const count = Math.max(...sizes);
+    const symbols = Array.from({ length: count }, (_, i) => `BI${String(i).padStart(4, '0')}`);
+    await pgQuery(
+      db.url,
+      `INSERT INTO assets (symbol, name, asset_type, currency, exchange)
+       SELECT s, 'Bench ingest ' || s, 'STOCK', 'USD', 'BENCH' FROM unnest($1::text[]) AS s`,
+      [symbols],
+    );
+    const result = await worker.call('ingest', { symbols, sizes, runs }, 300_000);
+    for (const b of result.batches) ctx.log(`ingest ${b.size}: median ${b.medianMs} ms (${b.quotesPerSec} quotes/s; load ${b.loadMedianMs} validate ${b.validateMedianMs} write ${b.writeMedianMs})`);
+    return { path: 'SELECT known prices → QuoteValidator.validate → PriceBatchWriter.write', ...result };
+  } finally {
+    await worker.close();
+    await db.drop();
+  }
 }

@@ -2,8 +2,8 @@
 // embedded PostgreSQL (no DATABASE_URL): once cold (initdb + migrations), then warm, several times.
 // Also `npm start` once (full runs only), which includes its prestart `nest build`.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { freePort, httpStatus, nowMs, sleep, stopChild } from '../lib/proc.mjs';
 import { SESSION_SECRET } from '../lib/servers.mjs';
 import { median, round } from '../lib/stats.mjs';
@@ -14,10 +14,10 @@ function env(ctx, dataDir, port) {
   return { ...e, NODE_ENV: 'production', SESSION_SECRET, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
 }
 
-async function timeStart(ctx, command, args, dataDir, timeoutMs) {
+async function timeStart(ctx, command, args, dataDir, timeoutMs, cwd = ctx.root) {
   const port = await freePort();
   const t0 = nowMs();
-  const child = spawn(command, args, { cwd: ctx.root, env: env(ctx, dataDir, port), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(command, args, { cwd, env: env(ctx, dataDir, port), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   let exited = false;
@@ -65,8 +65,9 @@ export async function runStartup(ctx, { runs }) {
     ctx.log(`startup: warm ${warm.at(-1)} ms`);
   }
   let npmStartMs = null;
-  if (!ctx.quick && !process.env.BENCH_NO_NPM_START && ctx.dist.endsWith('/dist')) {
-    npmStartMs = await timeStart(ctx, 'npm', ['start', '--silent'], dataDir, 120_000);
+  const projectDir = dirname(ctx.dist);
+  if (!ctx.quick && !process.env.BENCH_NO_NPM_START && basename(ctx.dist) === 'dist' && existsSync(join(projectDir, 'package.json'))) {
+    npmStartMs = await timeStart(ctx, 'npm', ['start', '--silent'], dataDir, 120_000, projectDir);
     ctx.log(`startup: npm start (with prestart build) ${npmStartMs} ms`);
   }
   return { coldMs, warm: { runs: warm, medianMs: median(warm) }, npmStartMs };

@@ -1,0 +1,39 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time per function, and the share of time
+// under project code (dist/) versus node_modules and Node internals. Used with BENCH_PROFILE.
+export function summariseProfile(profile, { top = 20, root = '' } = {}) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map(); // node id -> µs
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0) || 1;
+  const fnSelf = new Map();
+  const bucket = { idle: 0, gc: 0, program: 0, project: 0, node_modules: 0, node: 0 };
+  for (const [id, us] of self) {
+    const cf = byId.get(id).callFrame;
+    const url = cf.url.replace('file://', '').replace(root, '');
+    const name = cf.functionName || '(anonymous)';
+    if (name === '(idle)') bucket.idle += us;
+    else if (name === '(garbage collector)') bucket.gc += us;
+    else if (name === '(program)') bucket.program += us;
+    else if (url.includes('node_modules')) bucket.node_modules += us;
+    else if (url.startsWith('node:') || url === '') bucket.node += us;
+    else bucket.project += us;
+    const key = `${name} ${url ? `${url.split('node_modules/').pop()}:${cf.lineNumber + 1}` : '(native)'}`;
+    fnSelf.set(key, (fnSelf.get(key) ?? 0) + us);
+  }
+  const busy = total - bucket.idle || 1;
+  const pct = (us) => Math.round((1000 * us) / busy) / 10;
+  return {
+    totalMs: Math.round(total / 1000),
+    busyMs: Math.round(busy / 1000),
+    share: Object.fromEntries(Object.entries(bucket).filter(([k]) => k !== 'idle').map(([k, v]) => [k, pct(v)])),
+    top: [...fnSelf.entries()]
+      .filter(([k]) => !k.startsWith('(idle)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([fn, us]) => ({ fn, selfPct: pct(us), selfMs: Math.round(us / 1000) })),
+  };
+}
