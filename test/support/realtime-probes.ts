@@ -209,9 +209,16 @@ export class IoProbe implements Probe {
     await Promise.race([this.closed, new Promise((r) => setTimeout(r, 2000))]);
   }
 
-  destroy(): void {
+  /** The TCP socket under the current WebSocket transport. */
+  netSocket(): import('node:net').Socket {
     const engine = this.socket.io.engine as unknown as { transport: { ws?: { _socket?: import('node:net').Socket } } };
-    engine.transport.ws?._socket?.destroy();
+    const s = engine.transport.ws?._socket;
+    if (!s) throw new Error('Socket.IO is not on the websocket transport');
+    return s;
+  }
+
+  destroy(): void {
+    this.netSocket().destroy();
   }
 }
 

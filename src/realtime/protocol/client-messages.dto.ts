@@ -81,6 +81,16 @@ class BatchMsConstraint implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'emptyObject' })
+class EmptyObjectConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'object' && value !== null && Object.keys(value).length === 0;
+  }
+  defaultMessage(): string {
+    return 'data must be empty ({}) for this message';
+  }
+}
+
 // ---- data DTOs -------------------------------------------------------------
 
 export class AssetSelectionDto implements AssetSelection {
@@ -114,9 +124,6 @@ export class PortfolioSelectionDto implements PortfolioSelection {
   portfolio_id: number;
 }
 
-export class EmptyDataDto {
-  [key: string]: never;
-}
 
 export class ConnectionOptionsDto implements ConnectionOptions {
   @IsOptional()
@@ -168,7 +175,7 @@ export class UnsubscribePortfolioMessageDto extends EnvelopeDto {
 
 export class ListSubscriptionsMessageDto extends EnvelopeDto {
   @IsIn(['list_subscriptions']) type: 'list_subscriptions';
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => EmptyDataDto) data?: EmptyDataDto;
+  @IsOptional() @IsObject() @Validate(EmptyObjectConstraint) data?: Record<string, never>;
 }
 
 export class SetOptionsMessageDto extends EnvelopeDto {

@@ -13,6 +13,8 @@ import { HandshakeService } from './handshake.service';
 import { WebSocketConnection } from './websocket.connection';
 
 export const RAW_WS_PATHS = new Set(['/ws/realtime/', '/ws/realtime']);
+/** How long shutdown waits for peers to answer the close before destroying their sockets. */
+export const SHUTDOWN_GRACE_MS = 1000;
 
 const CONN = Symbol('realtimeConnection');
 type TaggedSocket = WebSocket & { [CONN]?: WebSocketConnection; _transport?: RawWebSocketTransport };
@@ -28,6 +30,8 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
   private readonly wss: WebSocketServer;
   private server?: Server;
   private readonly sockets = new Set<WebSocket>();
+  /** Every upgraded TCP socket (both transports), so shutdown can finish stuck ones. */
+  private readonly upgraded = new Set<Duplex>();
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -50,13 +54,23 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     this.server.prependListener('upgrade', this.onUpgrade);
   }
 
-  beforeApplicationShutdown(): void {
+  /**
+   * Sends 1001 (Socket.IO: disconnect) to every connection, gives peers a moment
+   * to answer, then destroys what is left: a stuck peer must not hold up shutdown.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.server?.off('upgrade', this.onUpgrade);
-    // The hub already sent 1001 to every registered connection; finish the rest.
+    this.hub.beforeApplicationShutdown();
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+    while (this.upgraded.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.sockets) ws.terminate();
+    for (const socket of this.upgraded) socket.destroy();
+    this.upgraded.clear();
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
     const path = pathOf(req.url);
     if (RAW_WS_PATHS.has(path)) {
       void this.upgrade(req, socket, head);
