@@ -94,7 +94,7 @@ async function main() {
   chmodSync(tmpDir, 0o755); // the embedded PostgreSQL runs as the postgres user when we are root
   const logDir = join(tmpDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const ctx = { root: ROOT, dist, tmpDir, logDir, prefix: `rmbench${process.pid}:`, quick: QUICK, plan: PLAN, log };
+  const ctx = { root: ROOT, dist, tmpDir, logDir, prefix: `rmbench${process.pid}:`, quick: QUICK, plan: PLAN, log, profileEngine: PROFILE.has('ingest') || PROFILE.has('valuation') };
   const results = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -203,6 +203,7 @@ async function fanoutCase(ctx, item, results) {
   const server = await spec.start(ctx);
   try {
     log(`${item.target}: started in ${round(server.startMs)} ms (pid ${server.pid})`);
+    await primeSymbols(ctx);
     await sleep(500);
     const m0 = await server.memory();
     const setup = await gen.connect({ port: server.port, path: spec.path, transport: spec.transport, clients: item.clients, perClient: PLAN.perClient, symbols: ctx.symbols });
@@ -284,6 +285,16 @@ async function fanoutCase(ctx, item, results) {
     if (last) log(`${item.target}: stopped (rss at stop ${round(last.rss / 2 ** 20, 1)} MB)`);
 
   }
+}
+
+/**
+ * One tick for every symbol before clients connect, as a running feed would have sent: snapshots on
+ * subscribe then come from the server's memory, for the project and the references alike.
+ */
+async function primeSymbols(ctx) {
+  const n = ctx.symbols.length;
+  await ctx.source.run({ rate: n * 4, startAt: nowMs() + 20, durationMs: 300, tickMs: 10, t0: 0, t1: 0 });
+  await sleep(200);
 }
 
 function compactStep(s) {

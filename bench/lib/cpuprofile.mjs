@@ -2,10 +2,23 @@
 // under project code (dist/) versus node_modules and Node internals. Used with BENCH_PROFILE.
 export function summariseProfile(profile, { top = 20, root = '' } = {}) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // Leave out the profiler's own work (Profiler.stop serialising the profile under node:inspector).
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const profilerOwn = new Set();
+  for (const n of profile.nodes) {
+    for (let cur = n.id, k = 0; cur !== undefined && k < 64; cur = parent.get(cur), k++) {
+      if (byId.get(cur).callFrame.url === 'node:inspector') {
+        profilerOwn.add(n.id);
+        break;
+      }
+    }
+  }
   const self = new Map(); // node id -> µs
   const deltas = profile.timeDeltas ?? [];
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i];
+    if (profilerOwn.has(id)) continue;
     self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0));
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0) || 1;

@@ -12,6 +12,27 @@ const load = (p) => require(join(dist, p));
 let app;
 let bootMs = null;
 
+/** With BENCH_PROFILE_DIR set, the measured part runs under the inspector's CPU profiler. */
+async function profiled(name, fn) {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return fn();
+  const inspector = require('node:inspector');
+  const { writeFileSync } = require('node:fs');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) => new Promise((res, rej) => session.post(method, params, (err, r) => (err ? rej(err) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 async function boot() {
   require('reflect-metadata');
   const { NestFactory } = require('@nestjs/core');
@@ -189,8 +210,8 @@ process.on('message', async (m) => {
   try {
     if (!app) await boot();
     let result;
-    if (m.cmd === 'ingest') result = await ingest(m);
-    else if (m.cmd === 'valuation') result = await valuation(m);
+    if (m.cmd === 'ingest') result = await profiled('ingest', () => ingest(m));
+    else if (m.cmd === 'valuation') result = await profiled('valuation', () => valuation(m));
     else if (m.cmd === 'exit') {
       await app?.close();
       process.exit(0);

@@ -2,7 +2,7 @@
 // runs them: known prices (one SELECT), QuoteValidator, PriceBatchWriter (one transaction: one
 // multi-row UPDATE of the assets, one multi-row INSERT into price_history) on a real PostgreSQL.
 import { pgQuery } from '../lib/env.mjs';
-import { scratchDatabase, startEngineWorker } from './engine.mjs';
+import { reportProfile, scratchDatabase, startEngineWorker } from './engine.mjs';
 
 export async function runIngest(ctx, { runs, sizes = [50, 500, 5_000] }) {
   const db = await scratchDatabase(ctx, 'ingest');
@@ -17,6 +17,7 @@ export async function runIngest(ctx, { runs, sizes = [50, 500, 5_000] }) {
       [symbols],
     );
     const result = await worker.call('ingest', { symbols, sizes, runs }, 300_000);
+    reportProfile(ctx, 'ingest');
     for (const b of result.batches) ctx.log(`ingest ${b.size}: median ${b.medianMs} ms (${b.quotesPerSec} quotes/s; load ${b.loadMedianMs} validate ${b.validateMedianMs} write ${b.writeMedianMs})`);
     return { path: 'SELECT known prices → QuoteValidator.validate → PriceBatchWriter.write', ...result };
   } finally {

@@ -11,16 +11,17 @@ const SLOW_SUBSCRIPTIONS = 50;
 export async function runSlowConsumers(ctx, { target, clients, seconds }, results) {
   const spec = TARGETS[target];
   const { gen, source, plan, log } = ctx;
-  // Half the reference's saturated rate at this C (same for every server in this scenario).
+  // Half the lower of the project's and the reference's saturated rates at this C (same for every server here).
   if (!ctx.slowRate) {
-    const ref = results.fanout.find((r) => r.target === 'ws-reference' && r.clients === clients && r.best);
+    const sat = results.fanout.filter((r) => (r.target === 'ws-reference' || r.target === 'ws-project') && r.clients === clients && r.best).map((r) => r.best.rate);
     const subs = (clients * plan.perClient) / ctx.symbols.length;
-    ctx.slowRate = ref ? Math.round(ref.best.rate * 0.5) : Math.round(40_000 / subs);
+    ctx.slowRate = sat.length ? Math.round(Math.min(...sat) * 0.5) : Math.round(20_000 / subs);
   }
   const rate = ctx.slowRate;
   const slow = (i) => i % 10 === 0;
   const server = await spec.start(ctx);
   try {
+    await source.run({ rate: ctx.symbols.length * 4, startAt: Date.now() + 20, durationMs: 300, tickMs: 10, t0: 0, t1: 0 }); // prime every symbol
     const setup = await gen.connect({ port: server.port, path: spec.path, transport: spec.transport, clients, perClient: plan.perClient, symbols: ctx.symbols, slow, slowPerClient: SLOW_SUBSCRIPTIONS });
     log(`${target}: ${setup.ready}/${clients} connected (${Math.ceil(clients / 10)} will stall, ${SLOW_SUBSCRIPTIONS} symbols each)`);
     const startRss = procStat(server.pid).rss;

@@ -1,7 +1,7 @@
 // Valuation: N portfolios x 10 positions (10,000 x 10 = 100,000 positions in full runs) loaded by the
 // live valuation engine; time to revalue after a 500-symbol price batch and after one position edit.
 import { benchSymbols, insertBenchAssets, pgQuery } from '../lib/env.mjs';
-import { scratchDatabase, startEngineWorker } from './engine.mjs';
+import { reportProfile, scratchDatabase, startEngineWorker } from './engine.mjs';
 
 export async function runValuation(ctx, { portfolios, positions, runs, symbols: symbolCount = 500 }) {
   const db = await scratchDatabase(ctx, 'valuation');
@@ -35,6 +35,7 @@ export async function runValuation(ctx, { portfolios, positions, runs, symbols: 
       { symbols, runs, editPortfolioId: edit.portfolio_id, editOwnerId: edit.owner_id, editPositionId: edit.position_id, watchedEvery: 100 },
       300_000,
     );
+    reportProfile(ctx, 'valuation');
     ctx.log(`valuation: ${result.portfolios} portfolios / ${result.positions} positions; batch median ${result.batch.medianMs} ms (${result.batch.changed} changed); edit median ${result.edit.medianMs} ms; boot+load ${result.boot.medianMs} ms; 1% watched ${result.watched?.medianMs ?? '–'} ms`);
     return { ...result, positionsPerPortfolio: positions, batchSymbols: symbols.length };
   } finally {
