@@ -4,6 +4,8 @@ import { SKIP_STARTUP_SEED } from '../assets/catalog/catalog-seed.service';
 import { BusModule } from '../bus/bus.module';
 import { ConfigModule } from '../config/config.module';
 import { PortfoliosModule } from '../portfolios/portfolios.module';
+import { UpdateAssetPricesCommand } from '../price-feed/commands/update-asset-prices.command';
+import { PriceFeedCoreModule } from '../price-feed/price-feed-core.module';
 import { CliDatabaseModule } from './cli-database.module';
 import { MigrateCommand } from './migrate.command';
 import { SeedCommand } from './seed.command';
@@ -21,10 +23,10 @@ class CliFlagsModule {}
  * HTTP server, no sockets, no scheduler. Add a command by importing the module
  * it needs and appending its provider to COMMANDS.
  */
-const COMMANDS = [SeedCommand, MigrateCommand];
+const COMMANDS = [SeedCommand, MigrateCommand, UpdateAssetPricesCommand];
 
 @Module({
-  imports: [CliFlagsModule, ConfigModule, CliDatabaseModule, BusModule, AssetsModule, PortfoliosModule],
+  imports: [CliFlagsModule, ConfigModule, CliDatabaseModule, BusModule, AssetsModule, PortfoliosModule, PriceFeedCoreModule],
   providers: [...COMMANDS],
 })
 export class CliModule {}
