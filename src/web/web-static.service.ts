@@ -27,49 +27,42 @@ export class WebStaticService implements OnModuleInit {
 
   onModuleInit(): void {
     const app = this.adapterHost.httpAdapter.getInstance<Express>();
-    const built = existsSync(join(WEB_DIST_DIR, 'dashboard', 'index.html'));
-    if (!built) {
-      this.logger.warn(`Front-end not built (${WEB_DIST_DIR} missing): run "npm run build" to serve /realtime/dashboard/ and /realtime/test/`);
+    if (!existsSync(join(WEB_DIST_DIR, 'dashboard', 'index.html'))) {
+      this.logger.warn(`Front-end not built yet (${WEB_DIST_DIR}): run "npm run build" to serve /realtime/dashboard/ and /realtime/test/`);
     }
 
     // /realtime and /realtime/ lead to the dashboard.
     app.get(['/realtime', '/realtime/'], (_req: Request, res: Response) => res.redirect(302, '/realtime/dashboard/'));
 
+    // Always mounted (a build that lands after boot is served at once); while
+    // a page is missing its prefix answers 503 with how to build it.
     for (const page of WEB_PAGES) {
-      if (!built) {
-        app.use(page.mount, notBuilt);
-        continue;
-      }
+      const dir = join(WEB_DIST_DIR, page.dir);
       app.use(
         page.mount,
-        express.static(join(WEB_DIST_DIR, page.dir), {
+        express.static(dir, {
           index: 'index.html',
           redirect: true,
           fallthrough: true,
           // The HTML names hashed bundles: always revalidate it.
           setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
         }),
+        notBuilt(join(dir, 'index.html')),
       );
     }
-    if (built) {
-      app.use(
-        WEB_ASSETS_MOUNT,
-        express.static(join(WEB_DIST_DIR, 'assets'), {
-          index: false,
-          redirect: false,
-          fallthrough: true,
-          immutable: true,
-          maxAge: '365d',
-        }),
-      );
-    }
+    app.use(
+      WEB_ASSETS_MOUNT,
+      express.static(join(WEB_DIST_DIR, 'assets'), { index: false, redirect: false, fallthrough: true, immutable: true, maxAge: '365d' }),
+    );
   }
 }
 
-function notBuilt(_req: Request, res: Response, next: NextFunction): void {
-  if (_req.method !== 'GET' && _req.method !== 'HEAD') return next();
-  res
-    .status(503)
-    .type('text/plain')
-    .send('The web front-end is not built. Run "npm run build" (nest build && vite build --config web/vite.config.ts) and restart.\n');
+function notBuilt(indexFile: string) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || existsSync(indexFile)) return next();
+    res
+      .status(503)
+      .type('text/plain')
+      .send('The web front-end is not built. Run "npm run build" (nest build && vite build --config web/vite.config.ts).\n');
+  };
 }

@@ -34,8 +34,8 @@ describe('dashboard (real browser)', () => {
     await context?.close();
   });
 
-  const prices = (p: Page) =>
-    p.$$eval('[data-testid="quote"]', (cards) => Object.fromEntries(cards.map((c) => [c.getAttribute('data-symbol'), c.querySelector('.price')?.textContent ?? ''])));
+  const prices = (p: Page): Promise<Record<string, string>> =>
+    p.$$eval('[data-testid="quote"]', (cards) => Object.fromEntries(cards.map((c) => [c.getAttribute('data-symbol') ?? '', c.querySelector('.price')?.textContent ?? ''])));
 
   it('shows an anonymous visitor live prices: at least three change within a few intervals, without layout jumps', async () => {
     await open();
@@ -60,7 +60,7 @@ describe('dashboard (real browser)', () => {
     );
     expect(changed.length).toBeGreaterThanOrEqual(3);
     // A moved price flashed green or red.
-    const flashed = await page.$$eval('[data-testid="quote"] .price', (els) => els.map((e) => (e as HTMLElement).dataset.flash).filter(Boolean));
+    const flashed = await page.$$eval('[data-testid="quote"] .price', (els) => els.map((e) => e.getAttribute('data-flash')).filter(Boolean));
     expect(flashed.every((f) => f === 'up' || f === 'down')).toBe(true);
     expect(flashed.length).toBeGreaterThan(0);
     // Numbers changed, boxes did not move.
@@ -103,8 +103,9 @@ describe('dashboard (real browser)', () => {
     await page.locator('#login-form input[name="password"]').fill('demo-password');
     await page.locator('#login-form button[type="submit"]').click();
     await poll('the user name', async () => (await page.getByTestId('user-name').textContent()) === 'demo');
-    const options = await page.$$eval('[data-testid="portfolio-select"] option', (os) => os.map((o) => o.textContent));
-    expect(options).toContain('Demo Portfolio');
+    await poll('the portfolio picker to offer the demo portfolio', async () =>
+      (await page.$$eval('[data-testid="portfolio-select"] option', (os) => os.map((o) => o.textContent))).includes('Demo Portfolio'),
+    );
     await page.getByTestId('portfolio-select').selectOption({ label: 'Demo Portfolio' });
     await poll('the socket to be authenticated and live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
     const total = page.getByTestId('portfolio-total');
@@ -123,35 +124,35 @@ describe('dashboard (real browser)', () => {
     await screenshot(page, 'dashboard-demo-portfolio');
     if (process.env.UPDATE_DOCS_SCREENSHOT) await saveDocScreenshot(page, 'docs/img/dashboard.png');
 
-    // Add 100 SPY (about $50k) from the page: the total must jump by about 100 x its price.
+    // Add 100 QQQ (tens of thousands of dollars) from the page: the total must jump by about 100 x its price.
     const before = parseShown(await total.textContent());
     const countBefore = Number(await page.getByTestId('portfolio-count').textContent());
-    await page.getByTestId('position-symbol').fill('SPY');
-    const pick = page.locator('#position-form .ac-list li[data-symbol="SPY"]');
+    await page.getByTestId('position-symbol').fill('QQQ');
+    const pick = page.locator('#position-form .ac-list li[data-symbol="QQQ"]');
     await pick.waitFor({ timeout: 5_000 });
     await pick.click();
     await page.getByTestId('position-quantity').fill('100');
     await page.getByTestId('position-cost').fill('400');
     await page.locator('#position-form button[type="submit"]').click();
-    const spyRow = page.locator('[data-testid="position-row"][data-symbol="SPY"]');
-    await spyRow.waitFor({ timeout: 10_000 });
-    const spyPrice = await poll('the SPY row price', async () => {
-      const p = parseShown(await spyRow.locator('[data-col="price"]').textContent());
+    const qqqRow = page.locator('[data-testid="position-row"][data-symbol="QQQ"]');
+    await qqqRow.waitFor({ timeout: 10_000 });
+    const qqqPrice = await poll('the QQQ row price', async () => {
+      const p = parseShown(await qqqRow.locator('[data-col="price"]').textContent());
       return Number.isFinite(p) && p > 0 ? p : undefined;
     });
     await poll('the positions count to grow', async () => Number(await page.getByTestId('portfolio-count').textContent()) === countBefore + 1);
     const after = parseShown(await total.textContent());
-    const expectedJump = 100 * spyPrice;
+    const expectedJump = 100 * qqqPrice;
     // The rest of the portfolio moves a little meanwhile; the jump dominates.
-    expect(Math.abs(after - before - expectedJump)).toBeLessThan(expectedJump * 0.1);
+    expect(Math.abs(after - before - expectedJump), `total ${before} -> ${after}, 100 QQQ at ${qqqPrice}`).toBeLessThan(expectedJump * 0.1);
     await screenshot(page, 'dashboard-position-added');
 
     // Edit it to 200 shares: the total follows again.
-    await spyRow.getByTestId('edit-position').click();
-    await spyRow.getByTestId('edit-quantity').fill('200');
-    await spyRow.getByTestId('save-position').click();
-    await poll('the quantity to show 200', async () => (await spyRow.locator('[data-col="quantity"]').textContent()) === '200');
-    const afterEdit = await poll('the total to include 200 SPY', async () => {
+    await qqqRow.getByTestId('edit-position').click();
+    await qqqRow.getByTestId('edit-quantity').fill('200');
+    await qqqRow.getByTestId('save-position').click();
+    await poll('the quantity to show 200', async () => (await qqqRow.locator('[data-col="quantity"]').textContent()) === '200');
+    const afterEdit = await poll('the total to include 200 QQQ', async () => {
       const t = parseShown(await total.textContent());
       return Math.abs(t - after - expectedJump) < expectedJump * 0.1 ? t : undefined;
     });
@@ -162,7 +163,7 @@ describe('dashboard (real browser)', () => {
   it('stays readable at phone width: no sideways scrolling', async () => {
     await open({ width: 390, height: 844 });
     await poll('prices', async () => /\d/.test((await page.locator('[data-testid="quote"] .price').first().textContent()) ?? ''));
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     const cardWidth = await page.locator('[data-testid="quote"]').first().evaluate((el) => el.getBoundingClientRect().width);
     expect(cardWidth).toBeGreaterThan(300);

@@ -30,7 +30,7 @@ describe('dashboard reconnect (real browser)', () => {
     await page.goto(`${app.url}/realtime/dashboard/`);
     await poll('Live', async () => (await label(page)) === 'Live');
     await page.evaluate(() => {
-      const w = window as unknown as { realtime: { onState(fn: (s: { state: string }) => void): void }; recordState(s: string): void };
+      const w = globalThis as unknown as { realtime: { onState(fn: (s: { state: string }) => void): void }; recordState(s: string): void };
       w.realtime.onState((s) => w.recordState(s.state));
     });
     await poll('an AAPL price', async () => /\d/.test((await price(page, 'AAPL')) ?? ''));
@@ -53,7 +53,7 @@ describe('dashboard reconnect (real browser)', () => {
     // Fresh snapshots and then live ticks again for the whole watchlist.
     const after = await price(page, 'AAPL');
     await poll('AAPL to tick after the restart', async () => (await price(page, 'AAPL')) !== after, 15_000, 200);
-    const seqs = await page.$$eval('[data-testid="quote"]', (cards) => cards.map((c) => (c as HTMLElement).dataset.seq ?? ''));
+    const seqs = await page.$$eval('[data-testid="quote"]', (cards) => cards.map((c) => c.getAttribute('data-seq') ?? ''));
     expect(seqs.every((s) => /^\d+$/.test(s))).toBe(true);
     expect(states).toContain('reconnecting');
     expect(states.at(-1)).toBe('connected');

@@ -61,7 +61,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function saveDocScreenshot(page: Page, relPath: string): Promise<void> {
   const path = join(ROOT, relPath);
   mkdirSync(dirname(path), { recursive: true });
-  await page.screenshot({ path });
+  await page.screenshot({ path, fullPage: true });
 }
 
 /** Polls `fn` until it returns a truthy value; bounded in time and count. */

@@ -79,6 +79,7 @@ export class PortfolioPanel {
     });
     const symbolInput = this.form.elements.namedItem('symbol') as HTMLInputElement;
     attachAutocomplete(symbolInput, {
+      exclude: () => new Set([...this.rows.values()].map((r) => r.position.symbol)),
       onPick: (a) => {
         symbolInput.value = a.symbol;
         const cost = this.form.elements.namedItem('average_cost') as HTMLInputElement;
@@ -149,32 +150,31 @@ export class PortfolioPanel {
     const mine = ++this.loadSeq;
     const startedAt = performance.now();
     try {
-      const [detail, positions] = await Promise.all([rest.portfolio(p.id), rest.positions(p.id)]);
+      const detail = await rest.portfolio(p.id);
       if (mine !== this.loadSeq || this.current?.id !== p.id) return;
-      if (detail.base_currency) p.base_currency = detail.base_currency;
-      if (detail.valuation && this.lastUpdateAt < startedAt) {
-        const v = detail.valuation;
+      p.base_currency = detail.base_currency;
+      if (this.lastUpdateAt < startedAt) {
         this.renderValuation({
           portfolio_id: p.id,
           name: detail.name,
-          total_value: Number(v.total_value),
-          daily_change: Number(v.daily_change),
-          daily_change_percent: Number(v.daily_change_percent),
-          positions_count: v.positions_count ?? positions.length,
-          as_of: v.as_of ?? new Date().toISOString(),
-          stale: v.stale ?? false,
+          total_value: Number(detail.total_value),
+          daily_change: Number(detail.daily_change),
+          daily_change_percent: Number(detail.daily_change_percent),
+          positions_count: detail.positions_count,
+          as_of: detail.as_of ?? new Date().toISOString(),
+          stale: detail.stale,
           seq: 0,
         });
       }
-      this.renderPositions(positions);
-      await this.market.need('positions', positions.map((x) => x.symbol)).catch(() => undefined);
+      this.renderPositions(detail.positions);
+      await this.market.need('positions', detail.positions.map((x) => x.symbol)).catch(() => undefined);
     } catch (err) {
       if (mine === this.loadSeq) notify(`Could not load the portfolio: ${(err as Error).message}`);
     }
   }
 
   private get currency(): string {
-    return this.current?.base_currency ?? 'USD';
+    return this.current?.base_currency || 'USD';
   }
 
   private clearNumbers(): void {
@@ -215,18 +215,19 @@ export class PortfolioPanel {
 
   private buildRow(position: PositionView): Row {
     const info = this.catalog().get(position.symbol);
-    const price = h('td', { class: 'r num live', 'data-col': 'price' }, '—');
-    const value = h('td', { class: 'r num live', 'data-col': 'value' }, '—');
+    const type = position.asset_type || info?.asset_type;
+    const price = h('span', { class: 'cell' }, '—');
+    const value = h('span', { class: 'cell' }, '—');
     const day = h('td', { class: 'r num hide-sm', 'data-col': 'day' }, '—');
     const pnl = h('td', { class: 'r num hide-sm', 'data-col': 'pnl' }, '—');
     const tr = h(
       'tr',
       { 'data-symbol': position.symbol, 'data-position-id': String(position.id), 'data-testid': 'position-row' },
-      h('td', {}, h('div', { class: 'sym' }, position.symbol), h('div', { class: 'name' }, info?.name ?? position.name ?? '')),
+      h('td', {}, h('div', { class: 'sym' }, position.symbol), h('div', { class: 'name' }, position.name || info?.name || '')),
       h('td', { class: 'r num', 'data-col': 'quantity' }, formatQuantity(position.quantity)),
-      h('td', { class: 'r num hide-sm', 'data-col': 'cost' }, formatPrice(Number(position.average_cost), info?.asset_type)),
-      price,
-      value,
+      h('td', { class: 'r num hide-sm', 'data-col': 'cost' }, formatPrice(Number(position.average_cost), type)),
+      h('td', { class: 'r num', 'data-col': 'price' }, price),
+      h('td', { class: 'r num', 'data-col': 'value' }, value),
       day,
       pnl,
       h('td', { class: 'actions' }, this.editButton(position)),
@@ -235,7 +236,11 @@ export class PortfolioPanel {
     this.rows.set(position.id, row);
     const q = this.market.quotes.get(position.symbol);
     if (q) this.renderRowPrice(row, q);
-    else if (position.current_price != null) this.renderRowPrice(row, { price: Number(position.current_price), change: 0 } as AssetUpdateData, true);
+    else if (position.current_price !== null) {
+      const price = Number(position.current_price);
+      const prev = position.previous_close === null ? price : Number(position.previous_close);
+      this.renderRowPrice(row, { price, change: price - prev });
+    }
     return row;
   }
 
@@ -252,8 +257,8 @@ export class PortfolioPanel {
     }
   }
 
-  private renderRowPrice(row: Row, u: Pick<AssetUpdateData, 'price' | 'change'>, noDayChange = false): void {
-    const type = this.catalog().get(row.position.symbol)?.asset_type;
+  private renderRowPrice(row: Row, u: Pick<AssetUpdateData, 'price' | 'change'>): void {
+    const type = row.position.asset_type || this.catalog().get(row.position.symbol)?.asset_type;
     setText(row.price, formatPrice(u.price, type));
     const qty = new Decimal(row.position.quantity);
     const value = qty.times(u.price).toFixed(2);
@@ -261,11 +266,9 @@ export class PortfolioPanel {
       flash(row.value, new Decimal(value).gt(row.lastValue) ? 'up' : 'down');
     }
     row.lastValue = value;
-    if (!noDayChange) {
-      const day = qty.times(u.change);
-      row.day.className = `r num hide-sm ${signClass(day.toNumber())}`;
-      setText(row.day, formatSignedMoney(day.toFixed(2), this.currency));
-    }
+    const day = qty.times(u.change);
+    row.day.className = `r num hide-sm ${signClass(day.toNumber())}`;
+    setText(row.day, formatSignedMoney(day.toFixed(2), this.currency));
     const pnl = new Decimal(u.price).minus(row.position.average_cost).times(qty);
     row.pnl.className = `r num hide-sm ${signClass(pnl.toNumber())}`;
     setText(row.pnl, formatSignedMoney(pnl.toFixed(2), this.currency));

@@ -24,7 +24,7 @@ export class Sparkline {
       grid: { vertLines: { visible: false }, horzLines: { visible: false } },
       rightPriceScale: { visible: false, scaleMargins: { top: 0.12, bottom: 0.08 } },
       leftPriceScale: { visible: false },
-      timeScale: { visible: false, borderVisible: false, rightOffset: 1 },
+      timeScale: { visible: false, borderVisible: false, rightOffset: 0, fixLeftEdge: true, fixRightEdge: true },
       crosshair: { mode: CrosshairMode.Magnet, vertLine: { labelVisible: false, color: '#d0d5dd' }, horzLine: { visible: false, labelVisible: false } },
       handleScroll: false,
       handleScale: false,

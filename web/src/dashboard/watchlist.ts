@@ -166,7 +166,7 @@ export class Watchlist {
       'article',
       { class: 'quote', 'data-symbol': symbol, 'data-testid': 'quote' },
       h('div', { class: 'q-head' }, h('span', { class: 'sym' }, symbol), name, type, remove),
-      h('div', { class: 'q-main' }, price, h('span', { class: 'chg' }, change, ' ', pct)),
+      h('div', { class: 'q-main' }, price, h('span', { class: 'chg' }, change, pct)),
       chartEl,
       h('div', { class: 'q-stats' }, h('span', {}, 'H ', high), h('span', {}, 'L ', low), h('span', {}, 'Vol ', volume)),
     );
@@ -212,7 +212,7 @@ export class Watchlist {
     card.change.className = `change num ${cls}`;
     card.pct.className = `change-pct num ${cls}`;
     setText(card.change, formatChange(u.change, u.price, type));
-    setText(card.pct, `(${formatPercent(u.change_percent)})`);
+    setText(card.pct, formatPercent(u.change_percent));
     setText(card.high, formatPrice(u.high, type));
     setText(card.low, formatPrice(u.low, type));
     setText(card.volume, formatVolume(u.volume));

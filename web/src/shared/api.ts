@@ -79,30 +79,35 @@ export interface HistoryPoint {
   close: number;
 }
 
+/** GET /api/portfolios items and GET /api/portfolios/:id: the portfolio with its valuation (money as decimal strings). */
 export interface PortfolioSummary {
   id: number;
   name: string;
-  base_currency?: string;
-}
-
-export interface PortfolioValuationView {
-  total_value: string | number;
-  daily_change: string | number;
-  daily_change_percent: string | number;
-  positions_count?: number;
-  as_of?: string;
-  stale?: boolean;
+  base_currency: string;
+  positions_count: number;
+  total_value: string;
+  daily_change: string;
+  daily_change_percent: string;
+  stale: boolean;
+  as_of: string | null;
 }
 
 export interface PositionView {
   id: number;
   symbol: string;
-  name?: string;
-  asset_type?: string;
+  name: string;
+  asset_type: string;
   quantity: string;
   average_cost: string;
-  current_price?: string | number | null;
-  market_value?: string | number | null;
+  current_price: string | null;
+  previous_close: string | null;
+  market_value: string;
+  daily_change: string;
+  unrealized_gain: string | null;
+}
+
+export interface PortfolioDetail extends PortfolioSummary {
+  positions: PositionView[];
 }
 
 // ---------------------------------------------------------------- calls
@@ -167,18 +172,9 @@ export async function portfolios(): Promise<PortfolioSummary[]> {
   return Array.isArray(r) ? r : r.items;
 }
 
-export interface PortfolioDetail extends PortfolioSummary {
-  valuation?: PortfolioValuationView | null;
-  positions?: PositionView[];
-}
-
+/** One portfolio with its valuation and positions. */
 export function portfolio(id: number): Promise<PortfolioDetail> {
   return api.get<PortfolioDetail>(`/api/portfolios/${id}`);
-}
-
-export async function positions(portfolioId: number): Promise<PositionView[]> {
-  const r = await api.get<PositionView[] | Page<PositionView>>(`/api/portfolios/${portfolioId}/positions`);
-  return Array.isArray(r) ? r : r.items;
 }
 
 export function addPosition(portfolioId: number, body: { symbol: string; quantity: string; average_cost: string }): Promise<PositionView> {

@@ -19,6 +19,7 @@ const TEMPLATES: Record<string, unknown> = {
 };
 
 let client: RealtimeClient | undefined;
+let stopWatching: (() => void) | undefined;
 let counts = { in: 0, out: 0 };
 
 const connectBtn = $<HTMLButtonElement>('#connect');
@@ -129,11 +130,12 @@ $('#log-clear').addEventListener('click', () => {
 // ---------------------------------------------------------------- connection
 
 function connect(): void {
+  stopWatching?.();
   client?.dispose();
   const c = new RealtimeClient({ transport: transport(), reconnect: autoReconnect.checked ? {} : false });
   client = c;
   c.onFrame(logFrame);
-  c.onState((s) => {
+  stopWatching = c.onState((s) => {
     showState(s);
     const live = s.state !== 'offline';
     connectBtn.disabled = live;
