@@ -22,5 +22,6 @@ function view(req: Request): RequestView {
   const sessionUser = (req.session as { passport?: { user?: unknown } } | undefined)?.passport?.user;
   const user = req.user as { id?: unknown } | undefined;
   const userId = typeof user?.id === 'number' ? user.id : typeof sessionUser === 'number' ? sessionUser : null;
-  return { host: req.get('host') ?? 'localhost', secure: req.secure, userId };
+  // Express 5: req.host keeps the port and honours X-Forwarded-Host behind a trusted proxy.
+  return { host: req.host || 'localhost', secure: req.secure, userId };
 }

@@ -86,6 +86,8 @@ export interface Probe {
 }
 
 export class WsProbe implements Probe {
+  /** The `ws` client class, for hand-made handshakes. */
+  static readonly Socket = WebSocket;
   readonly kind = 'websocket' as const;
   readonly inbox = new Inbox();
   readonly closed: Promise<CloseInfo>;

@@ -1,0 +1,84 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
+import { startTestApp, TestApp } from '../support/app';
+import { publishTicks, tick } from '../support/realtime-fixtures';
+import { Hooks, renderHook } from '../support/realtime-hooks';
+import { until } from '../support/realtime-probes';
+import { SEED_GUIDE_PATH, SEED_SIMPLE_WEBSOCKET_CLIENT, SEED_USE_WEBSOCKET_HOOK } from '../support/realtime-seed-client';
+
+type Msg = { type: string; data: any; timestamp?: string };
+
+/** Evaluates the seed's SimpleWebSocketClient source unchanged, with `ws` as the global WebSocket. */
+function loadSeedClient(WebSocketImpl: unknown, logs: unknown[][]): new (url: string) => any {
+  const console = { log: (...args: unknown[]) => logs.push(args) };
+  return new Function('WebSocket', 'console', `${SEED_SIMPLE_WEBSOCKET_CLIENT}\nreturn SimpleWebSocketClient;`)(WebSocketImpl, console);
+}
+
+function loadSeedHook(WebSocketImpl: unknown) {
+  return (url: string) => (hooks: Hooks) =>
+    new Function('useState', 'useEffect', 'useRef', 'WebSocket', `${SEED_USE_WEBSOCKET_HOOK}\nreturn useWebSocket;`)(
+      hooks.useState,
+      hooks.useEffect,
+      hooks.useRef,
+      WebSocketImpl,
+    )(url) as { isConnected: boolean; messages: Msg[]; sendMessage: (type: string, data: unknown) => void };
+}
+
+describe("the seed guide's JavaScript clients, run verbatim in Node with `ws`", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the embedded client code is still identical to the seed guide', () => {
+    const seed = join(process.cwd(), SEED_GUIDE_PATH);
+    if (!existsSync(seed)) return expect(SEED_SIMPLE_WEBSOCKET_CLIENT).toContain('class SimpleWebSocketClient');
+    const text = readFileSync(seed, 'utf8');
+    expect(text).toContain(SEED_SIMPLE_WEBSOCKET_CLIENT.trimEnd());
+    expect(text).toContain(SEED_USE_WEBSOCKET_HOOK.trimEnd());
+  });
+
+  it('SimpleWebSocketClient connects, pings, subscribes to AAPL and gets live asset_update messages', async () => {
+    const logs: unknown[][] = [];
+    const SimpleWebSocketClient = loadSeedClient(WebSocket, logs);
+    const updates: any[] = [];
+    const client = new SimpleWebSocketClient(`${t.wsUrl}/ws/realtime/`);
+    // The seed leaves these two to the application.
+    client.updateAssetPrice = (data: any) => updates.push(data);
+    client.updatePortfolioValue = () => undefined;
+    client.connect();
+    await until(() => logs.some((l) => l[0] === 'Received:' && (l[1] as Msg).type === 'pong'), 'pong for the onopen ping');
+    expect(logs[0]).toEqual(['Connected to WebSocket']);
+    const connection = logs.find((l) => l[0] === 'Received:' && (l[1] as Msg).type === 'connection')![1] as Msg;
+    expect(connection.data).toMatchObject({ status: 'connected', authenticated: false, user_id: null });
+
+    client.subscribeToAsset('AAPL');
+    await until(() => updates.length === 1, 'the snapshot');
+    await publishTicks(t, [tick('AAPL', '150.25', { previous_close: '147.75', volume: '50000000', high: '151.00', low: '148.50' })]);
+    await until(() => updates.length === 2, 'a live update');
+    expect(updates[1]).toMatchObject({ symbol: 'AAPL', price: 150.25, change: 2.5, change_percent: 1.6920, volume: 50000000, high: 151, low: 148.5 });
+
+    client.socket.close();
+    await until(() => logs.some((l) => l[0] === 'WebSocket connection closed'), 'onclose');
+  });
+
+  it("the seed's React hook (useWebSocket) connects, sends and collects messages", async () => {
+    const useWebSocket = loadSeedHook(WebSocket);
+    const h = renderHook(useWebSocket(`${t.wsUrl}/ws/realtime/`));
+    await until(() => h.current.isConnected, 'isConnected');
+    h.current.sendMessage('subscribe_asset', { symbol: 'MSFT' });
+    await until(() => h.current.messages.some((m) => m.type === 'asset_update'), 'the snapshot through the hook');
+    await publishTicks(t, [tick('MSFT', '420.50')]);
+    await until(() => h.current.messages.filter((m) => m.type === 'asset_update').at(-1)?.data.price === 420.5, 'the live update');
+    expect(h.current.messages.map((m) => m.type).slice(0, 2)).toEqual(['connection', 'subscribed']);
+    // Unmount runs the hook's cleanup (socket.close()): the server releases the connection.
+    h.unmount();
+    await until(() => t.app.get(RealtimeHub).stats().total_connections === 0, 'the server sees the close');
+  });
+});
