@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { FeedLeaderLock } from './feed/feed-leader.lock';
 import { FEED_RUN_OPTIONS, FeedRunOptions, PriceFeedScheduler } from './feed/price-feed.scheduler';
+import { ForceUpdateController } from './force-update/force-update.controller';
+import { ForceUpdateService } from './force-update/force-update.service';
 import { PriceFeedCoreModule } from './price-feed-core.module';
 
 /**
@@ -12,7 +14,8 @@ import { PriceFeedCoreModule } from './price-feed-core.module';
  */
 @Module({
   imports: [ScheduleModule.forRoot(), PriceFeedCoreModule],
-  providers: [FeedLeaderLock, PriceFeedScheduler],
+  controllers: [ForceUpdateController],
+  providers: [FeedLeaderLock, PriceFeedScheduler, ForceUpdateService],
   exports: [PriceFeedCoreModule, PriceFeedScheduler],
 })
 export class PriceFeedModule {
