@@ -1,3 +1,9 @@
+/** The sign to show: none when the shown digits are all zero (no "−0.00%"). */
+function sign(n: number, shown: string): string {
+  if (!/[1-9]/.test(shown)) return '';
+  return n > 0 ? '+' : n < 0 ? '−' : '';
+}
+
 /** Number formatting for prices, changes, money and volumes (display only; values come from the server). */
 
 export function priceDecimals(price: number, assetType?: string): number {
@@ -27,13 +33,13 @@ export function formatPrice(price: number | null | undefined, assetType?: string
 export function formatChange(change: number | null | undefined, reference: number, assetType?: string): string {
   if (change === null || change === undefined || !Number.isFinite(change)) return '—';
   const s = fixed(priceDecimals(reference, assetType)).format(Math.abs(change));
-  return `${change > 0 ? '+' : change < 0 ? '−' : ''}${s}`;
+  return `${sign(change, s)}${s}`;
 }
 
 export function formatPercent(pct: number | null | undefined): string {
   if (pct === null || pct === undefined || !Number.isFinite(pct)) return '—';
   const s = fixed(2).format(Math.abs(pct));
-  return `${pct > 0 ? '+' : pct < 0 ? '−' : ''}${s}%`;
+  return `${sign(pct, s)}${s}%`;
 }
 
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
@@ -63,7 +69,7 @@ export function formatSignedMoney(value: number | string | null | undefined, cur
   const n = typeof value === 'string' ? Number(value) : value;
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
   const s = formatMoney(Math.abs(n), currency);
-  return `${n > 0 ? '+' : n < 0 ? '−' : ''}${s}`;
+  return `${sign(n, s)}${s}`;
 }
 
 export function formatQuantity(q: string | number): string {
