@@ -17,7 +17,7 @@ describe('realtime REST (seed shapes)', () => {
   it.each(['/realtime/websocket-info/', '/realtime/websocket-info'])('GET %s describes both transports and every message type', async (path) => {
     const res = await fetch(`${t.url}${path}`);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as any;
     const host = `127.0.0.1:${t.port}`;
     expect(body.websocket_url).toBe(`ws://${host}/ws/realtime/`);
     expect(body.connection_info).toMatchObject({
@@ -38,7 +38,7 @@ describe('realtime REST (seed shapes)', () => {
 
   it('builds wss:// URLs from the forwarded host and protocol behind a trusted TLS proxy', async () => {
     const res = await fetch(`${t.url}/realtime/websocket-info/`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'markets.example.com' } });
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(body.websocket_url).toBe('wss://markets.example.com/ws/realtime/');
     expect(body.connection_info).toMatchObject({ protocol: 'wss', host: 'markets.example.com' });
     expect(body.connection_info.socketio.url).toBe('https://markets.example.com/realtime');
@@ -53,7 +53,7 @@ describe('realtime REST (seed shapes)', () => {
     await a.next('subscribed');
     b.send('subscribe_asset', { symbol: 'AAPL' });
     await b.next('subscribed');
-    const body = await (await fetch(`${t.url}${path}`)).json();
+    const body = (await (await fetch(`${t.url}${path}`)).json()) as any;
     expect(body.service_status).toBe('running');
     expect(body.global_stats).toMatchObject({
       total_connections: 2,
@@ -66,6 +66,6 @@ describe('realtime REST (seed shapes)', () => {
     expect(body.user_stats).toBeUndefined();
     await a.close();
     await b.close();
-    await until(async () => (await (await fetch(`${t.url}${path}`)).json()).global_stats.total_connections === 0, 'closed connections are uncounted');
+    await until(async () => ((await (await fetch(`${t.url}${path}`)).json()) as any).global_stats.total_connections === 0, 'closed connections are uncounted');
   });
 });
