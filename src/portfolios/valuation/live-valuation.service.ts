@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { BusMessages, PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { AppConfig } from '../../config/app-config';
+import { FAST_DELTA, FAST_QUANTITY, formatLimbs16, LIMB, limbsOf, limbsToBigInt, percentOfLimbs, splitLimb, TOP_LIMIT } from './fixed-limbs';
 import { effectivePrices, formatFixed16, percentOf, staleAfterMs, toFixed8 } from './valuation.math';
 import { PortfolioValuation, PortfolioValuationSource } from './valuation.types';
 
@@ -26,23 +27,17 @@ interface Holding {
   p: PortfolioState;
   s: SymbolState;
   q: bigint;
-  /** q split in two base-2^25 limbs (q = qh·2^25 + ql) when q < 2^50; qh = -1 otherwise (BigInt path). */
+  /** q in two base-10^7 limbs (q = qh·10^7 + ql) when q < 10^15; qh = -1 otherwise (BigInt path). */
   qh: number;
   ql: number;
 }
 
-/** Limb base of the allocation-free exact accumulators. */
-const LIMB = 2 ** 25;
-const LIMB_BITS = 25n;
-const TWO_LIMBS = 2 ** 50;
-/** Above this the top accumulator is folded into the BigInt part (keeps every Number sum exact, < 2^53). */
-const TOP_LIMIT = 2 ** 51;
-
 /**
  * Running totals of one portfolio (fixed16). The current value is
- * Σ q × effPrice = big + a2·2^50 + a1·2^25 + a0: price deltas are added into
- * the three Number accumulators (exact integers, each kept below 2^53 by
- * carrying), so the hot path allocates nothing; `big` takes what does not fit.
+ * Σ q × effPrice = big + t2·10^14 + t1·10^7 + t0 (fixed-limbs.ts): price
+ * deltas are added into the three Number limbs (exact integers, kept below
+ * 2^53 by carrying), so the hot path allocates nothing and formatting needs
+ * no BigInt; `big` takes what does not fit (huge holdings or jumps).
  */
 interface PortfolioState {
   id: number;
@@ -50,11 +45,13 @@ interface PortfolioState {
   name: string;
   holdings: Holding[];
   big: bigint;
-  a0: number;
-  a1: number;
-  a2: number;
-  /** Σ q × effPrev (changes only when a previous close changes: BigInt is fine). */
+  t0: number;
+  t1: number;
+  t2: number;
+  /** Σ q × effPrev (changes only when a previous close changes: BigInt is fine) and its limbs (null: too big). */
   prevTotal: bigint;
+  prevLimbs: [number, number, number] | null;
+  prevDirty: boolean;
   /** Positions whose symbol has no price. */
   unpriced: number;
   /** Batch stamp, to collect each touched portfolio once per batch without a Set. */
@@ -196,6 +193,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       }
       if (r.symbol && r.quantity != null) this.addHolding(current, this.symbolFor(r), toFixed8(r.quantity)!);
     }
+    for (const p of this.portfolios.values()) this.settle(p);
     const backlog = this.backlog ?? [];
     this.backlog = null;
     for (const fn of backlog) fn();
@@ -225,17 +223,41 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   }
 
   private newPortfolio(r: PositionRow): PortfolioState {
-    return { id: r.portfolio_id, ownerId: r.owner_id, name: r.name, holdings: [], big: 0n, a0: 0, a1: 0, a2: 0, prevTotal: 0n, unpriced: 0, mark: 0 };
+    return {
+      id: r.portfolio_id,
+      ownerId: r.owner_id,
+      name: r.name,
+      holdings: [],
+      big: 0n,
+      t0: 0,
+      t1: 0,
+      t2: 0,
+      prevTotal: 0n,
+      prevLimbs: [0, 0, 0],
+      prevDirty: false,
+      unpriced: 0,
+      mark: 0,
+    };
+  }
+
+  /** After holdings were added (BigInt sums in `big`): move the total into the limbs when it fits. */
+  private settle(p: PortfolioState): void {
+    const total = this.totalOf(p);
+    const limbs = limbsOf(total);
+    if (limbs) {
+      [p.t2, p.t1, p.t0] = limbs;
+      p.big = 0n;
+    } else {
+      p.big = total;
+      p.t0 = p.t1 = p.t2 = 0;
+    }
+    p.prevDirty = true;
   }
 
   private addHolding(p: PortfolioState, s: SymbolState, q: bigint): void {
     let qh = -1;
     let ql = 0;
-    if (q >= 0n && q < BigInt(TWO_LIMBS)) {
-      const n = Number(q);
-      qh = Math.floor(n / LIMB);
-      ql = n - qh * LIMB;
-    }
+    if (q >= 0n && q < FAST_QUANTITY) [qh, ql] = splitLimb(Number(q));
     const h: Holding = { p, s, q, qh, ql };
     p.holdings.push(h);
     s.holdings.push(h);
@@ -301,11 +323,9 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       s.effPrice = effPrice;
       s.effPrev = effPrev;
       s.asOf = Number.isFinite(asOf) ? asOf : Date.now();
-      // The price delta in two limbs (d = dh·2^25 + dl, 0 ≤ dl < 2^25) when |d| < 2^50.
-      const small = dPrice > -BigInt(TWO_LIMBS) && dPrice < BigInt(TWO_LIMBS);
-      const dn = small ? Number(dPrice) : 0;
-      const dh = Math.floor(dn / LIMB);
-      const dl = dn - dh * LIMB;
+      // The price delta in two limbs (d = dh·10^7 + dl, 0 ≤ dl < 10^7) when |d| < 10^14.
+      const small = dPrice > -FAST_DELTA && dPrice < FAST_DELTA;
+      const [dh, dl] = splitLimb(small ? Number(dPrice) : 0);
       const priceMoved = dPrice !== 0n;
       const prevMoved = dPrev !== 0n;
       const hs = s.holdings;
@@ -314,26 +334,43 @@ export class LiveValuationService extends PortfolioValuationSource implements On
         const p = h.p;
         if (priceMoved) {
           if (small && h.qh >= 0) {
-            // Exact: every product < 2^50 and every sum < 2^53.
-            let a0 = p.a0 + h.ql * dl;
-            let c = Math.floor(a0 / LIMB);
-            a0 -= c * LIMB;
-            let a1 = p.a1 + h.qh * dl + h.ql * dh + c;
-            c = Math.floor(a1 / LIMB);
-            a1 -= c * LIMB;
-            let a2 = p.a2 + h.qh * dh + c;
-            if (a2 > TOP_LIMIT || a2 < -TOP_LIMIT) {
-              p.big += BigInt(a2) << (2n * LIMB_BITS);
-              a2 = 0;
+            // Exact: every product < 10^15 and every sum < 2^53 (qh < 10^8, |dh| < 10^7, ql, dl < 10^7).
+            let x = p.t0 + h.ql * dl;
+            let c = Math.floor(x / LIMB);
+            let r = x - c * LIMB;
+            if (r < 0) {
+              c--;
+              r += LIMB;
+            } else if (r >= LIMB) {
+              c++;
+              r -= LIMB;
             }
-            p.a0 = a0;
-            p.a1 = a1;
-            p.a2 = a2;
+            p.t0 = r;
+            x = p.t1 + h.qh * dl + h.ql * dh + c;
+            c = Math.floor(x / LIMB);
+            r = x - c * LIMB;
+            if (r < 0) {
+              c--;
+              r += LIMB;
+            } else if (r >= LIMB) {
+              c++;
+              r -= LIMB;
+            }
+            p.t1 = r;
+            x = p.t2 + h.qh * dh + c;
+            if (x > TOP_LIMIT || x < -TOP_LIMIT) {
+              p.big += limbsToBigInt(x, 0, 0);
+              x = 0;
+            }
+            p.t2 = x;
           } else {
             p.big += h.q * dPrice;
           }
         }
-        if (prevMoved) p.prevTotal += h.q * dPrev;
+        if (prevMoved) {
+          p.prevTotal += h.q * dPrev;
+          p.prevDirty = true;
+        }
         if (becamePriced) p.unpriced--;
         if (p.mark !== epoch) {
           p.mark = epoch;
@@ -384,6 +421,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (rows.length === 0) return null;
     const p = this.newPortfolio(rows[0]);
     for (const r of rows) if (r.symbol && r.quantity != null) this.addHolding(p, this.symbolFor(r), toFixed8(r.quantity)!);
+    this.settle(p);
     this.portfolios.set(p.id, p);
     const v = this.valuationOf(p, Date.now());
     if (notify) this.notify([v]);
@@ -416,7 +454,33 @@ export class LiveValuationService extends PortfolioValuationSource implements On
 
   /** Σ q × effPrice of a portfolio (fixed16), exact. */
   private totalOf(p: PortfolioState): bigint {
-    return p.big + (BigInt(p.a2) << (2n * LIMB_BITS)) + (BigInt(p.a1) << LIMB_BITS) + BigInt(p.a0);
+    return p.big + limbsToBigInt(p.t2, p.t1, p.t0);
+  }
+
+  /** total_value, daily_change and daily_change_percent: Number limbs when possible, BigInt otherwise. */
+  private figures(p: PortfolioState): [total: string, change: string, percent: string] {
+    if (p.prevDirty) {
+      p.prevLimbs = limbsOf(p.prevTotal);
+      p.prevDirty = false;
+    }
+    const pl = p.prevLimbs;
+    if (p.big === 0n && pl) {
+      let c0 = p.t0 - pl[2];
+      let c1 = p.t1 - pl[1];
+      let c2 = p.t2 - pl[0];
+      if (c0 < 0) {
+        c0 += LIMB;
+        c1 -= 1;
+      }
+      if (c1 < 0) {
+        c1 += LIMB;
+        c2 -= 1;
+      }
+      return [formatLimbs16(p.t2, p.t1, p.t0), formatLimbs16(c2, c1, c0), percentOfLimbs(c2, c1, c0, pl[0], pl[1], pl[2])];
+    }
+    const total = this.totalOf(p);
+    const change = total - p.prevTotal;
+    return [formatFixed16(total), formatFixed16(change), percentOf(change, p.prevTotal)];
   }
 
   private isoOf(ms: number): string {
@@ -440,15 +504,14 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       }
     }
     const stale = p.unpriced > 0 || neverUpdated || (p.holdings.length > 0 && now - oldest > this.staleMs);
-    const total = this.totalOf(p);
-    const change = total - p.prevTotal;
+    const [total, change, percent] = this.figures(p);
     return {
       portfolio_id: p.id,
       owner_id: p.ownerId,
       name: p.name,
-      total_value: formatFixed16(total),
-      daily_change: formatFixed16(change),
-      daily_change_percent: percentOf(change, p.prevTotal),
+      total_value: total,
+      daily_change: change,
+      daily_change_percent: percent,
       positions_count: p.holdings.length,
       as_of: this.isoOf(Number.isFinite(newest) ? newest : now),
       stale,
