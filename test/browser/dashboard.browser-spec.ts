@@ -157,6 +157,16 @@ describe('dashboard (real browser)', () => {
       return Math.abs(t - after - expectedJump) < expectedJump * 0.1 ? t : undefined;
     });
     expect(afterEdit).toBeGreaterThan(after);
+
+    // Log out: the portfolio goes away, the page reconnects anonymously and prices keep flowing.
+    await page.locator('#logout').click();
+    await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5_000 });
+    expect(await page.locator('#portfolio-body').isHidden()).toBe(true);
+    await poll('Live again, anonymous', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
+    expect(await page.evaluate('window.realtime.connection.authenticated')).toBe(false);
+    const aapl = page.locator('[data-testid="quote"][data-symbol="AAPL"] .price');
+    const seen = await aapl.textContent();
+    await poll('AAPL to tick after logout', async () => (await aapl.textContent()) !== seen, 10_000, 200);
     expect(errors).toEqual([]);
   });
 
