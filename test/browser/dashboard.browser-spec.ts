@@ -178,6 +178,16 @@ describe('dashboard (real browser)', () => {
     const cardWidth = await page.locator('[data-testid="quote"]').first().evaluate((el) => el.getBoundingClientRect().width);
     expect(cardWidth).toBeGreaterThan(300);
     await screenshot(page, 'dashboard-phone');
+    // Logged in, with the positions table: still no sideways scrolling of the page.
+    await page.locator('#login-form input[name="username"]').fill('demo');
+    await page.locator('#login-form input[name="password"]').fill('demo-password');
+    await page.locator('#login-form button[type="submit"]').click();
+    await poll('positions with market values', async () => {
+      const values = await page.$$eval('[data-testid="position-row"] [data-col="value"]', (tds) => tds.map((t) => t.textContent ?? ''));
+      return values.length > 0 && values.every((v) => /\d/.test(v));
+    });
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+    await screenshot(page, 'dashboard-phone-portfolio');
     expect(errors).toEqual([]);
   });
 });

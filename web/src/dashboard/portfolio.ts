@@ -16,6 +16,8 @@ interface Row {
   position: PositionView;
   tr: HTMLTableRowElement;
   price: HTMLElement;
+  /** Phone layout: "quantity × price" under the name (the columns are hidden there). */
+  sub: HTMLElement;
   value: HTMLElement;
   day: HTMLElement;
   pnl: HTMLElement;
@@ -218,21 +220,22 @@ export class PortfolioPanel {
     const type = position.asset_type || info?.asset_type;
     const price = h('span', { class: 'cell' }, '—');
     const value = h('span', { class: 'cell' }, '—');
-    const day = h('td', { class: 'r num hide-sm', 'data-col': 'day' }, '—');
+    const day = h('td', { class: 'r num', 'data-col': 'day' }, '—');
+    const sub = h('div', { class: 'sub show-sm num' }, formatQuantity(position.quantity));
     const pnl = h('td', { class: 'r num hide-sm', 'data-col': 'pnl' }, '—');
     const tr = h(
       'tr',
       { 'data-symbol': position.symbol, 'data-position-id': String(position.id), 'data-testid': 'position-row' },
-      h('td', {}, h('div', { class: 'sym' }, position.symbol), h('div', { class: 'name' }, position.name || info?.name || '')),
-      h('td', { class: 'r num', 'data-col': 'quantity' }, formatQuantity(position.quantity)),
+      h('td', {}, h('div', { class: 'sym' }, position.symbol), h('div', { class: 'name hide-sm' }, position.name || info?.name || ''), sub),
+      h('td', { class: 'r num hide-sm', 'data-col': 'quantity' }, formatQuantity(position.quantity)),
       h('td', { class: 'r num hide-sm', 'data-col': 'cost' }, formatPrice(Number(position.average_cost), type)),
-      h('td', { class: 'r num', 'data-col': 'price' }, price),
+      h('td', { class: 'r num hide-sm', 'data-col': 'price' }, price),
       h('td', { class: 'r num', 'data-col': 'value' }, value),
       day,
       pnl,
       h('td', { class: 'actions' }, this.editButton(position)),
     );
-    const row: Row = { position, tr, price, value, day, pnl, editing: false };
+    const row: Row = { position, tr, price, sub, value, day, pnl, editing: false };
     this.rows.set(position.id, row);
     const q = this.market.quotes.get(position.symbol);
     if (q) this.renderRowPrice(row, q);
@@ -260,6 +263,7 @@ export class PortfolioPanel {
   private renderRowPrice(row: Row, u: Pick<AssetUpdateData, 'price' | 'change'>): void {
     const type = row.position.asset_type || this.catalog().get(row.position.symbol)?.asset_type;
     setText(row.price, formatPrice(u.price, type));
+    setText(row.sub, `${formatQuantity(row.position.quantity)} × ${formatPrice(u.price, type)}`);
     const qty = new Decimal(row.position.quantity);
     const value = qty.times(u.price).toFixed(2);
     if (setText(row.value, formatMoney(value, this.currency)) && row.lastValue !== undefined && value !== row.lastValue) {
@@ -267,7 +271,7 @@ export class PortfolioPanel {
     }
     row.lastValue = value;
     const day = qty.times(u.change);
-    row.day.className = `r num hide-sm ${signClass(day.toNumber())}`;
+    row.day.className = `r num ${signClass(day.toNumber())}`;
     setText(row.day, formatSignedMoney(day.toFixed(2), this.currency));
     const pnl = new Decimal(u.price).minus(row.position.average_cost).times(qty);
     row.pnl.className = `r num hide-sm ${signClass(pnl.toNumber())}`;
@@ -283,6 +287,7 @@ export class PortfolioPanel {
     const actions = row.tr.querySelector<HTMLElement>('.actions')!;
     const qty = h('input', { value: row.position.quantity, inputmode: 'decimal', 'aria-label': 'Quantity', 'data-testid': 'edit-quantity' });
     const cost = h('input', { value: row.position.average_cost, inputmode: 'decimal', 'aria-label': 'Average cost', 'data-testid': 'edit-cost' });
+    qtyCell.classList.remove('hide-sm');
     costCell.classList.remove('hide-sm');
     qtyCell.replaceChildren(qty);
     costCell.replaceChildren(cost);
