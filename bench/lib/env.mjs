@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { freePort, nowMs, openFileLimits, procStat, sleep } from './proc.mjs';
+import { freePort, nowMs, openFileLimits, prioritise, procStat, sleep, track } from './proc.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -42,6 +42,7 @@ export function ensureOpenFiles(needed) {
 
 async function redisAnswers(url) {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1_500, retryStrategy: () => null });
+  r.on('error', () => {});
   try {
     await r.connect();
     return (await r.ping()) === 'PONG';
@@ -55,6 +56,7 @@ async function redisAnswers(url) {
 /** The Redis server's process id when it runs on this machine (its CPU is then reported). */
 async function redisPid(url) {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1_500, retryStrategy: () => null });
+  r.on('error', () => {});
   try {
     await r.connect();
     const info = await r.info('server');
@@ -67,20 +69,38 @@ async function redisPid(url) {
   }
 }
 
-/** The run's Redis: BENCH_REDIS_URL / REDIS_URL / local 6379, or a private redis-server on a free port. */
+/**
+ * The run's Redis: a private redis-server on a free loopback port when the binary is installed (isolated
+ * from other work on the machine, and at the bench's priority), else BENCH_REDIS_URL / REDIS_URL /
+ * 127.0.0.1:6379. BENCH_REDIS_URL always wins.
+ */
 export async function provideRedis() {
-  const url = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  if (await redisAnswers(url)) return { url, pid: await redisPid(url), stop: async () => {} };
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const own = `redis://127.0.0.1:${port}`;
-  const deadline = nowMs() + 10_000;
-  while (nowMs() < deadline) {
-    if (await redisAnswers(own)) return { url: own, pid: child.pid, stop: async () => child.kill('SIGTERM') };
-    await sleep(100);
+  const shared = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (!process.env.BENCH_REDIS_URL && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0) {
+    const port = await freePort();
+    const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+    prioritise(child.pid);
+    const own = `redis://127.0.0.1:${port}`;
+    const deadline = nowMs() + 10_000;
+    while (nowMs() < deadline) {
+      if (await redisAnswers(own)) {
+        return {
+          url: own,
+          pid: child.pid,
+          own: true,
+          stop: async () => {
+            const gone = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            await Promise.race([gone, sleep(3_000)]);
+          },
+        };
+      }
+      await sleep(100);
+    }
+    child.kill('SIGKILL');
   }
-  child.kill('SIGKILL');
-  throw new Error(`No Redis at ${url} and could not start redis-server`);
+  if (await redisAnswers(shared)) return { url: shared, pid: await redisPid(shared), own: false, stop: async () => {} };
+  throw new Error(`No Redis: could not start redis-server and nothing answers at ${shared}`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summariseProfile } from '../lib/cpuprofile.mjs';
 import { migrate, pgQuery } from '../lib/env.mjs';
-import { rpcChild, sleep } from '../lib/proc.mjs';
+import { prioritise, rpcChild, sleep, track } from '../lib/proc.mjs';
 import { SESSION_SECRET } from '../lib/servers.mjs';
 
 const WORKER = fileURLToPath(new URL('./engine-worker.mjs', import.meta.url));
@@ -29,6 +29,8 @@ export function startEngineWorker(ctx, databaseUrl) {
     env: { ...env, BENCH_PROFILE_DIR: ctx.profileEngine ? ctx.logDir : '', BENCH_DIST_DIR: ctx.dist, DATABASE_URL: databaseUrl, NODE_ENV: 'production', SESSION_SECRET, LOG_LEVEL: 'warn', PRICE_FEED_MODE: 'off', DATA_DIR: ctx.tmpDir, SEED_DEMO: 'false' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  track(child);
+  prioritise(child.pid);
   const rpc = rpcChild(child, 'engine-worker');
   return {
     ...rpc,

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { freePort, httpStatus, nowMs, sleep, stopChild } from '../lib/proc.mjs';
+import { freePort, httpStatus, nowMs, prioritise, sleep, stopChild, track } from '../lib/proc.mjs';
 import { SESSION_SECRET } from '../lib/servers.mjs';
 import { median, round } from '../lib/stats.mjs';
 
@@ -18,6 +18,8 @@ async function timeStart(ctx, command, args, dataDir, timeoutMs, cwd = ctx.root)
   const port = await freePort();
   const t0 = nowMs();
   const child = spawn(command, args, { cwd, env: env(ctx, dataDir, port), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  track(child, { group: true });
+  prioritise(child.pid);
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   let exited = false;
