@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import connectPgSimple from 'connect-pg-simple';
 import type { RequestHandler } from 'express';
 import session from 'express-session';
@@ -23,7 +23,7 @@ export interface SessionIdentity {
  * so a socket is authenticated exactly as a REST call is.
  */
 @Injectable()
-export class SessionService implements OnApplicationShutdown {
+export class SessionService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Session');
   private pool?: Pool;
   private handler?: RequestHandler;
@@ -100,7 +100,8 @@ export class SessionService implements OnApplicationShutdown {
     return secret;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before any onApplicationShutdown hook, so the pool is closed before an embedded PostgreSQL stops. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.pool?.end().catch(() => undefined);
   }
 }

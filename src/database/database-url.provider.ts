@@ -1,4 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { DataSource } from 'typeorm';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
@@ -13,7 +15,10 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
   private embedded?: EmbeddedPostgresHandle;
   private url?: string;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
+  ) {}
 
   async resolve(): Promise<string> {
     if (this.url) return this.url;
@@ -35,8 +40,20 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    // Runs after TypeORM's own shutdown hook has closed the pool (modules are torn down in reverse order).
     if (this.embedded) {
+      // Nest does not order shutdown hooks between global modules: close TypeORM's pool first ourselves
+      // (its own hook then sees an uninitialised data source), so no connection is cut by the server stopping.
+      let ds: DataSource | undefined;
+      try {
+        ds = this.moduleRef.get(DataSource, { strict: false });
+      } catch {
+        ds = undefined; // no TypeORM in this context
+      }
+      if (ds?.isInitialized) {
+        await ds.destroy().catch(() => undefined);
+        // pg's Pool.end() does not wait for the sockets to close: give the Terminate messages a moment.
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await this.embedded.stop();
       this.logger.log('Embedded PostgreSQL stopped');
     }
