@@ -4,6 +4,11 @@
  * is drawn. While the tab is hidden nothing runs and only the newest value per
  * key is kept (memory stays bounded).
  */
+/** Looked up at call time (and typed here) so this file also compiles and runs outside a DOM. */
+const nextFrame = (cb: () => void): void => {
+  (globalThis as unknown as { requestAnimationFrame(cb: () => void): number }).requestAnimationFrame(cb);
+};
+
 export class FrameBatcher<K, V> {
   private pending = new Map<K, V>();
   private scheduled = false;
@@ -14,7 +19,7 @@ export class FrameBatcher<K, V> {
     this.pending.set(key, value);
     if (this.scheduled) return;
     this.scheduled = true;
-    requestAnimationFrame(() => this.flush());
+    nextFrame(() => this.flush());
   }
 
   private flush(): void {
