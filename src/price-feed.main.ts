@@ -1,10 +1,7 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger, LogLevel } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { LogLevel } from '@nestjs/common';
 import { parseArgs } from 'node:util';
 import { ConfigValidationError, validateEnv } from './config/env.validation';
-import { PriceFeedScheduler } from './price-feed/feed/price-feed.scheduler';
-import { PriceFeedProcessModule } from './price-feed/price-feed-process.module';
 
 const HELP = `Usage: node dist/price-feed.main.js [options]
        npm run price-feed -- [options]
@@ -89,6 +86,11 @@ async function main(): Promise<void> {
     );
   }
 
+  // Loaded only now, so --help and flag errors answer at once.
+  const { ConsoleLogger, Logger } = await import('@nestjs/common');
+  const { NestFactory } = await import('@nestjs/core');
+  const { PriceFeedProcessModule } = await import('./price-feed/price-feed-process.module.js');
+  const { PriceFeedScheduler } = await import('./price-feed/feed/price-feed.scheduler.js');
   const logger = new ConsoleLogger({
     json: env.LOG_FORMAT === 'json',
     logLevels: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL) + 1),

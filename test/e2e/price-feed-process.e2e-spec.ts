@@ -19,7 +19,7 @@ async function until<T>(fn: () => T | Promise<T>, ms = 15_000): Promise<NonNulla
 const ticks = async (url: string) => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM price_history WHERE "interval" = 'tick'`))[0].n;
 const duplicates = (url: string) => sql(url, `SELECT asset_id, "interval", "timestamp" FROM price_history GROUP BY 1, 2, 3 HAVING count(*) > 1`);
 
-describe('price-feed process: command line', () => {
+describe('price-feed process: command line', { timeout: 60_000 }, () => {
   beforeAll(() => requireBuild());
 
   it('refuses to start without REDIS_URL, saying why', async () => {
@@ -44,7 +44,7 @@ describe('price-feed process: command line', () => {
   });
 });
 
-describe('price-feed processes: one writer, standby, takeover, lost connections, SIGTERM', () => {
+describe('price-feed processes: one writer, standby, takeover, lost connections, SIGTERM', { timeout: 60_000 }, () => {
   let db: { url: string; drop: () => Promise<void> };
   const prefix = `rmtest-${randomUUID()}:`;
   const procs: FeedProcess[] = [];

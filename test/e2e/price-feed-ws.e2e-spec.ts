@@ -9,7 +9,7 @@ import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-proce
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-describe('price-feed process → Redis → API (PRICE_FEED_MODE=external) → WebSocket client', () => {
+describe('price-feed process → Redis → API (PRICE_FEED_MODE=external) → WebSocket client', { timeout: 60_000 }, () => {
   const prefix = `rmtest-${randomUUID()}:`;
   let t: TestApp;
   let feed: FeedProcess;
