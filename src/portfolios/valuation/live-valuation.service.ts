@@ -19,6 +19,8 @@ interface SymbolState {
   effPrev: bigint;
   /** As-of time in ms, NaN when never updated by a feed. */
   asOf: number;
+  /** asOf as ISO 8601 (computed once per tick, not per portfolio), '' when never updated. */
+  asOfIso: string;
   holdings: Holding[];
 }
 
@@ -210,7 +212,8 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     const p = toFixed8(price ?? null);
     const pc = toFixed8(prev ?? null);
     const [effPrice, effPrev] = effectivePrices(p, pc);
-    return { symbol, price: p, prev: pc, effPrice, effPrev, asOf: asOf ? new Date(asOf).getTime() : NaN, holdings: [] };
+    const ms = asOf ? new Date(asOf).getTime() : NaN;
+    return { symbol, price: p, prev: pc, effPrice, effPrev, asOf: ms, asOfIso: Number.isFinite(ms) ? new Date(ms).toISOString() : '', holdings: [] };
   }
 
   private symbolFor(r: PositionRow): SymbolState {
@@ -323,6 +326,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       s.effPrice = effPrice;
       s.effPrev = effPrev;
       s.asOf = Number.isFinite(asOf) ? asOf : Date.now();
+      s.asOfIso = new Date(s.asOf).toISOString();
       // The price delta in two limbs (d = dh·10^7 + dl, 0 ≤ dl < 10^7) when |d| < 10^14.
       const small = dPrice > -FAST_DELTA && dPrice < FAST_DELTA;
       const [dh, dl] = splitLimb(small ? Number(dPrice) : 0);
@@ -493,13 +497,19 @@ export class LiveValuationService extends PortfolioValuationSource implements On
 
   private valuationOf(p: PortfolioState, now: number): PortfolioValuation {
     let newest = -Infinity;
+    let newestIso = '';
     let oldest = Infinity;
     let neverUpdated = false;
-    for (let i = 0; i < p.holdings.length; i++) {
-      const a = p.holdings[i].s.asOf;
-      if (Number.isNaN(a)) neverUpdated = true;
+    const hs = p.holdings;
+    for (let i = 0; i < hs.length; i++) {
+      const sym = hs[i].s;
+      const a = sym.asOf;
+      if (a !== a) neverUpdated = true; // NaN
       else {
-        if (a > newest) newest = a;
+        if (a > newest) {
+          newest = a;
+          newestIso = sym.asOfIso;
+        }
         if (a < oldest) oldest = a;
       }
     }
@@ -513,7 +523,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       daily_change: change,
       daily_change_percent: percent,
       positions_count: p.holdings.length,
-      as_of: this.isoOf(Number.isFinite(newest) ? newest : now),
+      as_of: newestIso || this.isoOf(now),
       stale,
     };
   }
