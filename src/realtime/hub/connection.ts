@@ -36,7 +36,6 @@ export interface RequestRef {
 export abstract class Connection {
   abstract readonly kind: TransportKind;
   readonly id: string = randomUUID();
-  readonly connectedAt = Date.now();
   userId: number | null = null;
   sessionId: string | null = null;
   /** Holds a slot in the per-user connection count. */

@@ -30,7 +30,7 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
   private readonly wss: WebSocketServer;
   private server?: Server;
   private readonly sockets = new Set<WebSocket>();
-  /** Every upgraded TCP socket (both transports), so shutdown can finish stuck ones. */
+  /** TCP sockets upgraded by Engine.IO, so shutdown can finish stuck ones (raw ones are in `sockets`). */
   private readonly upgraded = new Set<Duplex>();
 
   constructor(
@@ -62,15 +62,13 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     this.server?.off('upgrade', this.onUpgrade);
     this.hub.beforeApplicationShutdown();
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-    while (this.upgraded.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((this.upgraded.size > 0 || this.sockets.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.sockets) ws.terminate();
     for (const socket of this.upgraded) socket.destroy();
     this.upgraded.clear();
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    this.upgraded.add(socket);
-    socket.once('close', () => this.upgraded.delete(socket));
     const path = pathOf(req.url);
     if (RAW_WS_PATHS.has(path)) {
       void this.upgrade(req, socket, head);
@@ -82,6 +80,8 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
         req.url = '/refused';
         refuse(socket, 403, RefusalCode.FORBIDDEN_ORIGIN, 'Origin not allowed');
       }
+      this.upgraded.add(socket);
+      socket.once('close', () => this.upgraded.delete(socket));
       return; // Engine.IO handles it
     }
     refuse(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here: use /ws/realtime/ or Socket.IO at /socket.io/');
@@ -108,7 +108,10 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
       return;
     }
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, identity, batchMs));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', noop);
+      this.accept(ws, identity, batchMs);
+    });
   }
 
   private accept(ws: WebSocket, identity: Awaited<ReturnType<HandshakeService['identify']>>, batchMs: number): void {
