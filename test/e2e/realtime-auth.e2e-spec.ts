@@ -199,6 +199,17 @@ describe('realtime: sessions, ownership and handshake rules', () => {
     });
   });
 
+  it("Socket.IO long-polling from our own page (no Origin on same-origin GETs) uses the session via Sec-Fetch-Site", async () => {
+    const handshake = async (headers: Record<string, string>) => {
+      const p = await IoProbe.open(t.url, { transports: ['polling'], cookie: alice.cookie, headers });
+      open.push(p);
+      return (await p.next('connection')).data;
+    };
+    expect(await handshake({ 'sec-fetch-site': 'same-origin' })).toMatchObject({ authenticated: true, user_id: alice.userId });
+    expect(await handshake({ 'sec-fetch-site': 'cross-site' })).toMatchObject({ authenticated: false, user_id: null });
+    expect(await handshake({})).toMatchObject({ authenticated: false });
+  });
+
   it('GET /realtime/status/ reports user_stats for the logged-in caller', async () => {
     const dave = await loginAs(t, 'dave');
     const pf = await createPortfolio(t, dave.cookie, 'Dave');

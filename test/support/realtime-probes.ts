@@ -169,8 +169,8 @@ export class IoProbe implements Probe {
     });
   }
 
-  static open(baseHttpUrl: string, opts: ProbeOptions & { transports?: ('websocket' | 'polling')[] } = {}): Promise<IoProbe> {
-    const extraHeaders: Record<string, string> = {};
+  static open(baseHttpUrl: string, opts: ProbeOptions & { transports?: ('websocket' | 'polling')[]; headers?: Record<string, string> } = {}): Promise<IoProbe> {
+    const extraHeaders: Record<string, string> = { ...opts.headers };
     if (opts.cookie) extraHeaders.cookie = opts.cookie;
     if (opts.origin) extraHeaders.origin = opts.origin;
     const socket = io(`${baseHttpUrl}/realtime`, {

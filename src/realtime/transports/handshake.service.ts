@@ -7,7 +7,8 @@ import type { ConnectionIdentity } from '../hub/connection';
 /**
  * - `same`: Origin names the host the request was sent to (Host header);
  * - `listed`: Origin is in ALLOWED_ORIGINS (exact scheme, host and port);
- * - `absent`: no Origin header (not a browser): allowed, but the session cookie is ignored;
+ * - `absent`: no Origin header and no browser evidence of a same-origin request: allowed, but
+ *   the session cookie is ignored (non-browser clients);
  * - `forbidden`: any other Origin: HTTP 403, no upgrade.
  */
 export type OriginVerdict = 'same' | 'listed' | 'absent' | 'forbidden';
@@ -32,7 +33,11 @@ export class HandshakeService {
 
   checkOrigin(req: IncomingMessage): OriginVerdict {
     const origin = req.headers.origin;
-    if (origin === undefined || origin === '') return 'absent';
+    if (origin === undefined || origin === '') {
+      // Browsers omit Origin on same-origin GETs (Socket.IO's long-polling handshake) but always
+      // send Fetch Metadata, which pages cannot forge: `Sec-Fetch-Site: same-origin` is our own page.
+      return req.headers['sec-fetch-site'] === 'same-origin' ? 'same' : 'absent';
+    }
     const normalised = normaliseOrigin(origin);
     if (normalised === null) return 'forbidden';
     if (this.allowed.has(normalised)) return 'listed';
