@@ -34,3 +34,22 @@ describe('service boot', () => {
     expect(await res.json()).toMatchObject({ statusCode: 404, error: 'NOT_FOUND' });
   });
 });
+
+describe('metrics', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('exposes Prometheus metrics including the price feed counters', async () => {
+    const res = await fetch(`${t.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^# TYPE process_cpu_user_seconds_total counter$/m);
+    expect(text).toMatch(/^# TYPE price_feed_batches_total counter$/m);
+  });
+});
