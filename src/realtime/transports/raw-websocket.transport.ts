@@ -119,7 +119,7 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     const tagged = ws as TaggedSocket;
     this.sockets.add(ws);
     ws.on('error', noop);
-    ws.once('close', onClose);
+    ws.on('close', onClose); // shared listener, no per-connection closure (once() would wrap it)
     tagged._transport = this;
     const opened = this.hub.open(conn, identity, batchMs);
     if (!opened.ok) {

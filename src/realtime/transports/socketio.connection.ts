@@ -13,7 +13,9 @@ interface EngineSocketLike {
 
 /** A Socket.IO socket in the `/realtime` namespace as the hub sees it. */
 export class SocketIoConnection extends Connection {
-  readonly kind = 'socketio' as const;
+  get kind(): 'socketio' {
+    return 'socketio';
+  }
   /** Bytes written to Engine.IO's buffer since it last flushed to its transport (reset on 'drain'). */
   engineBytes = 0;
 

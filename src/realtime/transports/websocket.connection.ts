@@ -10,7 +10,10 @@ export const CLOSE_GRACE_MS = 5000;
 
 /** A raw WebSocket (`ws`) connection as the hub sees it. */
 export class WebSocketConnection extends Connection {
-  readonly kind = 'websocket' as const;
+  /** On the prototype, not per instance: idle connections are counted in the thousands. */
+  get kind(): 'websocket' {
+    return 'websocket';
+  }
 
   constructor(readonly socket: WebSocket) {
     super();
