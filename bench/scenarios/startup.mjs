@@ -55,7 +55,7 @@ async function timeStart(ctx, command, args, dataDir, timeoutMs, cwd = ctx.root)
   }
 }
 
-export async function runStartup(ctx, { runs }) {
+export async function runStartup(ctx, { runs, timeLeftMs = () => Infinity }) {
   const dataDir = join(ctx.tmpDir, 'startup-data');
   mkdirSync(dataDir, { recursive: true });
   const main = join(ctx.dist, 'main.js');
@@ -68,7 +68,8 @@ export async function runStartup(ctx, { runs }) {
   }
   let npmStartMs = null;
   const projectDir = dirname(ctx.dist);
-  if (!ctx.quick && !process.env.BENCH_NO_NPM_START && basename(ctx.dist) === 'dist' && existsSync(join(projectDir, 'package.json'))) {
+  if (timeLeftMs() < 90_000) ctx.log('startup: npm start skipped, not enough time left');
+  else if (!ctx.quick && !process.env.BENCH_NO_NPM_START && basename(ctx.dist) === 'dist' && existsSync(join(projectDir, 'package.json'))) {
     npmStartMs = await timeStart(ctx, 'npm', ['start', '--silent'], dataDir, 120_000, projectDir);
     ctx.log(`startup: npm start (with prestart build) ${npmStartMs} ms`);
   }
