@@ -24,10 +24,13 @@ const toBool = ({ value, obj, key }: { value: unknown; obj: Record<string, unkno
  * `.env.example` documents each of these.
  */
 export class EnvironmentVariables {
+  /** development, production or test. Production requires SESSION_SECRET and creates no demo user unless asked. */
   @IsIn(['development', 'production', 'test']) NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
   // --- HTTP ---
+  /** HTTP port of the API (REST, pages, WebSocket and Socket.IO); 0 picks a free port. */
   @IsInt() @Min(0) @Max(65535) PORT: number = 8000;
+  /** Address to listen on (0.0.0.0 in containers). */
   @IsString() HOST: string = '127.0.0.1';
   /** Express "trust proxy" setting: false, true, a hop count, or a list of addresses. */
   @IsString() TRUST_PROXY: string = 'false';
@@ -35,69 +38,103 @@ export class EnvironmentVariables {
   @IsString() ALLOWED_ORIGINS: string = '';
 
   // --- Storage ---
+  /** PostgreSQL connection URL. Unset: start an embedded PostgreSQL under DATA_DIR/postgres. */
   @IsOptional() @IsString() DATABASE_URL?: string;
+  /** Folder for local state: the embedded PostgreSQL cluster and the generated development session secret. */
   @IsString() DATA_DIR: string = './data';
+  /** Port of the embedded PostgreSQL (default: a free port). */
   @IsOptional() @IsInt() @Min(1) @Max(65535) EMBEDDED_PG_PORT?: number;
+  /** Connections in the TypeORM pool. */
   @IsInt() @Min(1) @Max(200) DB_POOL_SIZE: number = 10;
+  /** Redis URL (redis://host:6379). Set: prices, portfolio changes and logouts travel between processes and instances over Redis pub/sub, and latest prices are cached there. Required by the separate price-feed process. */
   @IsOptional() @IsString() REDIS_URL?: string;
   /** Prefix of every Redis key and pub/sub channel (lets several deployments or test runs share one Redis). */
   @IsString() REDIS_PREFIX: string = 'rm:';
 
   // --- Sessions and users ---
+  /** Secret signing the session cookie (at least 32 characters). Required in production; in development one is generated into DATA_DIR/session-secret. */
   @IsOptional() @IsString() @MinLength(32) SESSION_SECRET?: string;
+  /** Session lifetime in seconds (cookie and store). */
   @IsInt() @Min(60) SESSION_MAX_AGE: number = 1209600;
+  /** Password of the demo user `demo` (default demo-password outside production). */
   @IsOptional() @IsString() @MinLength(8) DEMO_PASSWORD?: string;
   /** Create the demo user and portfolio on an empty database (default: on outside production). */
   @IsOptional() @Transform(toBool) @IsBoolean() SEED_DEMO?: boolean;
   /** Failed logins allowed per IP+username within LOGIN_FAILURE_WINDOW seconds before POST /auth/login answers 429 (per IP: 10x this). */
   @IsInt() @Min(1) LOGIN_MAX_FAILURES: number = 10;
+  /** Window (seconds) of the failed-login counter. */
   @IsInt() @Min(1) LOGIN_FAILURE_WINDOW: number = 900;
 
   // --- Realtime (seed names) ---
+  /** Seconds between price-feed runs (the seed's setting; fractions allowed). */
   @IsNumber() @Min(0.05) REALTIME_UPDATE_INTERVAL: number = 30;
+  /** Symbols fetched, validated and written per batch. */
   @IsInt() @Min(1) @Max(5000) REALTIME_BATCH_SIZE: number = 50;
+  /** Seconds a latest price stays in the cache (memory and Redis). */
   @IsInt() @Min(1) REALTIME_CACHE_TIMEOUT: number = 300;
+  /** Seconds a socket may stay silent (no pong) before it is terminated and its subscriptions released. */
   @IsInt() @Min(1) WEBSOCKET_TIMEOUT: number = 300;
+  /** Seconds between server pings on every socket. */
   @IsInt() @Min(1) HEARTBEAT_INTERVAL: number = 25;
+  /** Open sockets allowed per logged-in user (both transports together). */
   @IsInt() @Min(1) MAX_CONNECTIONS_PER_USER: number = 5;
+  /** Asset and portfolio subscriptions allowed per socket. */
   @IsInt() @Min(1) MAX_SUBSCRIPTIONS_PER_CONNECTION: number = 50;
   /** Inbound messages per second per connection, and the burst allowed above it. */
   @IsNumber() @Min(1) WS_RATE_LIMIT: number = 20;
+  /** Inbound messages a connection may send in a burst above WS_RATE_LIMIT. */
   @IsInt() @Min(1) WS_RATE_BURST: number = 40;
+  /** Largest inbound frame in bytes; larger frames close the socket with 1009. */
   @IsInt() @Min(1024) WS_MAX_PAYLOAD: number = 65536;
   /** Outbound buffer (bytes) above which a connection is conflated, and the hard limit at which it is closed (1013). */
   @IsInt() @Min(1024) WS_BUFFER_HIGH_WATER: number = 262144;
+  /** Outbound buffer (bytes) at which a stuck connection is closed with 1013. */
   @IsInt() @Min(1024) WS_BUFFER_HARD_LIMIT: number = 4194304;
   /** Seconds a conflated connection may stay above the high-water mark before it is closed. */
   @IsInt() @Min(1) WS_STALL_TIMEOUT: number = 30;
 
   // --- Price feed ---
+  /** inprocess: the API runs the feed; external: a separate price-feed process feeds it through Redis; off: no feed. */
   @IsIn(['inprocess', 'external', 'off']) PRICE_FEED_MODE: 'inprocess' | 'external' | 'off' = 'inprocess';
   /** Provider chains per asset type, e.g. `stocks=yahoo,alphavantage;crypto=coingecko;*=simulated`. */
   @IsString() PRICE_PROVIDERS: string = '*=simulated';
+  /** Seed of the simulated market (same seed, same prices). */
   @IsInt() SIMULATED_SEED: number = 42;
   /** Relative jump (0.25 = 25%) above which a quote needs confirmation by the next fetch. */
   @IsNumber() @Min(0) PRICE_JUMP_THRESHOLD: number = 0.25;
+  /** Timeout of one vendor HTTP request (ms). */
   @IsInt() @Min(100) VENDOR_TIMEOUT_MS: number = 5000;
+  /** Yahoo Finance base URL. */
   @IsString() YAHOO_BASE_URL: string = 'https://query1.finance.yahoo.com';
+  /** Alpha Vantage base URL. */
   @IsString() ALPHAVANTAGE_BASE_URL: string = 'https://www.alphavantage.co';
+  /** Alpha Vantage API key (the provider is skipped without one). */
   @IsOptional() @IsString() ALPHAVANTAGE_API_KEY?: string;
+  /** Alpha Vantage request budget per minute. */
   @IsInt() @Min(1) ALPHAVANTAGE_RATE_PER_MINUTE: number = 5;
+  /** Alpha Vantage request budget per day (25 on the free plan). */
   @IsInt() @Min(1) ALPHAVANTAGE_RATE_PER_DAY: number = 25;
+  /** CoinGecko base URL. */
   @IsString() COINGECKO_BASE_URL: string = 'https://api.coingecko.com';
+  /** CoinGecko API key (optional; sent as x-cg-demo-api-key). */
   @IsOptional() @IsString() COINGECKO_API_KEY?: string;
+  /** CSV (timestamp,symbol,price,volume) played by the replay provider. */
   @IsOptional() @IsString() REPLAY_FILE?: string;
+  /** Replay speed factor (1 = real time, 60 = a minute per second). */
   @IsNumber() @Min(0.01) REPLAY_SPEED: number = 1;
   /** Yahoo Finance request budget (token buckets per minute and per day; Yahoo publishes no quota, stay polite). */
   @IsInt() @Min(1) YAHOO_RATE_PER_MINUTE: number = 60;
+  /** Yahoo Finance request budget per day. */
   @IsInt() @Min(1) YAHOO_RATE_PER_DAY: number = 20000;
   /** CoinGecko request budget (the free demo plan allows about 30 calls a minute and 10,000 a month). */
   @IsInt() @Min(1) COINGECKO_RATE_PER_MINUTE: number = 30;
+  /** CoinGecko request budget per day. */
   @IsInt() @Min(1) COINGECKO_RATE_PER_DAY: number = 330;
   /** Retries of a failed vendor request (5xx, network error, timeout) before the next provider in the chain serves. */
   @IsInt() @Min(0) @Max(10) VENDOR_RETRIES: number = 2;
   /** Consecutive vendor failures that open its circuit breaker, and how long (ms) it stays open before a trial request. */
   @IsInt() @Min(1) VENDOR_BREAKER_THRESHOLD: number = 5;
+  /** Milliseconds an open circuit breaker waits before a trial request. */
   @IsInt() @Min(10) VENDOR_BREAKER_COOLDOWN_MS: number = 30000;
   /** Days of daily ('1d') history the feed backfills for assets that have none (at start-up and by the nightly job); 0 turns it off. */
   @IsInt() @Min(0) @Max(3650) PRICE_BACKFILL_DAYS: number = 30;
@@ -107,7 +144,9 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) PRICE_TICK_RETENTION_DAYS: number = 7;
 
   // --- Logs ---
+  /** Lowest log level printed: error, warn, log, debug or verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+  /** text for people, json for log shippers (one JSON object per line). */
   @IsIn(['text', 'json']) LOG_FORMAT: 'text' | 'json' = 'text';
 }
 
