@@ -4,6 +4,7 @@ import { CLIENT_MESSAGE_TYPES } from './protocol/client-messages';
 import { CLIENT_MESSAGE_DESCRIPTIONS, SERVER_MESSAGE_DESCRIPTIONS } from './protocol/message-descriptions';
 import { SERVER_MESSAGE_TYPES } from './protocol/server-messages';
 import { ERROR_CODES } from './protocol/error-codes';
+import { PriceFeedStatus } from '../price-feed/feed/price-feed-status.service';
 import { ConnectionRegistry } from './hub/connection-registry';
 import { RealtimeHub } from './hub/realtime-hub.service';
 import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './hub/outbound-frame';
@@ -25,6 +26,7 @@ export class RealtimeInfoService {
     private readonly config: AppConfig,
     private readonly hub: RealtimeHub,
     private readonly registry: ConnectionRegistry,
+    private readonly feed: PriceFeedStatus,
   ) {}
 
   websocketInfo(view: RequestView) {
@@ -52,8 +54,9 @@ export class RealtimeInfoService {
     };
   }
 
-  status(view: RequestView) {
+  async status(view: RequestView) {
     const s = this.hub.stats();
+    const feed = await this.feed.snapshot();
     const body: Record<string, unknown> = {
       service_status: 'running',
       global_stats: {
@@ -66,6 +69,9 @@ export class RealtimeInfoService {
         connections_by_transport: s.connections_by_transport,
         conflated_connections: s.outbound.conflated_connections,
       },
+      // The seed's health check field, and the feed's own view (mode, last run, stale symbols, vendor breakers).
+      price_feed_running: feed.price_feed_running,
+      price_feed: feed,
     };
     if (view.userId !== null) {
       const conns = this.registry.userConnections(view.userId);

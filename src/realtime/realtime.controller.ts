@@ -13,7 +13,7 @@ export class RealtimeController {
   }
 
   @Get('status')
-  status(@Req() req: Request) {
+  async status(@Req() req: Request) {
     return this.info.status(view(req));
   }
 }

@@ -130,7 +130,7 @@ describe('realtime protocol', () => {
       await p.next('connection');
       p.send('subscribe_asset', { symbols: [S1, 'NOSUCH1'] }, 9);
       const e = await p.next('error');
-      expect(e.data).toMatchObject({ code: 'UNKNOWN_SYMBOL', request_type: 'subscribe_asset', id: 9 });
+      expect(e.data).toMatchObject({ code: 'UNKNOWN_SYMBOL', request_type: 'subscribe_asset', id: 9, symbols: ['NOSUCH1'] });
       expect(e.data.message).toContain('NOSUCH1');
       p.send('list_subscriptions');
       expect((await p.next('subscriptions')).data.subscriptions.assets).toEqual([]);
@@ -270,7 +270,7 @@ describe('realtime protocol', () => {
       // The snapshot still arrives as an event.
       expect((await p.next('asset_update')).data.symbol).toBe('TSLA');
       const bad = await p.request('subscribe_asset', { symbol: 'NOSUCH2' });
-      expect(bad).toEqual({ ok: false, error: expect.objectContaining({ code: 'UNKNOWN_SYMBOL', request_type: 'subscribe_asset' }) });
+      expect(bad).toEqual({ ok: false, error: expect.objectContaining({ code: 'UNKNOWN_SYMBOL', request_type: 'subscribe_asset', symbols: ['NOSUCH2'] }) });
       const pong = await p.request('ping', {});
       expect(pong).toMatchObject({ ok: true, type: 'pong' });
       const unknown = await p.request('no_such_event', {});

@@ -64,6 +64,10 @@ describe('realtime REST (seed shapes)', () => {
       connections_by_transport: { websocket: 1, socketio: 1 },
     });
     expect(body.user_stats).toBeUndefined();
+    // Tests run with PRICE_FEED_MODE=off: the status says no feed runs here, and why.
+    expect(body.price_feed_running).toBe(false);
+    expect(body.price_feed).toMatchObject({ mode: 'off', price_feed_running: false, role: expect.any(String) });
+    expect(body.price_feed.cache).toMatchObject({ cached_symbols: expect.any(Number), stale_symbols: expect.any(Array) });
     await a.close();
     await b.close();
     await until(async () => ((await (await fetch(`${t.url}${path}`)).json()) as any).global_stats.total_connections === 0, 'closed connections are uncounted');

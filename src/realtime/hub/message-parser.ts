@@ -19,6 +19,8 @@ export class ProtocolError extends Error {
     readonly requestType: string | null = null,
     readonly id: MessageId | null = null,
     readonly details?: string[],
+    /** Extra typed fields for the error's data (e.g. `symbols` of UNKNOWN_SYMBOL). */
+    readonly extra?: { symbols?: string[] },
   ) {
     super(message);
   }

@@ -134,7 +134,9 @@ export class MessageRouter {
     const known = await Promise.all(wanted.map((s) => this.catalog.isKnown(s)));
     const unknown = wanted.filter((_, i) => !known[i]);
     if (unknown.length > 0) {
-      throw new ProtocolError(ErrorCode.UNKNOWN_SYMBOL, `Unknown symbol${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, msg.type, req.id);
+      throw new ProtocolError(ErrorCode.UNKNOWN_SYMBOL, `Unknown symbol${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, msg.type, req.id, undefined, {
+        symbols: unknown,
+      });
     }
     if (!conn.open) return;
     const fresh = wanted.filter((s) => !conn.assets?.has(s));

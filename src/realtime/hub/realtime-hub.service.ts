@@ -159,6 +159,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       request_type: err.requestType ?? req.type,
       id: err.id ?? req.id,
       ...(err.details ? { details: err.details } : {}),
+      ...err.extra,
       ...extra,
     };
     if (req.ack) {

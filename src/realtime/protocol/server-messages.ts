@@ -113,6 +113,8 @@ export interface ErrorData {
   details?: string[];
   /** Seconds to wait before retrying (RATE_LIMITED). */
   retry_after?: number;
+  /** The symbols that were not recognised (UNKNOWN_SYMBOL); nothing of that request was subscribed. */
+  symbols?: string[];
 }
 
 /** Every server message type and its `data`. */
