@@ -60,6 +60,9 @@ describe('live portfolio valuation (real bus, real database)', () => {
     t = await startTestApp({ REALTIME_UPDATE_INTERVAL: '2' });
     bus = t.app.get(MessageBus);
     engine = t.app.get(PortfolioValuationSource);
+    // The realtime hub narrows the engine's output to portfolios with subscribers; these tests check the
+    // engine's own arithmetic for every touched portfolio (the narrowing has its own test below).
+    engine.setInterest(null);
     engine.onChange((c) => batches.push(c));
     for (const name of ['alice', 'bob']) await request(t.url).post('/auth/register').send({ username: name, password: 'password-123' }).expect(201);
     alice = request.agent(t.url);
@@ -114,6 +117,21 @@ describe('live portfolio valuation (real bus, real database)', () => {
     const ids = batches.slice(mark).flat().map((v) => v.portfolio_id);
     expect(ids).not.toContain(p1);
     expect(ids).not.toContain(p2);
+  });
+
+  it('with an interest filter (as the realtime hub sets it) notifies only watched portfolios, and keeps the others exact', async () => {
+    engine.setInterest((id) => id === p2);
+    try {
+      const mark = await commitPrices([{ symbol: 'MSFT', price: '421', previous_close: '400' }]);
+      const v2 = await waitFor((x) => x.portfolio_id === p2, mark);
+      expect(v2.total_value).toBe('421000000031625');
+      expect(batches.slice(mark).flat().map((x) => x.portfolio_id)).not.toContain(p1);
+      // Not notified, but still revalued: 3 x 0.3 + 0.1 x 421 = 43
+      expect(await engine.snapshot(p1)).toMatchObject({ total_value: '43', daily_change: '2.7' });
+      expect(await restFigures(alice, p1)).toMatchObject({ total_value: '43', daily_change: '2.7' });
+    } finally {
+      engine.setInterest(null);
+    }
   });
 
   it('keeps exact running totals over many batches: always equal to a full recount from the database', async () => {

@@ -67,6 +67,9 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       this.bus.subscribe('portfolio.changed', (m) => this.onPortfolioChanged(m)),
       this.valuations.onChange((changed) => this.onValuations(changed)),
     );
+    // After price batches the engine only builds valuations of portfolios someone watches on this instance.
+    this.valuations.setInterest((id) => this.index.peekPortfolio(id) !== undefined);
+    this.unsubscribers.push(() => this.valuations.setInterest(null));
   }
 
   /** Closes every connection (1001) before the HTTP server stops. */
