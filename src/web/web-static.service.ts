@@ -32,7 +32,7 @@ export class WebStaticService implements OnModuleInit {
     }
 
     // /realtime and /realtime/ lead to the dashboard.
-    app.get(['/realtime', '/realtime/'], (_req: Request, res: Response) => res.redirect(302, '/realtime/dashboard/'));
+    app.get(['/', '/realtime', '/realtime/'], (_req: Request, res: Response) => res.redirect(302, '/realtime/dashboard/'));
 
     // Always mounted (a build that lands after boot is served at once); while
     // a page is missing its prefix answers 503 with how to build it.

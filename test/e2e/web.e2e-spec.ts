@@ -48,13 +48,17 @@ describe('web pages served by the app', () => {
     }
   });
 
-  it('adds the trailing slash and leads /realtime/ to the dashboard', async () => {
+  it('adds the trailing slash and leads / and /realtime/ to the dashboard', async () => {
     const bare = await request(app.url).get('/realtime/dashboard');
     expect(bare.status).toBe(301);
     expect(bare.headers.location).toBe('/realtime/dashboard/');
     const root = await request(app.url).get('/realtime/');
     expect(root.status).toBe(302);
     expect(root.headers.location).toBe('/realtime/dashboard/');
+    // A newcomer opening http://localhost:8000/ lands on the dashboard too.
+    const site = await request(app.url).get('/');
+    expect(site.status).toBe(302);
+    expect(site.headers.location).toBe('/realtime/dashboard/');
   });
 
   it('does not shadow the realtime REST routes or the API 404s', async () => {
