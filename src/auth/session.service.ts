@@ -81,10 +81,22 @@ export class SessionService implements BeforeApplicationShutdown {
   }
 
   /** Is this session still alive in the store (not logged out, not expired)? */
+  /**
+   * A store that cannot be read (database restarting) answers true: an
+   * outage must not log everyone out; logouts still arrive on the bus, and the
+   * next check after the outage catches expired sessions.
+   */
   async isActive(sessionId: string): Promise<boolean> {
     await this.middleware();
     return new Promise((resolve) =>
-      this.store!.get(sessionId, (err, sess) => resolve(!err && !!sess && !!(sess as { passport?: { user?: number } }).passport?.user)),
+      this.store!.get(sessionId, (err, sess) => {
+        if (err) {
+          this.logger.warn(`session store unavailable, keeping session ${sessionId.slice(0, 6)}… for now: ${(err as Error).message}`);
+          resolve(true);
+          return;
+        }
+        resolve(!!sess && !!(sess as { passport?: { user?: number } }).passport?.user);
+      }),
     );
   }
 
