@@ -117,7 +117,7 @@ export function renderReport(results) {
     lines.push('');
   }
   if (results.slowConsumers?.length) {
-    lines.push('### Slow consumers (10% of clients stop reading)');
+    lines.push('### Slow consumers (10% of clients stop reading; they subscribe to 50 symbols each)');
     lines.push('');
     lines.push(
       markdownTable(results.slowConsumers, [
@@ -128,7 +128,8 @@ export function renderReport(results) {
         ['others p99 during (median/max)', (r) => `${r.during?.p99Median ?? '–'} / ${r.during?.p99Max ?? '–'}`],
         ['others delivered', (r) => (r.during?.deliveredMin != null ? `${round(r.during.deliveredMin * 100, 1)}% min` : null)],
         ['RSS MB start → max → end', (r) => `${r.rss?.startMB} → ${r.rss?.maxMB} → ${r.rss?.endMB}`],
-        ['slow clients closed', (r) => r.slowClosed],
+        ['stalled for', (r) => `${r.stalledSeconds} s`],
+        ['hub: max conflated / connections at end', (r) => (r.hub ? `${r.hub.maxConflated} / ${r.hub.connectionsAtEnd}` : 'n/a')],
       ]),
     );
     lines.push('');
