@@ -12,7 +12,7 @@ import { benchSymbols, ensureOpenFiles, insertBenchAssets, machineInfo, migrate,
 import { LoadGenerator, Source, runStep, waitForMachineIdle } from './lib/fanout.mjs';
 import { BENCH_PRIORITY, nowMs, prioritise, prioritiseSession, procStat, sleep, stopAllStarted } from './lib/proc.mjs';
 import { TARGETS } from './lib/servers.mjs';
-import { median, ratio, round, sweepSaturation } from './lib/stats.mjs';
+import { median, ratio, round, stepPasses, sweepSaturation } from './lib/stats.mjs';
 import { summariseProfile } from './lib/cpuprofile.mjs';
 import { renderReport, evaluateTargets } from './lib/report.mjs';
 import { runIngest } from './scenarios/ingest.mjs';
@@ -260,15 +260,21 @@ async function fanoutCase(ctx, item, results) {
     const sweep = await sweepSaturation(step, { start, factor: 1.4, refine: 2, maxSteps: PLAN.maxSteps, maxRate: 200_000 });
     out.sweep = sweep.steps.map(compactStep);
     if (sweep.best) {
-      const runs = [sweep.best];
-      for (let i = 1; i < PLAN.repeats; i++) {
-        const again = await step(sweep.best.rate);
-        runs.push(again);
+      // Repeat the best rate; if most repeats fail (noise, or a lucky sweep step), retry once 10% lower.
+      let rate = sweep.best.rate;
+      let runs = [sweep.best];
+      for (let attempt = 0; attempt < 2; attempt++) {
+        while (runs.length < PLAN.repeats) runs.push(await step(rate));
+        const passes = runs.filter((r) => stepPasses(r)).length;
+        if (passes * 2 > runs.length || attempt === 1 || PLAN.repeats < 2) break;
+        out.retriedFrom = rate;
+        rate = Math.round(rate * 0.9);
+        runs = [];
       }
       out.best = {
-        rate: sweep.best.rate,
+        rate,
         runs: runs.length,
-        passes: runs.filter((r) => r.deliveredRatio >= 0.98 && r.p99 < 100).length,
+        passes: runs.filter((r) => stepPasses(r)).length,
         deliveriesPerSec: median(runs.map((r) => r.deliveriesPerSec)),
         framesPerSec: median(runs.map((r) => r.framesPerSec)),
         deliveredRatio: median(runs.map((r) => r.deliveredRatio)),
