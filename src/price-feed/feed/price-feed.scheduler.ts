@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Cron, SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../../config/app-config';
 import { feedMetrics } from '../metrics';
@@ -30,7 +30,7 @@ export const FEED_DAILY_JOB_NAME = 'price-feed-daily';
  * prunes old ticks.
  */
 @Injectable()
-export class PriceFeedScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PriceFeedScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('PriceFeed');
   readonly enabled: boolean;
   private current?: Promise<void>;
@@ -79,6 +79,11 @@ export class PriceFeedScheduler implements OnApplicationBootstrap, OnApplication
     this.lock.start(Math.min(Math.max(this.intervalMs, 200), 2000));
     this.registry.addInterval(FEED_INTERVAL_NAME, setInterval(() => this.tick(), this.intervalMs));
     this.logger.log(`Price feed started: every ${this.config.REALTIME_UPDATE_INTERVAL} s, batches of ${this.config.REALTIME_BATCH_SIZE}`);
+  }
+
+  /** Before any pool or the embedded server closes: finish the current batch and release the lock first. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
