@@ -38,15 +38,12 @@ const PLAN = QUICK
       workers: 2,
       warmupMs: 500,
       windowMs: 1_500,
-      repeats: 1,
+      repeats: 2,
       maxSteps: 4,
       fanout: [
-        { target: 'ws-reference', clients: 1_000 },
-        { target: 'ws-project', clients: 1_000, vs: 'ws-reference' },
-        { target: 'sio-reference', clients: 1_000 },
-        { target: 'sio-project', clients: 1_000, vs: 'sio-reference' },
+        { clients: 1_000, members: ['ws-reference', 'ws-project', 'ws-project-batched'] },
+        { clients: 1_000, members: ['sio-reference', 'sio-project'] },
       ],
-      batched: { clients: 1_000, vs: 'ws-reference' },
       slow: { clients: 100, seconds: 9, targets: ['ws-project'] },
       ingestRuns: 3,
       valuation: { portfolios: 2_000, positions: 10, runs: 3 },
@@ -61,16 +58,11 @@ const PLAN = QUICK
       repeats: 3,
       maxSteps: 6,
       fanout: [
-        { target: 'ws-reference', clients: 1_000 },
-        { target: 'ws-project', clients: 1_000, vs: 'ws-reference' },
-        { target: 'ws-reference', clients: 5_000 },
-        { target: 'ws-project', clients: 5_000, vs: 'ws-reference' },
-        { target: 'sio-reference', clients: 5_000 },
-        { target: 'sio-project', clients: 5_000, vs: 'sio-reference' },
-        { target: 'ws-reference', clients: 10_000, memoryOnly: true },
-        { target: 'ws-project', clients: 10_000, memoryOnly: true, vs: 'ws-reference' },
+        { clients: 1_000, members: ['ws-reference', 'ws-project'] },
+        { clients: 5_000, members: ['ws-reference', 'ws-project', 'ws-project-batched'] },
+        { clients: 5_000, members: ['sio-reference', 'sio-project'] },
+        { clients: 10_000, members: ['ws-reference', 'ws-project'], memoryOnly: true },
       ],
-      batched: { clients: 5_000, vs: 'ws-reference' },
       slow: { clients: 100, seconds: 30, targets: ['ws-project', 'ws-reference'] },
       ingestRuns: 5,
       valuation: { portfolios: 10_000, positions: 10, runs: 5 },
@@ -146,7 +138,7 @@ async function main() {
     await insertBenchAssets(db.url, ctx.symbols);
 
     const want = (name) => !ONLY || ONLY.has(name);
-    if (want('fanout') || want('batched') || want('slow')) {
+    if (want('fanout') || want('slow')) {
       const source = await Source.start({ redisUrl: ctx.redisUrl, prefix: ctx.prefix, symbols: ctx.symbols });
       cleanups.push(() => source.close());
       const gen = new LoadGenerator(PLAN.workers);
@@ -154,12 +146,16 @@ async function main() {
       ctx.source = source;
       ctx.gen = gen;
       if (want('fanout')) {
-        for (const item of PLAN.fanout.filter((x) => !TARGET_FILTER || TARGET_FILTER.has(x.target))) {
-          const r = await guarded(results, `fanout ${item.target} C=${item.clients}`, () => fanoutCase(ctx, item, results));
-          if (r) results.fanout.push(r);
+        for (const g of PLAN.fanout) {
+          const group = { ...g, members: g.members.filter((x) => (!TARGET_FILTER || TARGET_FILTER.has(x)) && (want('batched') || !x.endsWith('-batched'))) };
+          if (group.members.length === 0) continue;
+          const outs = await guarded(results, `fanout ${group.members.join(' + ')} C=${group.clients}${group.memoryOnly ? ' (memory only)' : ''}`, () => fanoutGroup(ctx, group, results));
+          for (const o of outs ?? []) {
+            if (o.target.endsWith('-batched')) results.batched = o;
+            else results.fanout.push(o);
+          }
         }
       }
-      if (want('batched')) results.batched = await guarded(results, 'batched', () => fanoutCase(ctx, { target: 'ws-project-batched', clients: PLAN.batched.clients, vs: PLAN.batched.vs }, results));
     }
     if (want('ingest')) results.ingest = await guarded(results, 'ingest', () => runIngest(ctx, { runs: PLAN.ingestRuns }));
     if (want('valuation')) results.valuation = await guarded(results, 'valuation', () => runValuation(ctx, PLAN.valuation));
@@ -212,106 +208,134 @@ async function guarded(results, label, fn) {
   }
 }
 
-/** One fan-out case: fresh server, C connections (setup rate, memory per idle connection), then the saturation sweep. */
-async function fanoutCase(ctx, item, results) {
-  const spec = TARGETS[item.target];
-  const { gen, source } = ctx;
+/**
+ * One fan-out group: the reference and the project server(s) for one transport and C, all running at
+ * once, each with its own Redis channel and its own C clients (only the server being measured gets
+ * prices). Per server: setup rate, memory per idle connection, a saturation sweep. Then the repeats at
+ * each server's saturation rate alternate between the servers, so slow changes in machine noise hit
+ * them alike; the medians of those windows are reported and compared.
+ */
+async function fanoutGroup(ctx, group, results) {
+  const { gen } = ctx;
+  const members = [];
   const idle = await waitForMachineIdle(IDLE_WAIT_MS);
   if (idle !== null && idle >= 15) log(`machine still ${idle}% busy with other work after ${IDLE_WAIT_MS} ms; measuring anyway`);
-  const profiling = PROFILE.has(item.target) ? join(ctx.logDir, `prof-${item.target}-${item.clients}.cpuprofile`) : null;
-  const server = await spec.start(ctx);
   try {
-    log(`${item.target}: started in ${round(server.startMs)} ms (pid ${server.pid})`);
-    await primeSymbols(ctx);
-    await sleep(500);
-    const m0 = await server.memory();
-    const setup = await gen.connect({ port: server.port, path: spec.path, transport: spec.transport, clients: item.clients, perClient: PLAN.perClient, symbols: ctx.symbols });
-    log(`${item.target}: ${setup.ready}/${item.clients} connected+subscribed in ${setup.elapsedMs} ms (${setup.setupRate}/s), failed ${setup.failed}`, setup.failed ? JSON.stringify(setup.failures) : '');
-    await sleep(1_000);
-    const m1 = await server.memory();
-    const memory = {
-      rssBeforeMB: round(m0.rss / 2 ** 20, 1),
-      rssAfterMB: round(m1.rss / 2 ** 20, 1),
-      rssPerConnKB: setup.ready ? round((m1.rss - m0.rss) / setup.ready / 1024, 2) : null,
-      heapPerConnKB: setup.ready ? round((m1.heapUsed - m0.heapUsed) / setup.ready / 1024, 2) : null,
-    };
-    log(`${item.target}: memory per idle connection ${memory.rssPerConnKB} KB RSS, ${memory.heapPerConnKB} KB heap`);
-    const out = { target: item.target, transport: spec.transport, clients: item.clients, vs: item.vs ?? null, startMs: round(server.startMs), setup, memory };
-    if (setup.ready < item.clients * 0.98) throw new Error(`only ${setup.ready}/${item.clients} clients connected: ${JSON.stringify(setup.failures)}`);
-    if (item.memoryOnly && !process.env.BENCH_SWEEP_ALL) return out;
-    const subsPerSymbol = (item.clients * PLAN.perClient) / ctx.symbols.length;
-    const earlier = [...results.fanout].reverse().find((r) => r.best && r.transport === spec.transport && r.clients === item.clients);
-    const anyEarlier = [...results.fanout].reverse().find((r) => r.best && r.transport === spec.transport);
-    const reference = item.vs ? [...results.fanout].reverse().find((r) => r.best && r.target === item.vs && r.clients === item.clients) : null;
-    const startDeliveries = item.target.endsWith('-batched') && reference
-      ? reference.best.deliveriesPerSec * 1.2 // batching should go past the reference
-      : earlier
-      ? earlier.best.deliveriesPerSec * 0.8
-      : anyEarlier
-        ? anyEarlier.best.deliveriesPerSec * 0.6
-        : PRIOR_DELIVERIES[spec.transport] * 0.5;
-    const start = Math.max(20, Math.round(startDeliveries / subsPerSymbol));
-    const step = (rate) =>
-      runStep({ gen, source, server, rate, warmupMs: PLAN.warmupMs, windowMs: PLAN.windowMs, redisPid: ctx.redisPid }).then((s) => {
-        log(`${item.target} C=${item.clients} R=${rate}/s: ${s.deliveriesPerSec}/s delivered ${(s.deliveredRatio * 100).toFixed(1)}% p50 ${s.p50} p99 ${s.p99} ms; CPU server ${s.serverCpuPct}% gen ${s.generatorCpuPct}% src ${s.sourceCpuPct}% redis ${s.redisCpuPct}% foreign ${s.foreignCpuPct}%`);
+    for (const name of group.members) {
+      const spec = TARGETS[name];
+      const prefix = `${ctx.prefix}${name}:`;
+      const server = await spec.start(ctx, { prefix });
+      const m = { name, spec, server, prefix };
+      members.push(m);
+      log(`${name}: started in ${round(server.startMs)} ms (pid ${server.pid})`);
+      await primeSymbols(ctx, prefix);
+      await sleep(500);
+      const m0 = await server.memory();
+      const setup = await gen.connect({ port: server.port, path: spec.path, transport: spec.transport, clients: group.clients, perClient: PLAN.perClient, symbols: ctx.symbols });
+      log(`${name}: ${setup.ready}/${group.clients} connected+subscribed in ${setup.elapsedMs} ms (${setup.setupRate}/s), failed ${setup.failed}`, setup.failed ? JSON.stringify(setup.failures) : '');
+      await sleep(1_000);
+      const m1 = await server.memory();
+      const memory = {
+        rssBeforeMB: round(m0.rss / 2 ** 20, 1),
+        rssAfterMB: round(m1.rss / 2 ** 20, 1),
+        rssPerConnKB: setup.ready ? round((m1.rss - m0.rss) / setup.ready / 1024, 2) : null,
+        heapPerConnKB: setup.ready ? round((m1.heapUsed - m0.heapUsed) / setup.ready / 1024, 2) : null,
+      };
+      log(`${name}: memory per idle connection ${memory.rssPerConnKB} KB RSS, ${memory.heapPerConnKB} KB heap`);
+      const vs = name === group.members[0] ? null : group.members[0];
+      m.out = { target: name, transport: spec.transport, clients: group.clients, vs, memoryOnly: !!group.memoryOnly, startMs: round(server.startMs), setup, memory };
+      if (setup.ready < group.clients * 0.98) throw new Error(`${name}: only ${setup.ready}/${group.clients} clients connected: ${JSON.stringify(setup.failures)}`);
+    }
+    if (group.memoryOnly) return members.map((m) => m.out);
+
+    const subsPerSymbol = (group.clients * PLAN.perClient) / ctx.symbols.length;
+    const stepOf = (m) => (rate) =>
+      runStep({ gen, source: ctx.source, server: m.server, rate, warmupMs: PLAN.warmupMs, windowMs: PLAN.windowMs, redisPid: ctx.redisPid, prefix: m.prefix }).then((s) => {
+        log(`${m.name} C=${group.clients} R=${rate}/s: ${s.deliveriesPerSec}/s delivered ${(s.deliveredRatio * 100).toFixed(1)}% p50 ${s.p50} p99 ${s.p99} ms; CPU server ${s.serverCpuPct}% gen ${s.generatorCpuPct}% src ${s.sourceCpuPct}% redis ${s.redisCpuPct}% foreign ${s.foreignCpuPct}%`);
         return s;
       });
-    if (profiling) await server.call('probe:prof-start', {}, 10_000);
-    const sweep = await sweepSaturation(step, { start, factor: 1.4, refine: 2, maxSteps: PLAN.maxSteps, maxRate: 200_000 });
-    out.sweep = sweep.steps.map(compactStep);
-    if (sweep.best) {
-      // Repeat the best rate; if most repeats fail (noise, or a lucky sweep step), retry once 10% lower.
-      let rate = sweep.best.rate;
-      let runs = [sweep.best];
-      for (let attempt = 0; attempt < 2; attempt++) {
-        while (runs.length < PLAN.repeats) runs.push(await step(rate));
-        const passes = runs.filter((r) => stepPasses(r)).length;
-        if (passes * 2 > runs.length || attempt === 1 || PLAN.repeats < 2) break;
-        out.retriedFrom = rate;
-        rate = Math.round(rate * 0.9);
-        runs = [];
+
+    // 1. A saturation sweep per server (the reference first; the others start near its result).
+    for (const m of members) {
+      const ref = members[0].sweep?.best;
+      const earlier = [...results.fanout].reverse().find((r) => r.best && r.transport === m.spec.transport);
+      const startDeliveries = ref
+        ? ref.deliveriesPerSec * (m.name.endsWith('-batched') ? 1.2 : 0.9)
+        : earlier
+          ? earlier.best.deliveriesPerSec * 0.7
+          : PRIOR_DELIVERIES[m.spec.transport] * 0.5;
+      m.profiling = PROFILE.has(m.name) ? join(ctx.logDir, `prof-${m.name}-${group.clients}.cpuprofile`) : null;
+      if (m.profiling) await m.server.call('probe:prof-start', {}, 10_000);
+      m.sweep = await sweepSaturation(stepOf(m), { start: Math.max(20, Math.round(startDeliveries / subsPerSymbol)), factor: 1.4, refine: 2, maxSteps: PLAN.maxSteps, maxRate: 200_000 });
+      m.out.sweep = m.sweep.steps.map(compactStep);
+      m.rate = m.sweep.best?.rate ?? null;
+      m.runs = m.sweep.best ? [m.sweep.best] : [];
+    }
+
+    // 2. Repeats at each saturation rate, alternating between the servers; a server whose repeats
+    //    mostly fail is retried once 10% lower (again alternating).
+    const active = () => members.filter((m) => m.rate !== null && !m.done);
+    const ATTEMPTS = 3;
+    for (let attempt = 0; attempt < ATTEMPTS && active().length > 0; attempt++) {
+      while (active().some((m) => m.runs.length < PLAN.repeats)) {
+        for (const m of active()) if (m.runs.length < PLAN.repeats) m.runs.push(await stepOf(m)(m.rate));
       }
-      out.best = {
-        rate,
-        runs: runs.length,
-        passes: runs.filter((r) => stepPasses(r)).length,
-        deliveriesPerSec: median(runs.map((r) => r.deliveriesPerSec)),
-        framesPerSec: median(runs.map((r) => r.framesPerSec)),
-        deliveredRatio: median(runs.map((r) => r.deliveredRatio)),
-        p50: median(runs.map((r) => r.p50)),
-        p95: median(runs.map((r) => r.p95)),
-        p99: median(runs.map((r) => r.p99)),
-        serverCpuPct: median(runs.map((r) => r.serverCpuPct)),
-        generatorCpuPct: median(runs.map((r) => r.generatorCpuPct)),
-        machineBusyPct: median(runs.map((r) => r.machineBusyPct)),
-        foreignCpuPct: median(runs.map((r) => r.foreignCpuPct)),
-        repeats: runs.map(compactStep),
-      };
-    } else {
-      out.best = null;
-      out.note = `no rate met p99 < 100 ms and >= 98% delivered (lowest tried ${Math.min(...sweep.steps.map((s) => s.rate))}/s)`;
+      for (const m of active()) {
+        const passes = m.runs.filter((r) => stepPasses(r)).length;
+        if (passes * 2 > m.runs.length || attempt === ATTEMPTS - 1 || PLAN.repeats < 2) m.done = true;
+        else {
+          m.out.retriedFrom = [...(m.out.retriedFrom ?? []), m.rate];
+          m.rate = Math.round(m.rate * 0.9);
+          m.runs = [];
+        }
+      }
     }
-    if (profiling) {
-      await server.call('probe:prof-stop', { file: profiling }, 60_000);
-      const prof = summariseProfile(JSON.parse(readFileSync(profiling, 'utf8')), { root: ctx.dist.replace(/dist$/, '') });
-      results.profiles.push({ target: item.target, clients: item.clients, file: profiling, ...prof });
-      log(`${item.target}: CPU profile of the sweep ${profiling}; busy shares ${JSON.stringify(prof.share)}`);
-      for (const t of prof.top.slice(0, 15)) log(`   ${String(t.selfPct).padStart(5)}%  ${t.fn}`);
+
+    for (const m of members) {
+      const { out, runs } = m;
+      if (m.rate !== null && runs.length) {
+        out.best = {
+          rate: m.rate,
+          runs: runs.length,
+          passes: runs.filter((r) => stepPasses(r)).length,
+          deliveriesPerSec: round(median(runs.map((r) => r.deliveriesPerSec)), 2),
+          framesPerSec: round(median(runs.map((r) => r.framesPerSec)), 2),
+          deliveredRatio: round(median(runs.map((r) => r.deliveredRatio)), 4),
+          p50: round(median(runs.map((r) => r.p50)), 2),
+          p95: round(median(runs.map((r) => r.p95)), 2),
+          p99: round(median(runs.map((r) => r.p99)), 2),
+          serverCpuPct: round(median(runs.map((r) => r.serverCpuPct)), 2),
+          generatorCpuPct: round(median(runs.map((r) => r.generatorCpuPct)), 2),
+          machineBusyPct: round(median(runs.map((r) => r.machineBusyPct)), 2),
+          foreignCpuPct: round(median(runs.map((r) => r.foreignCpuPct)), 2),
+          repeats: runs.map(compactStep),
+        };
+      } else {
+        out.best = null;
+        out.note = `no rate met p99 < 100 ms and >= 98% delivered (lowest tried ${Math.min(...m.sweep.steps.map((x) => x.rate))}/s)`;
+      }
+      const last = m.sweep.steps.at(-1);
+      out.serverErrors = last?.serverErrors ?? 0;
+      out.unexpectedCloses = last?.unexpectedCloses ?? 0;
+      out.errorSamples = last?.errorSamples ?? [];
+      if (m.profiling) {
+        await m.server.call('probe:prof-stop', { file: m.profiling }, 60_000);
+        const prof = summariseProfile(JSON.parse(readFileSync(m.profiling, 'utf8')), { root: ctx.dist.replace(/dist$/, '') });
+        results.profiles.push({ target: m.name, clients: group.clients, file: m.profiling, ...prof });
+        log(`${m.name}: CPU profile of the sweep ${m.profiling}; busy shares ${JSON.stringify(prof.share)}`);
+        for (const t of prof.top.slice(0, 15)) log(`   ${String(t.selfPct).padStart(5)}%  ${t.fn}`);
+      }
     }
-    if (item.vs) {
-      const ref = [...results.fanout].reverse().find((r) => r.target === item.vs && r.clients === item.clients);
-      out.ratio = ratio(out.best?.deliveriesPerSec, ref?.best?.deliveriesPerSec);
-    }
-    out.serverErrors = sweep.steps.at(-1)?.serverErrors ?? 0;
-    out.unexpectedCloses = sweep.steps.at(-1)?.unexpectedCloses ?? 0;
-    out.errorSamples = sweep.steps.at(-1)?.errorSamples ?? [];
-    return out;
+    const refBest = members[0].out.best;
+    for (const m of members.slice(1)) m.out.ratio = ratio(m.out.best?.deliveriesPerSec, refBest?.deliveriesPerSec);
+    return members.map((m) => m.out);
   } finally {
     await gen.disconnect().catch((e) => log('disconnect:', e.message));
-    const last = procStat(server.pid);
-    await server.stop();
-    if (last) log(`${item.target}: stopped (rss at stop ${round(last.rss / 2 ** 20, 1)} MB)`);
-
+    for (const m of members) {
+      const last = procStat(m.server.pid);
+      await m.server.stop();
+      if (last) log(`${m.name}: stopped (rss at stop ${round(last.rss / 2 ** 20, 1)} MB)`);
+    }
   }
 }
 
@@ -319,9 +343,9 @@ async function fanoutCase(ctx, item, results) {
  * One tick for every symbol before clients connect, as a running feed would have sent: snapshots on
  * subscribe then come from the server's memory, for the project and the references alike.
  */
-async function primeSymbols(ctx) {
+async function primeSymbols(ctx, prefix) {
   const n = ctx.symbols.length;
-  await ctx.source.run({ rate: n * 4, startAt: nowMs() + 20, durationMs: 300, tickMs: 10, t0: 0, t1: 0 });
+  await ctx.source.run({ rate: n * 4, startAt: nowMs() + 20, durationMs: 300, tickMs: 10, t0: 0, t1: 0, prefix });
   await sleep(200);
 }
 

@@ -62,5 +62,6 @@ export function runStep(opts: {
   settleMs?: number;
   sampleRss?: number;
   redisPid?: number;
+  prefix?: string;
 }): Promise<StepResult>;
 export function waitForMachineIdle(maxMs: number, busyBelowPct?: number): Promise<number | null>;

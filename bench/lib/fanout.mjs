@@ -115,7 +115,7 @@ export class LoadGenerator {
  * One measured step at `rate` ticks/s: warm-up, then a window whose published_at range defines what
  * counts; waits for stragglers (drain), collects, and lets the server's backlog clear (settle).
  */
-export async function runStep({ gen, source, server, rate, warmupMs, windowMs, tickMs = 10, drainMs = 1_500, settleMs = 8_000, sampleRss, redisPid }) {
+export async function runStep({ gen, source, server, rate, warmupMs, windowMs, tickMs = 10, drainMs = 1_500, settleMs = 8_000, sampleRss, redisPid, prefix }) {
   const startAt = nowMs() + 150;
   const t0 = startAt + warmupMs;
   const t1 = t0 + windowMs;
@@ -133,7 +133,7 @@ export async function runStep({ gen, source, server, rate, warmupMs, windowMs, t
     : null;
   let src;
   try {
-    src = await source.run({ rate, startAt, durationMs: warmupMs + windowMs, tickMs, t0, t1 });
+    src = await source.run({ rate, startAt, durationMs: warmupMs + windowMs, tickMs, t0, t1, prefix });
     await gen.waitQuiet(200, drainMs);
   } finally {
     if (sampler) clearInterval(sampler);

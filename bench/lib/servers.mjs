@@ -13,7 +13,7 @@ export const REFERENCE_SIO = join(HERE, '..', 'reference', 'socketio-server.mjs'
 export const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
 /** Environment of the project under bench: production mode, feed external (the bench source is the feed). */
-export function projectEnv(ctx, port, extra = {}) {
+export function projectEnv(ctx, port, extra = {}, prefix = ctx.prefix) {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('npm_') || k === 'NODE_OPTIONS') delete env[k];
   return {
@@ -25,7 +25,7 @@ export function projectEnv(ctx, port, extra = {}) {
     DATABASE_URL: ctx.databaseUrl,
     DATA_DIR: ctx.tmpDir,
     REDIS_URL: ctx.redisUrl,
-    REDIS_PREFIX: ctx.prefix,
+    REDIS_PREFIX: prefix,
     PRICE_FEED_MODE: 'external',
     SEED_DEMO: 'false',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'log',
@@ -35,7 +35,7 @@ export function projectEnv(ctx, port, extra = {}) {
 }
 
 /** Starts dist/main.js and waits for GET /health = 200. */
-export async function startProject(ctx, { name = 'project', extraEnv = {} } = {}) {
+export async function startProject(ctx, { name = 'project', extraEnv = {}, prefix = ctx.prefix } = {}) {
   const port = await freePort();
   const logFile = join(ctx.logDir, `${name}-${port}.log`);
   const fd = openSync(logFile, 'w');
@@ -44,7 +44,7 @@ export async function startProject(ctx, { name = 'project', extraEnv = {} } = {}
       name,
       script: join(ctx.dist, 'main.js'),
       cwd: ctx.root,
-      env: projectEnv(ctx, port, extraEnv),
+      env: projectEnv(ctx, port, extraEnv, prefix),
       probePath: PROBE,
       stdio: ['ignore', fd, fd, 'ipc'],
       ready: async () => (await httpStatus(`http://127.0.0.1:${port}/health`, 1_000)) === 200,
@@ -58,7 +58,7 @@ export async function startProject(ctx, { name = 'project', extraEnv = {} } = {}
 }
 
 /** Starts a reference server script and waits until it answers HTTP. */
-export async function startReference(ctx, script, name) {
+export async function startReference(ctx, script, name, { prefix = ctx.prefix } = {}) {
   const port = await freePort();
   const logFile = join(ctx.logDir, `${name}-${port}.log`);
   const fd = openSync(logFile, 'w');
@@ -67,7 +67,7 @@ export async function startReference(ctx, script, name) {
       name,
       script,
       cwd: ctx.root,
-      env: { ...process.env, PORT: String(port), REDIS_URL: ctx.redisUrl, REDIS_PREFIX: ctx.prefix },
+      env: { ...process.env, PORT: String(port), REDIS_URL: ctx.redisUrl, REDIS_PREFIX: prefix },
       probePath: PROBE,
       stdio: ['ignore', fd, fd, 'ipc'],
       ready: async () => (await httpStatus(`http://127.0.0.1:${port}/`, 1_000)) > 0,
@@ -82,9 +82,9 @@ export async function startReference(ctx, script, name) {
 
 /** The fan-out targets: how to start each and where its clients connect. */
 export const TARGETS = {
-  'ws-reference': { transport: 'ws', path: '/ws/realtime/', start: (ctx) => startReference(ctx, REFERENCE_WS, 'ws-reference') },
+  'ws-reference': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startReference(ctx, REFERENCE_WS, 'ws-reference', o) },
   'ws-project': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startProject(ctx, { name: 'ws-project', ...o }) },
-  'sio-reference': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx) => startReference(ctx, REFERENCE_SIO, 'sio-reference') },
+  'sio-reference': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx, o) => startReference(ctx, REFERENCE_SIO, 'sio-reference', o) },
   'sio-project': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx, o) => startProject(ctx, { name: 'sio-project', ...o }) },
   'ws-project-batched': { transport: 'ws', path: '/ws/realtime/?batch=50ms', start: (ctx, o) => startProject(ctx, { name: 'ws-project-batched', ...o }) },
 };

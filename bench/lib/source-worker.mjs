@@ -56,6 +56,7 @@ function nextTick(asOf) {
  */
 async function run(m) {
   const { rate, startAt, durationMs, tickMs, t0, t1 } = m;
+  const target = m.prefix ? `${m.prefix}prices.committed` : channel; // each server under test has its own channel
   const counts = new Array(symbols.length).fill(0);
   const cpu0 = process.cpuUsage();
   while (nowMs() < startAt) await sleep(Math.min(5, startAt - nowMs()));
@@ -81,7 +82,7 @@ async function run(m) {
       }
       const published_at = Math.round(nowMs() * 1000) / 1000;
       if (published_at >= t0 && published_at <= t1) for (const i of idx) counts[i]++;
-      pending.push(redis.publish(channel, JSON.stringify({ ticks, published_at, origin: 'bench' })));
+      pending.push(redis.publish(target, JSON.stringify({ ticks, published_at, origin: 'bench' })));
       if (pending.length > 200) await Promise.all(pending.splice(0));
       sent += due;
       messages++;
