@@ -25,6 +25,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const IDLE_WAIT_MS = Number(process.env.BENCH_IDLE_WAIT_MS ?? 3_000);
 /** BENCH_PROFILE=ws-project,sio-project: run those servers under --cpu-prof and print their hottest functions. */
+/** BENCH_CLIENTS=1000,5000: run only the fan-out groups with those C. */
+const CLIENT_FILTER = process.env.BENCH_CLIENTS ? new Set(process.env.BENCH_CLIENTS.split(',').map(Number)) : null;
 /** BENCH_TARGETS=ws-reference,ws-project: run only those fan-out servers. */
 const TARGET_FILTER = process.env.BENCH_TARGETS ? new Set(process.env.BENCH_TARGETS.split(',')) : null;
 const PROFILE = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean));
@@ -146,7 +148,7 @@ async function main() {
       ctx.source = source;
       ctx.gen = gen;
       if (want('fanout')) {
-        for (const g of PLAN.fanout) {
+        for (const g of PLAN.fanout.filter((x) => !CLIENT_FILTER || CLIENT_FILTER.has(x.clients))) {
           const group = { ...g, members: g.members.filter((x) => (!TARGET_FILTER || TARGET_FILTER.has(x)) && (want('batched') || !x.endsWith('-batched'))) };
           if (group.members.length === 0) continue;
           const outs = await guarded(results, `fanout ${group.members.join(' + ')} C=${group.clients}${group.memoryOnly ? ' (memory only)' : ''}`, () => fanoutGroup(ctx, group, results));
@@ -308,6 +310,8 @@ async function fanoutGroup(ctx, group, results) {
           generatorCpuPct: round(median(runs.map((r) => r.generatorCpuPct)), 2),
           machineBusyPct: round(median(runs.map((r) => r.machineBusyPct)), 2),
           foreignCpuPct: round(median(runs.map((r) => r.foreignCpuPct)), 2),
+          // Server CPU time per delivered update (µs): a cost measure that machine noise disturbs less than throughput.
+          serverUsPerDelivery: round(median(runs.map((r) => (r.deliveriesPerSec > 0 ? (r.serverCpuPct * 10_000) / r.deliveriesPerSec : null))), 2),
           repeats: runs.map(compactStep),
         };
       } else {

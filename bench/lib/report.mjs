@@ -107,6 +107,7 @@ export function renderReport(results) {
         ['delivered', (r) => (r.best ? `${round(r.best.deliveredRatio * 100, 1)}%` : null)],
         ['runs ok', (r) => (r.best ? `${r.best.passes}/${r.best.runs}` : null)],
         ['server CPU', (r) => r.best?.serverCpuPct],
+        ['server µs/delivery', (r) => r.best?.serverUsPerDelivery],
         ['gen CPU', (r) => r.best?.generatorCpuPct],
         ['foreign CPU', (r) => r.best?.foreignCpuPct],
         ['RSS/conn KB', (r) => r.memory?.rssPerConnKB],
