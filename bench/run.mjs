@@ -58,7 +58,7 @@ const PLAN = QUICK
       warmupMs: 750,
       windowMs: 2_500,
       repeats: 3,
-      maxSteps: 6,
+      maxSteps: 7,
       fanout: [
         { clients: 1_000, members: ['ws-reference', 'ws-project'] },
         { clients: 5_000, members: ['ws-reference', 'ws-project', 'ws-project-batched'] },
@@ -260,15 +260,15 @@ async function fanoutGroup(ctx, group, results) {
     // 1. A saturation sweep per server (the reference first; the others start near its result).
     for (const m of members) {
       const ref = members[0].sweep?.best;
-      const earlier = [...results.fanout].reverse().find((r) => r.best && r.transport === m.spec.transport);
+      const earlier = [...results.fanout].reverse().find((r) => r.best && r.target === m.name);
       const startDeliveries = ref
         ? ref.deliveriesPerSec * (m.name.endsWith('-batched') ? 1.2 : 0.9)
         : earlier
-          ? earlier.best.deliveriesPerSec * 0.7
+          ? earlier.best.deliveriesPerSec * (earlier.clients === group.clients ? 0.8 : 0.6)
           : PRIOR_DELIVERIES[m.spec.transport] * 0.5;
       m.profiling = PROFILE.has(m.name) ? join(ctx.logDir, `prof-${m.name}-${group.clients}.cpuprofile`) : null;
       if (m.profiling) await m.server.call('probe:prof-start', {}, 10_000);
-      m.sweep = await sweepSaturation(stepOf(m), { start: Math.max(20, Math.round(startDeliveries / subsPerSymbol)), factor: 1.4, refine: 2, maxSteps: PLAN.maxSteps, maxRate: 200_000 });
+      m.sweep = await sweepSaturation(stepOf(m), { start: Math.max(20, Math.round(startDeliveries / subsPerSymbol)), factor: 1.4, refine: 2, maxSteps: PLAN.maxSteps, maxRate: 200_000, confirmFailures: !QUICK });
       m.out.sweep = m.sweep.steps.map(compactStep);
       m.rate = m.sweep.best?.rate ?? null;
       m.runs = m.sweep.best ? [m.sweep.best] : [];

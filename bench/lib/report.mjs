@@ -30,7 +30,9 @@ export function evaluateTargets(results) {
     add(
       id,
       `${label} saturated deliveries/s >= 0.9x reference at C=${clients}, p99 < 100 ms`,
-      p && r ? `C=${p.clients}: ${fmt(p.best?.deliveriesPerSec) ?? '–'}/s vs ${fmt(r.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x (p99 ${p.best?.p99 ?? '–'} ms)` : 'not run',
+      p && r
+        ? `C=${p.clients}: ${fmt(p.best?.deliveriesPerSec) ?? '–'}/s vs ${fmt(r.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x (p99 ${p.best?.p99 ?? '–'} ms); server CPU per delivery ${p.best?.serverUsPerDelivery ?? '–'} vs ${r.best?.serverUsPerDelivery ?? '–'} µs`
+        : 'not run',
       p && r ? q !== null && q >= 0.9 && p.best.p99 < 100 : null,
     );
   }

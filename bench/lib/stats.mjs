@@ -82,15 +82,18 @@ export function stepPasses(step, criteria = DEFAULT_CRITERIA) {
  * between the last pass and the first failure `refine` times. Bounded by `maxSteps` and `maxRate`.
  * `runStep(rate)` resolves to a step with {expected, delivered, p99}. Returns every step and the best.
  */
-export async function sweepSaturation(runStep, { start, factor = 1.5, refine = 2, maxSteps = 10, maxRate = Infinity, minRate = 1, criteria = DEFAULT_CRITERIA } = {}) {
+export async function sweepSaturation(runStep, { start, factor = 1.5, refine = 2, maxSteps = 10, maxRate = Infinity, minRate = 1, criteria = DEFAULT_CRITERIA, confirmFailures = false } = {}) {
   if (!(start > 0) || !(factor > 1)) throw new RangeError('start must be > 0 and factor > 1');
   const steps = [];
-  const run = async (rate) => {
+  const measure = async (rate) => {
     const step = { rate, ...(await runStep(rate)) };
     step.pass = stepPasses(step, criteria);
     steps.push(step);
     return step.pass;
   };
+  // With confirmFailures, a failing rate is measured once more before it counts as a failure
+  // (a short burst of machine noise should not end the sweep early).
+  const run = async (rate) => (await measure(rate)) || (confirmFailures && steps.length < maxSteps && (await measure(rate)));
   let lo = null; // highest passing rate
   let hi = null; // lowest failing rate
   let rate = Math.min(Math.round(start), maxRate);

@@ -123,3 +123,24 @@ describe('bench statistics', () => {
     expect(s.fmt(87000)).toBe('87,000');
   });
 });
+
+describe('bench sweep with confirmed failures', () => {
+  it('measures a failing rate twice, so one noisy window does not end the sweep', async () => {
+    const s = await import('../../../bench/lib/stats.mjs');
+    let noisy = true;
+    const tried: number[] = [];
+    const r = await s.sweepSaturation(
+      async (rate) => {
+        tried.push(rate);
+        // the first window at 200 hits a burst of noise; the capacity is 300
+        const fail = rate > 300 || (rate === 200 && noisy);
+        if (rate === 200) noisy = false;
+        return { expected: 10, delivered: 10, p99: fail ? 500 : 5 };
+      },
+      { start: 100, factor: 2, refine: 0, confirmFailures: true },
+    );
+    expect(tried).toEqual([100, 200, 200, 400, 400]);
+    expect(r.best?.rate).toBe(200);
+    expect(r.bracket).toEqual({ pass: 200, fail: 400 });
+  });
+});
