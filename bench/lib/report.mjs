@@ -71,13 +71,22 @@ export function evaluateTargets(results) {
     add(
       'valuation',
       'revaluation after a 500-symbol batch over 100,000 positions <= 20 ms',
-      v?.batch ? `${v.portfolios} portfolios x ${v.positionsPerPortfolio} positions: ${v.batch.medianMs} ms median after a 500-symbol batch; ${v.edit?.medianMs ?? '–'} ms after one position edit` : v?.skipped ?? 'not run',
+      v?.batch
+        ? `${v.portfolios} portfolios x ${v.positionsPerPortfolio} positions: ${v.batch.medianMs} ms median after a 500-symbol batch with every portfolio emitted${v.watched ? `, ${v.watched.medianMs} ms with 1 in ${v.watched.watchedEvery} watched` : ''}; ${v.edit?.medianMs ?? '–'} ms after one position edit`
+        : v?.skipped ?? 'not run',
       v?.batch && big ? v.batch.medianMs <= 20 : null,
     );
   }
   {
     const s = results.startup;
-    add('startup', '`npm start` to serving on a warm embedded database <= 5 s', s?.warm ? `node dist/main.js ${s.warm.medianMs} ms median (cold ${s.coldMs} ms)${s.npmStartMs ? `; npm start incl. prestart build ${s.npmStartMs} ms` : ''}` : s?.skipped ?? 'not run', s?.warm ? s.warm.medianMs <= 5_000 : null);
+    // `npm start` runs its prestart build first: when it was measured, it is what the target names.
+    const startMs = s?.npmStartMs ?? s?.warm?.medianMs;
+    add(
+      'startup',
+      '`npm start` to serving on a warm embedded database <= 5 s',
+      s?.warm ? `node dist/main.js ${s.warm.medianMs} ms median (cold ${s.coldMs} ms)${s.npmStartMs ? `; npm start incl. its prestart nest build ${s.npmStartMs} ms` : ''}` : s?.skipped ?? 'not run',
+      s?.warm ? startMs <= 5_000 : null,
+    );
   }
   return out;
 }

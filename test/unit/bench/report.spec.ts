@@ -75,3 +75,14 @@ describe('bench target verdicts', () => {
     expect(text).toMatch(/\| missed \|/);
   });
 });
+
+describe('start-up verdict', () => {
+  it('judges `npm start` (with its prestart build) when it was measured', async () => {
+    const rep = await import('../../../bench/lib/report.mjs');
+    const base = { fanout: [], batched: null, ingest: null, valuation: null, errors: [] };
+    const fast = rep.evaluateTargets({ ...base, startup: { coldMs: 3_000, warm: { runs: [1_500], medianMs: 1_500 } } });
+    expect(fast.find((t) => t.id === 'startup')?.status).toBe('met');
+    const withBuild = rep.evaluateTargets({ ...base, startup: { coldMs: 3_000, warm: { runs: [1_500], medianMs: 1_500 }, npmStartMs: 15_000 } });
+    expect(withBuild.find((t) => t.id === 'startup')?.status).toBe('missed');
+  });
+});
