@@ -86,3 +86,15 @@ describe('start-up verdict', () => {
     expect(withBuild.find((t) => t.id === 'startup')?.status).toBe('missed');
   });
 });
+
+describe('memory verdict', () => {
+  it('compares RSS per connection from C=5,000 and the heap below it', async () => {
+    const rep = await import('../../../bench/lib/report.mjs');
+    const row = (target: string, clients: number, rss: number, heap: number) => ({ target, clients, best: null, memory: { rssPerConnKB: rss, heapPerConnKB: heap } });
+    const base = { batched: null, ingest: null, valuation: null, startup: null, errors: [] };
+    const small = rep.evaluateTargets({ ...base, fanout: [row('ws-reference', 1_000, 15, 4), row('ws-project', 1_000, 1, 6)] });
+    expect(small.find((t) => t.id === 'ws-memory')?.status).toBe('missed'); // heap 6 / 4 = 1.5
+    const large = rep.evaluateTargets({ ...base, fanout: [row('ws-reference', 1_000, 15, 4), row('ws-project', 1_000, 1, 6), row('ws-reference', 5_000, 9, 3.3), row('ws-project', 5_000, 5.3, 3.6)] });
+    expect(large.find((t) => t.id === 'ws-memory')?.status).toBe('met'); // RSS 5.3 / 9 at C=5,000
+  });
+});
