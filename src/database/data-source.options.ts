@@ -5,9 +5,10 @@ import { User } from '../auth/entities/user.entity';
 import { Portfolio } from '../portfolios/entities/portfolio.entity';
 import { Position } from '../portfolios/entities/position.entity';
 import { InitialSchema1764100000000 } from './migrations/1764100000000-initial-schema';
+import { AssetsHotUpdates1764200000000 } from './migrations/1764200000000-assets-hot-updates';
 
 export const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position];
-export const MIGRATIONS = [InitialSchema1764100000000];
+export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates1764200000000];
 
 /**
  * The one DataSource options object: used by Nest (DatabaseModule), by the

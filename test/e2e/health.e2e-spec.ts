@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions, MIGRATIONS } from '../../src/database/data-source.options';
 import { sql } from '../support/database';
 import { startTestApp, TestApp } from '../support/app';
 
@@ -26,6 +28,27 @@ describe('service boot', () => {
     expect(tables.map((r) => r.table_name)).toEqual(
       expect.arrayContaining(['assets', 'migrations', 'portfolios', 'positions', 'price_history', 'session', 'users']),
     );
+  });
+
+  it('recorded every migration, and the last one reverts and re-applies cleanly', async () => {
+    const names = (await sql<{ name: string }>(t.databaseUrl, 'SELECT name FROM migrations ORDER BY id')).map((r) => r.name);
+    expect(names).toEqual(MIGRATIONS.map((m) => m.name));
+    const opts = async () =>
+      (await sql<{ reloptions: string[] | null }>(t.databaseUrl, `SELECT reloptions FROM pg_class WHERE relname = 'assets'`))[0].reloptions;
+    const hasIndex = async () => (await sql(t.databaseUrl, `SELECT 1 FROM pg_indexes WHERE indexname = 'idx_assets_last_updated'`)).length === 1;
+    expect(await opts()).toEqual(['fillfactor=50']);
+    expect(await hasIndex()).toBe(false);
+    const ds = await new DataSource({ ...buildDataSourceOptions(t.databaseUrl, 2), logging: false }).initialize();
+    try {
+      await ds.undoLastMigration();
+      expect(await opts()).toBeNull();
+      expect(await hasIndex()).toBe(true);
+      await ds.runMigrations();
+      expect(await opts()).toEqual(['fillfactor=50']);
+      expect(await hasIndex()).toBe(false);
+    } finally {
+      await ds.destroy();
+    }
   });
 
   it('answers unknown routes with a JSON 404', async () => {

@@ -32,7 +32,6 @@ export class Asset {
 
   @Column({ ...numericColumn, nullable: true, transformer: trimNumeric }) volume: string | null;
 
-  @Index('idx_assets_last_updated')
   @Column({ name: 'last_updated', type: 'timestamptz', nullable: true })
   lastUpdated: Date | null;
 

@@ -44,7 +44,8 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         if (text.includes('FROM assets')) {
           return SYMBOLS.map((symbol) => ({ symbol, current_price: prices.get(symbol)!.price, previous_close: prices.get(symbol)!.prev, last_updated: t0 }));
         }
-        return portfolios.flatMap((p) =>
+        type Row = { portfolio_id: number; owner_id: number; name: string; symbol: string | null; quantity: string | null };
+        return portfolios.flatMap((p): Row[] =>
           p.holdings.length === 0
             ? [{ portfolio_id: p.id, owner_id: 1, name: `P${p.id}`, symbol: null, quantity: null }]
             : p.holdings.map((h) => ({ portfolio_id: p.id, owner_id: 1, name: `P${p.id}`, symbol: h.symbol, quantity: h.quantity })),
