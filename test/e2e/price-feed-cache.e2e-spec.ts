@@ -5,6 +5,7 @@ import type { PriceTick } from '../../src/bus/bus.messages';
 import { MessageBus } from '../../src/bus/message-bus';
 import { LatestPriceCache } from '../../src/price-feed/cache/latest-price.cache';
 import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
+import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.service';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
 
@@ -57,7 +58,7 @@ describe('LatestPriceSource (cache)', () => {
     expect(await src.get('NOPE')).toBeNull();
   });
 
-  it('updates from prices.committed, keeps the newer quote, and writes Redis with a TTL', async () => {
+  it('updates its memory from prices.committed and keeps the newer quote (no Redis write on the fan-out path)', async () => {
     const src = app.app.get(LatestPriceSource);
     const bus = app.app.get(MessageBus);
     await bus.ready();
@@ -70,11 +71,29 @@ describe('LatestPriceSource (cache)', () => {
     await bus.publish('prices.committed', { ticks: [tick('ZZOTHER', '1', now)], published_at: Date.now(), origin: 'test' });
     await until(async () => !!(await src.get('ZZOTHER')));
     expect((await src.get('ZZBUS'))?.price).toBe('50.25');
-    const raw = await until(() => redis.get(`${prefix}price:ZZBUS`));
-    expect(JSON.parse(raw).price).toBe('50.25');
-    const ttl = await redis.ttl(`${prefix}price:ZZBUS`);
+    // The committing process writes Redis (PricePipeline → put); a bus subscriber does not.
+    expect(await redis.get(`${prefix}price:ZZBUS`)).toBeNull();
+  });
+
+  it('put (the committing process) writes memory and Redis with a TTL, newer quote wins', async () => {
+    const cache = app.app.get(LatestPriceCache);
+    const now = new Date();
+    await cache.put([tick('ZZPUT', '42.5', now)]);
+    await cache.put([tick('ZZPUT', '41', new Date(now.getTime() - 60_000))]);
+    expect((await cache.get('ZZPUT'))?.price).toBe('42.5');
+    const raw = await redis.get(`${prefix}price:ZZPUT`);
+    expect(JSON.parse(raw!).price).toBe('42.5');
+    const ttl = await redis.ttl(`${prefix}price:ZZPUT`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(300);
+  });
+
+  it('a committed pipeline batch lands in Redis for the other processes', async () => {
+    const pipeline = app.app.get(PricePipeline);
+    const report = await pipeline.runBatch(['AAPL'], { origin: 'test' });
+    expect(report.committed.map((t) => t.symbol)).toEqual(['AAPL']);
+    const raw = await redis.get(`${prefix}price:AAPL`);
+    expect(JSON.parse(raw!)).toMatchObject({ symbol: 'AAPL', price: report.committed[0].price });
   });
 
   it('serves from Redis when memory is empty (another process committed the price)', async () => {

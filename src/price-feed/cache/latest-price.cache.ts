@@ -60,8 +60,10 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
   }
 
   onModuleInit(): void {
+    // Memory only: the process that committed the batch already wrote Redis (PricePipeline), so the
+    // fan-out path of every API instance does no Redis I/O per tick.
     this.unsubscribe = this.bus.subscribe('prices.committed', (msg) => {
-      void this.put(msg.ticks);
+      this.remember(msg.ticks);
     });
   }
 
@@ -94,8 +96,8 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
     return out;
   }
 
-  /** Records committed ticks (memory and Redis); an older quote never overwrites a newer one. */
-  async put(ticks: PriceTick[]): Promise<void> {
+  /** Keeps ticks in this process's memory; an older quote never overwrites a newer one. Returns the ones kept. */
+  remember(ticks: readonly PriceTick[]): PriceTick[] {
     const now = Date.now();
     const fresh: PriceTick[] = [];
     for (const t of ticks) {
@@ -104,6 +106,12 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
       this.memory.set(t.symbol, { tick: t, expiresAt: now + this.ttlMs });
       fresh.push(t);
     }
+    return fresh;
+  }
+
+  /** Records committed ticks in memory and in Redis (called once, by the process that committed them). */
+  async put(ticks: PriceTick[]): Promise<void> {
+    const fresh = this.remember(ticks);
     if (!this.redis || fresh.length === 0) return;
     const ttl = this.config.REALTIME_CACHE_TIMEOUT;
     const pipe = this.redis.pipeline();

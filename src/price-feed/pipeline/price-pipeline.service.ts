@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import type { AssetType } from '../../assets/entities/asset.entity';
 import type { PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
+import { LatestPriceCache } from '../cache/latest-price.cache';
 import { trimZeros } from '../../database/decimal.transformer';
 import { feedMetrics } from '../metrics';
 import type { ProviderAsset } from '../providers/price-provider.interface';
@@ -84,6 +85,7 @@ export class PricePipeline {
     private readonly validator: QuoteValidator,
     private readonly writer: PriceBatchWriter,
     private readonly bus: MessageBus,
+    private readonly cache: LatestPriceCache,
   ) {}
 
   /** Quotes waiting for the database to come back. */
@@ -178,6 +180,9 @@ export class PricePipeline {
       else if (r.status === 'valid') Object.assign(r, { status: 'unchanged' }); // a newer quote was already stored
     }
     if (report.committed.length > 0) {
+      // The committing process stores the prices in the shared cache (Redis) once; every process's
+      // bus subscriber then only refreshes its own memory.
+      await this.cache.put(report.committed);
       try {
         await this.bus.publish('prices.committed', { ticks: report.committed, published_at: Date.now(), origin: opts.origin });
       } catch (err) {
