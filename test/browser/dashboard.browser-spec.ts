@@ -1,33 +1,22 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app';
-import { ensureWebBuilt, launchBrowser, parseShown, poll, saveDocScreenshot, screenshot, watchPageErrors } from './support/browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseShown, poll, saveDocScreenshot, screenshot, useLiveBrowserApp, watchPageErrors } from './support/browser';
 
 /**
  * The dashboard in Debian's Chromium against the real app with the in-process
  * simulated market ticking every 0.5 s.
  */
 describe('dashboard (real browser)', () => {
-  let app: TestApp;
-  let browser: Browser;
+  const ctx = useLiveBrowserApp();
   let context: BrowserContext;
   let page: Page;
   let errors: string[];
 
-  beforeAll(async () => {
-    ensureWebBuilt();
-    app = await startTestApp({ PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.5' });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
   const open = async (viewport = { width: 1280, height: 900 }) => {
-    context = await browser.newContext({ viewport });
+    context = await ctx.browser.newContext({ viewport });
     page = await context.newPage();
     errors = watchPageErrors(page);
-    await page.goto(`${app.url}/realtime/dashboard/`);
+    await page.goto(`${ctx.app.url}/realtime/dashboard/`);
     await poll('the connection indicator to say Live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
   };
   afterEach(async () => {

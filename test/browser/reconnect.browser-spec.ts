@@ -1,33 +1,21 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app';
-import { ensureWebBuilt, launchBrowser, poll, screenshot } from './support/browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { startTestApp } from '../support/app';
+import { LIVE_APP_ENV, poll, screenshot, useLiveBrowserApp } from './support/browser';
 
 /** Stop the server under an open dashboard, start it again on the same port: the page reconnects and resumes. */
 describe('dashboard reconnect (real browser)', () => {
-  let app: TestApp;
-  let browser: Browser;
-  const env = { PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.5' };
-
-  beforeAll(async () => {
-    ensureWebBuilt();
-    app = await startTestApp(env);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
+  const ctx = useLiveBrowserApp();
 
   const label = (page: Page) => page.getByTestId('connection-label').textContent();
   const price = (page: Page, symbol: string) => page.locator(`[data-testid="quote"][data-symbol="${symbol}"] .price`).textContent();
 
   it('shows reconnecting while the server is down, then reconnects, resubscribes and resumes live prices', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const states: string[] = [];
     await page.exposeFunction('recordState', (s: string) => states.push(s));
-    await page.goto(`${app.url}/realtime/dashboard/`);
+    await page.goto(`${ctx.app.url}/realtime/dashboard/`);
     await poll('Live', async () => (await label(page)) === 'Live');
     await page.evaluate(() => {
       const w = globalThis as unknown as { realtime: { onState(fn: (s: { state: string }) => void): void }; recordState(s: string): void };
@@ -35,9 +23,9 @@ describe('dashboard reconnect (real browser)', () => {
     });
     await poll('an AAPL price', async () => /\d/.test((await price(page, 'AAPL')) ?? ''));
 
-    const port = app.port;
-    const databaseUrl = app.databaseUrl;
-    await app.stop();
+    const port = ctx.app.port;
+    const databaseUrl = ctx.app.databaseUrl;
+    await ctx.app.stop();
     await poll('the indicator to leave Live', async () => {
       const l = (await label(page)) ?? '';
       return /Reconnecting|Offline|Connecting/.test(l) ? l : undefined;
@@ -47,8 +35,8 @@ describe('dashboard reconnect (real browser)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(await label(page)).not.toBe('Live');
 
-    app = await startTestApp(env, { databaseUrl, port });
-    expect(app.port).toBe(port);
+    ctx.app = await startTestApp(LIVE_APP_ENV, { databaseUrl, port });
+    expect(ctx.app.port).toBe(port);
     await poll('Live again', async () => (await label(page)) === 'Live', 30_000, 200);
     // Fresh snapshots and then live ticks again for the whole watchlist.
     const after = await price(page, 'AAPL');

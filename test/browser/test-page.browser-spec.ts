@@ -1,34 +1,23 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app';
-import { ensureWebBuilt, launchBrowser, poll, screenshot, watchPageErrors } from './support/browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { poll, screenshot, useLiveBrowserApp, watchPageErrors } from './support/browser';
 
 /** The connection tester at /realtime/test/ in a real browser, on both transports. */
 describe('connection test page (real browser)', () => {
-  let app: TestApp;
-  let browser: Browser;
+  const ctx = useLiveBrowserApp();
   let context: BrowserContext;
   let page: Page;
   let errors: string[];
 
-  beforeAll(async () => {
-    ensureWebBuilt();
-    app = await startTestApp({ PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.5' });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
   afterEach(async () => {
     await context?.close();
   });
 
   const open = async () => {
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    context = await ctx.browser.newContext({ viewport: { width: 1280, height: 860 } });
     page = await context.newPage();
     errors = watchPageErrors(page);
-    await page.goto(`${app.url}/realtime/test/`);
+    await page.goto(`${ctx.app.url}/realtime/test/`);
   };
   const live = () => poll('the indicator to say Live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
   const frameTypes = (dir: 'in' | 'out') =>

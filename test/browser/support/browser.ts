@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestApp, type TestApp } from '../../support/app';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 const DIST = join(ROOT, 'web', 'dist');
@@ -113,4 +115,26 @@ export function parseShown(text: string | null): number {
   const neg = /[−-]/.test(text);
   const n = Number(text.replace(/[^0-9.]/g, ''));
   return neg ? -n : n;
+}
+
+/** Settings of the app under a browser test: the in-process simulated market ticking every 0.5 s. */
+export const LIVE_APP_ENV = { PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.5' };
+
+/**
+ * Registers the suite's hooks: builds the pages if needed, starts the real app
+ * and Chromium before the tests, closes both after. `app` may be replaced by a
+ * test (a restart); the one current at the end is closed.
+ */
+export function useLiveBrowserApp(): { app: TestApp; browser: Browser } {
+  const s = {} as { app: TestApp; browser: Browser };
+  beforeAll(async () => {
+    ensureWebBuilt();
+    s.app = await startTestApp(LIVE_APP_ENV);
+    s.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await s.browser?.close();
+    await s.app?.close();
+  });
+  return s;
 }
