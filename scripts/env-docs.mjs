@@ -24,7 +24,7 @@ for (const raw of src.split('\n')) {
   const decl = line.match(/^@.*?\)\s+([A-Z][A-Z0-9_]+)(\?)?:\s*([^=;]+?)(?:\s*=\s*(.+))?;$/);
   if (decl) {
     const [, name, optional, type, init] = decl;
-    let def = init === undefined ? '' : init.trim().replace(/^'(.*)'$/, '$1');
+    let def = init === undefined || init.trim() === 'undefined' ? '' : init.trim().replace(/^'(.*)'$/, '$1');
     settings.push({ section, name, optional: !!optional, type: type.trim(), def, doc: doc.join(' ').trim() });
     doc = [];
     continue;

@@ -26,6 +26,12 @@ describe('validateEnv', () => {
     expect((env as unknown as Record<string, unknown>).HOME).toBeUndefined();
   });
 
+  it('keeps optional settings when they are set', () => {
+    const env = validateEnv({ REDIS_URL: 'redis://127.0.0.1:6379', EMBEDDED_PG_PORT: '5544', SEED_DEMO: 'false', ALPHAVANTAGE_API_KEY: 'k' });
+    expect(env).toMatchObject({ REDIS_URL: 'redis://127.0.0.1:6379', EMBEDDED_PG_PORT: 5544, SEED_DEMO: false, ALPHAVANTAGE_API_KEY: 'k' });
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['DATABASE_URL', 'SESSION_SECRET', 'REPLAY_FILE']));
+  });
+
   it('names every bad variable in one error', () => {
     expect(() => validateEnv({ PORT: 'eighty', MAX_CONNECTIONS_PER_USER: '0', PRICE_FEED_MODE: 'sometimes' })).toThrowError(
       ConfigValidationError,

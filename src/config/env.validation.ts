@@ -39,27 +39,27 @@ export class EnvironmentVariables {
 
   // --- Storage ---
   /** PostgreSQL connection URL. Unset: start an embedded PostgreSQL under DATA_DIR/postgres. */
-  @IsOptional() @IsString() DATABASE_URL?: string;
+  @IsOptional() @IsString() DATABASE_URL?: string = undefined;
   /** Folder for local state: the embedded PostgreSQL cluster and the generated development session secret. */
   @IsString() DATA_DIR: string = './data';
   /** Port of the embedded PostgreSQL (default: a free port). */
-  @IsOptional() @IsInt() @Min(1) @Max(65535) EMBEDDED_PG_PORT?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(65535) EMBEDDED_PG_PORT?: number = undefined;
   /** Connections in the TypeORM pool. */
   @IsInt() @Min(1) @Max(200) DB_POOL_SIZE: number = 10;
   /** Redis URL (redis://host:6379). Set: prices, portfolio changes and logouts travel between processes and instances over Redis pub/sub, and latest prices are cached there. Required by the separate price-feed process. */
-  @IsOptional() @IsString() REDIS_URL?: string;
+  @IsOptional() @IsString() REDIS_URL?: string = undefined;
   /** Prefix of every Redis key and pub/sub channel (lets several deployments or test runs share one Redis). */
   @IsString() REDIS_PREFIX: string = 'rm:';
 
   // --- Sessions and users ---
   /** Secret signing the session cookie (at least 32 characters). Required in production; in development one is generated into DATA_DIR/session-secret. */
-  @IsOptional() @IsString() @MinLength(32) SESSION_SECRET?: string;
+  @IsOptional() @IsString() @MinLength(32) SESSION_SECRET?: string = undefined;
   /** Session lifetime in seconds (cookie and store). */
   @IsInt() @Min(60) SESSION_MAX_AGE: number = 1209600;
   /** Password of the demo user `demo` (default demo-password outside production). */
-  @IsOptional() @IsString() @MinLength(8) DEMO_PASSWORD?: string;
+  @IsOptional() @IsString() @MinLength(8) DEMO_PASSWORD?: string = undefined;
   /** Create the demo user and portfolio on an empty database (default: on outside production). */
-  @IsOptional() @Transform(toBool) @IsBoolean() SEED_DEMO?: boolean;
+  @IsOptional() @Transform(toBool) @IsBoolean() SEED_DEMO?: boolean = undefined;
   /** Failed logins allowed per IP+username within LOGIN_FAILURE_WINDOW seconds before POST /auth/login answers 429 (per IP: 10x this). */
   @IsInt() @Min(1) LOGIN_MAX_FAILURES: number = 10;
   /** Window (seconds) of the failed-login counter. */
@@ -109,7 +109,7 @@ export class EnvironmentVariables {
   /** Alpha Vantage base URL. */
   @IsString() ALPHAVANTAGE_BASE_URL: string = 'https://www.alphavantage.co';
   /** Alpha Vantage API key (the provider is skipped without one). */
-  @IsOptional() @IsString() ALPHAVANTAGE_API_KEY?: string;
+  @IsOptional() @IsString() ALPHAVANTAGE_API_KEY?: string = undefined;
   /** Alpha Vantage request budget per minute. */
   @IsInt() @Min(1) ALPHAVANTAGE_RATE_PER_MINUTE: number = 5;
   /** Alpha Vantage request budget per day (25 on the free plan). */
@@ -117,9 +117,9 @@ export class EnvironmentVariables {
   /** CoinGecko base URL. */
   @IsString() COINGECKO_BASE_URL: string = 'https://api.coingecko.com';
   /** CoinGecko API key (optional; sent as x-cg-demo-api-key). */
-  @IsOptional() @IsString() COINGECKO_API_KEY?: string;
+  @IsOptional() @IsString() COINGECKO_API_KEY?: string = undefined;
   /** CSV (timestamp,symbol,price,volume) played by the replay provider. */
-  @IsOptional() @IsString() REPLAY_FILE?: string;
+  @IsOptional() @IsString() REPLAY_FILE?: string = undefined;
   /** Replay speed factor (1 = real time, 60 = a minute per second). */
   @IsNumber() @Min(0.01) REPLAY_SPEED: number = 1;
   /** Yahoo Finance request budget (token buckets per minute and per day; Yahoo publishes no quota, stay polite). */
@@ -174,12 +174,10 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
       'Invalid configuration:\n  SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)',
     );
   }
-  // Keep only the declared settings (the instance also received every other env var).
+  // Keep only the declared settings (the instance also received every other env var); optional
+  // settings are initialised to undefined, so every setting is an own key of a fresh instance.
   const declared = new EnvironmentVariables();
   for (const key of Object.keys(declared) as (keyof EnvironmentVariables)[]) {
-    (declared as unknown as Record<string, unknown>)[key] = env[key];
-  }
-  for (const key of ['DATABASE_URL', 'EMBEDDED_PG_PORT', 'REDIS_URL', 'SESSION_SECRET', 'DEMO_PASSWORD', 'SEED_DEMO', 'ALPHAVANTAGE_API_KEY', 'COINGECKO_API_KEY', 'REPLAY_FILE'] as const) {
     (declared as unknown as Record<string, unknown>)[key] = env[key];
   }
   return declared;
