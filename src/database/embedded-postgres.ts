@@ -91,7 +91,17 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
 
   if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {
     logger.log(`Initialising embedded PostgreSQL in ${dataDir}`);
-    await pg.initialise();
+    try {
+      await pg.initialise();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException)?.code === 'EACCES' && isRoot) {
+        throw new Error(
+          `Embedded PostgreSQL runs as the 'postgres' system user when started as root, and it cannot reach ${(err as NodeJS.ErrnoException).path}: ` +
+            'make the folders above the project traversable (chmod o+x), run as a normal user, or set DATABASE_URL.',
+        );
+      }
+      throw err;
+    }
   }
   try {
     await pg.start();
