@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -25,13 +25,18 @@ type TaggedSocket = WebSocket & { [CONN]?: WebSocketConnection; _transport?: Raw
  * cookie, then the hub. `ws` closes oversize frames with 1009 on its own.
  */
 @Injectable()
-export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('RawWebSocket');
   private readonly wss: WebSocketServer;
   private server?: Server;
   private readonly sockets = new Set<WebSocket>();
-  /** TCP sockets upgraded by Engine.IO, so shutdown can finish stuck ones (raw ones are in `sockets`). */
+  /**
+   * Every TCP socket that asked for an upgrade (either endpoint) and is still open,
+   * so shutdown can finish stuck ones: Node's `server.close()` waits for them all.
+   */
   private readonly upgraded = new Set<Duplex>();
+  /** Set at shutdown: upgrades that arrive from then on get 503 (a reconnecting client must not slip in). */
+  private closing = false;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -59,7 +64,9 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
    * to answer, then destroys what is left: a stuck peer must not hold up shutdown.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    this.server?.off('upgrade', this.onUpgrade);
+    // The listener stays, refusing: without it a raw upgrade would reach Engine.IO
+    // (destroyUpgrade: false), be ignored and stay open, and server.close() would wait for ever.
+    this.closing = true;
     this.hub.beforeApplicationShutdown();
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     while ((this.upgraded.size > 0 || this.sockets.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -68,8 +75,19 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     this.upgraded.clear();
   }
 
+  onApplicationShutdown(): void {
+    this.server?.off('upgrade', this.onUpgrade);
+  }
+
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = pathOf(req.url);
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
+    if (this.closing) {
+      req.url = '/refused'; // keeps Engine.IO off it too
+      refuse(socket, 503, 'SHUTTING_DOWN', 'Server shutting down, try again');
+      return;
+    }
     if (RAW_WS_PATHS.has(path)) {
       void this.upgrade(req, socket, head);
       return;
@@ -80,8 +98,6 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
         req.url = '/refused';
         refuse(socket, 403, RefusalCode.FORBIDDEN_ORIGIN, 'Origin not allowed');
       }
-      this.upgraded.add(socket);
-      socket.once('close', () => this.upgraded.delete(socket));
       return; // Engine.IO handles it
     }
     refuse(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here: use /ws/realtime/ or Socket.IO at /socket.io/');
@@ -108,6 +124,10 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
       return;
     }
     if (socket.destroyed) return;
+    if (this.closing) {
+      refuse(socket, 503, 'SHUTTING_DOWN', 'Server shutting down, try again');
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', noop);
       this.accept(ws, identity, batchMs);
