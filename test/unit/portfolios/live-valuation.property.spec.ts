@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DataSource } from 'typeorm';
 import type { PriceTick } from '../../../src/bus/bus.messages';
 import { InProcessBus } from '../../../src/bus/in-process.bus';
@@ -99,6 +99,180 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
       await applied;
       await check(`round ${round}`);
     }
+    engine.onModuleDestroy();
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /**
+   * The whole published valuation (figures, positions_count, as_of, stale) against a reference model
+   * that recomputes everything from scratch, while the clock moves (staleness flips both ways), symbols
+   * are unpriced or have never been updated, ticks arrive late (ignored), early, future-stamped or
+   * with an unreadable as_of (engine falls back to now), and portfolios are edited, emptied, created
+   * and deleted through 'portfolio.changed'. Checks every emitted batch (which portfolios and their
+   * contents) and every snapshot.
+   */
+  it('publishes the same as_of, stale, positions_count and figures as a full recount, across edits and clock moves', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let now = Date.UTC(2026, 10, 25, 12, 0, 0);
+    vi.setSystemTime(now);
+    const STALE_MS = 3 * 30 * 1000; // 3 × REALTIME_UPDATE_INTERVAL
+    const syms = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
+    type Sym = { price: string | null; prev: string | null; asOf: number };
+    const market = new Map<string, Sym>();
+    for (const [i, s] of syms.entries()) {
+      // AAA..: priced and updated; GGG: priced but never updated (no last_updated); HHH: no price at all.
+      if (s === 'HHH') market.set(s, { price: null, prev: null, asOf: NaN });
+      else if (s === 'GGG') market.set(s, { price: PRICES(), prev: PRICES(), asOf: NaN });
+      else market.set(s, { price: PRICES(), prev: rnd() < 0.2 ? null : PRICES(), asOf: now - i * 20_000 });
+    }
+    type Port = { id: number; owner: number; holdings: { symbol: string; quantity: string }[] };
+    const randomHoldings = () => syms.filter(() => rnd() < 0.35).map((symbol) => ({ symbol, quantity: QUANTITIES() }));
+    let ports: Port[] = Array.from({ length: 30 }, (_, i) => ({ id: i + 1, owner: 1 + (i % 3), holdings: i % 7 === 0 ? [] : randomHoldings() }));
+    let nextId = ports.length + 1;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    type Row = { portfolio_id: number; owner_id: number; name: string; symbol: string | null; quantity: string | null; current_price?: string | null; previous_close?: string | null; last_updated?: Date | null };
+    const rowsOf = (p: Port, withPrices: boolean): Row[] => {
+      const base = { portfolio_id: p.id, owner_id: p.owner, name: `P${p.id}` };
+      if (p.holdings.length === 0) return [{ ...base, symbol: null, quantity: null }];
+      return p.holdings.map((h) => {
+        const m = market.get(h.symbol)!;
+        return withPrices
+          ? { ...base, symbol: h.symbol, quantity: h.quantity, current_price: m.price, previous_close: m.prev, last_updated: Number.isFinite(m.asOf) ? new Date(m.asOf) : null }
+          : { ...base, symbol: h.symbol, quantity: h.quantity };
+      });
+    };
+    const db = {
+      query: async (text: string, params?: unknown[]) => {
+        if (text.includes('WHERE p.id = $1')) {
+          const p = ports.find((x) => x.id === params![0]);
+          return p ? rowsOf(p, true) : [];
+        }
+        if (text.includes('FROM assets')) {
+          return syms.map((symbol) => {
+            const m = market.get(symbol)!;
+            return { symbol, current_price: m.price, previous_close: m.prev, last_updated: Number.isFinite(m.asOf) ? new Date(m.asOf) : null };
+          });
+        }
+        return ports.flatMap((p) => rowsOf(p, false));
+      },
+    } as unknown as DataSource;
+    const bus = new InProcessBus();
+    const engine = new LiveValuationService(db, bus, AppConfig.from(validateEnv({ REALTIME_UPDATE_INTERVAL: '30' })));
+    const emitted: PortfolioValuation[][] = [];
+    engine.onModuleInit();
+    await engine.onApplicationBootstrap();
+    engine.onChange((c) => emitted.push(c));
+
+    const reference = (p: Port): PortfolioValuation => {
+      const f = valuePortfolio(p.holdings.map((h) => ({ quantity: h.quantity, price: market.get(h.symbol)!.price, previous_close: market.get(h.symbol)!.prev })));
+      const times = p.holdings.map((h) => market.get(h.symbol)!.asOf);
+      const known = times.filter((t) => Number.isFinite(t));
+      const stale =
+        p.holdings.some((h) => market.get(h.symbol)!.price === null) ||
+        known.length < times.length ||
+        (p.holdings.length > 0 && now - Math.min(...known) > STALE_MS);
+      return {
+        portfolio_id: p.id,
+        owner_id: p.owner,
+        name: `P${p.id}`,
+        total_value: f.total_value,
+        daily_change: f.daily_change,
+        daily_change_percent: f.daily_change_percent,
+        positions_count: p.holdings.length,
+        as_of: known.length > 0 ? iso(Math.max(...known)) : iso(now),
+        stale,
+      };
+    };
+    const settle = async () => {
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    };
+    const checkAll = async (label: string) => {
+      for (const p of ports) expect({ label, v: await engine.snapshot(p.id) }).toEqual({ label, v: reference(p) });
+    };
+    await checkAll('initial');
+
+    let flips = 0;
+    let lastStale = new Map(ports.map((p) => [p.id, reference(p).stale]));
+    for (let round = 0; round < 400; round++) {
+      // Move the clock: mostly a little, sometimes past the stale limit.
+      now += rnd() < 0.15 ? 60_000 + Math.floor(rnd() * 60_000) : Math.floor(rnd() * 5_000);
+      vi.setSystemTime(now);
+      const action = rnd();
+      emitted.length = 0;
+      if (action < 0.7) {
+        // A price batch over a few symbols; in most batches the ticks share one as_of (as the feed's do).
+        const shared = rnd() < 0.7;
+        const batchAsOf = now - Math.floor(rnd() * 3_000);
+        const ticks: PriceTick[] = [];
+        const applied = new Set<string>();
+        for (const symbol of syms.filter(() => rnd() < 0.4)) {
+          const m = market.get(symbol)!;
+          const r = rnd();
+          let asOfText: string;
+          if (shared) asOfText = iso(batchAsOf);
+          else if (r < 0.1) asOfText = iso(m.asOf - 5_000 || now - 500_000); // late: older than what is known (ignored)
+          else if (r < 0.2) asOfText = iso(now + 30_000); // stamped in the future
+          else if (r < 0.25) asOfText = 'not a time'; // unreadable: the engine uses its clock
+          else if (r < 0.35) asOfText = iso(now - 200_000); // already stale when it arrives
+          else asOfText = iso(now - Math.floor(rnd() * 2_000));
+          const parsed = Date.parse(asOfText);
+          const price = m.price && rnd() < 0.7 ? (Number(m.price) * (1 + (rnd() - 0.5) / 50)).toFixed(8).replace(/\.?0+$/, '') : PRICES();
+          const next = Number(price) > 0 ? price : '0.00000001';
+          const prevText = rnd() < 0.15 ? null : rnd() < 0.1 ? PRICES() : m.prev;
+          ticks.push({ symbol, price: next, previous_close: prevText, high: null, low: null, volume: null, as_of: asOfText, source: 'test' });
+          if (parsed < m.asOf) continue; // the engine never rolls a price back
+          market.set(symbol, { price: next, prev: prevText === null ? m.prev : prevText, asOf: Number.isFinite(parsed) ? parsed : now });
+          applied.add(symbol);
+        }
+        if (ticks.length === 0) continue;
+        await bus.publish('prices.committed', { ticks, published_at: now, origin: 'test' });
+        await settle();
+        const touched = ports.filter((p) => p.holdings.some((h) => applied.has(h.symbol)));
+        const got = emitted.flat();
+        expect({ round, ids: got.map((v) => v.portfolio_id).sort((a, b) => a - b) }).toEqual({ round, ids: touched.map((p) => p.id).sort((a, b) => a - b) });
+        for (const v of got) expect({ round, v }).toEqual({ round, v: reference(ports.find((p) => p.id === v.portfolio_id)!) });
+      } else if (action < 0.9) {
+        // Edit a portfolio: change a quantity, add or remove a position, or empty it.
+        const p = pick(ports);
+        const r = rnd();
+        if (r < 0.2) p.holdings = [];
+        else if (r < 0.5 && p.holdings.length > 0) p.holdings.splice(Math.floor(rnd() * p.holdings.length), 1);
+        else if (r < 0.75 && p.holdings.length > 0) pick(p.holdings).quantity = QUANTITIES();
+        else {
+          const free = syms.filter((s) => !p.holdings.some((h) => h.symbol === s));
+          if (free.length > 0) p.holdings.push({ symbol: pick(free), quantity: QUANTITIES() });
+        }
+        await bus.publish('portfolio.changed', { portfolio_id: p.id, owner_id: p.owner });
+        await settle();
+        expect({ round, got: emitted.flat() }).toEqual({ round, got: [reference(p)] });
+      } else if (action < 0.95 && ports.length > 5) {
+        const p = pick(ports);
+        ports = ports.filter((x) => x !== p);
+        await bus.publish('portfolio.changed', { portfolio_id: p.id, owner_id: p.owner, deleted: true });
+        await settle();
+        expect(emitted.flat()).toEqual([]);
+        expect(await engine.snapshot(p.id)).toBeNull();
+      } else {
+        // Created after the load: the first snapshot reads it, the announcement reloads it.
+        const p: Port = { id: nextId++, owner: 1, holdings: randomHoldings() };
+        ports.push(p);
+        expect(await engine.snapshot(p.id)).toEqual(reference(p));
+        await bus.publish('portfolio.changed', { portfolio_id: p.id, owner_id: p.owner });
+        await settle();
+      }
+      await checkAll(`round ${round}`);
+      for (const p of ports) {
+        const s = reference(p).stale;
+        if (lastStale.has(p.id) && lastStale.get(p.id) !== s) flips++;
+      }
+      lastStale = new Map(ports.map((p) => [p.id, reference(p).stale]));
+    }
+    // The run must have exercised staleness in both directions.
+    expect(flips).toBeGreaterThan(20);
     engine.onModuleDestroy();
   });
 });
