@@ -6,9 +6,10 @@ import { Portfolio } from '../portfolios/entities/portfolio.entity';
 import { Position } from '../portfolios/entities/position.entity';
 import { InitialSchema1764100000000 } from './migrations/1764100000000-initial-schema';
 import { AssetsHotUpdates1764200000000 } from './migrations/1764200000000-assets-hot-updates';
+import { PriceHistoryNoAssetFk1764300000000 } from './migrations/1764300000000-price-history-no-asset-fk';
 
 export const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position];
-export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates1764200000000];
+export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates1764200000000, PriceHistoryNoAssetFk1764300000000];
 
 /**
  * The one DataSource options object: used by Nest (DatabaseModule), by the

@@ -30,22 +30,34 @@ describe('service boot', () => {
     );
   });
 
-  it('recorded every migration, and the last one reverts and re-applies cleanly', async () => {
+  it('recorded every migration, and the last two revert and re-apply cleanly', async () => {
     const names = (await sql<{ name: string }>(t.databaseUrl, 'SELECT name FROM migrations ORDER BY id')).map((r) => r.name);
     expect(names).toEqual(MIGRATIONS.map((m) => m.name));
     const opts = async () =>
       (await sql<{ reloptions: string[] | null }>(t.databaseUrl, `SELECT reloptions FROM pg_class WHERE relname = 'assets'`))[0].reloptions;
     const hasIndex = async () => (await sql(t.databaseUrl, `SELECT 1 FROM pg_indexes WHERE indexname = 'idx_assets_last_updated'`)).length === 1;
-    expect(await opts()).toEqual(['fillfactor=50']);
-    expect(await hasIndex()).toBe(false);
+    const historyFk = async () =>
+      (await sql(t.databaseUrl, `SELECT 1 FROM pg_constraint WHERE conrelid = 'price_history'::regclass AND contype = 'f'`)).length === 1;
+    const historyTriggers = async () =>
+      (await sql<{ tgname: string }>(t.databaseUrl, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'assets'::regclass AND NOT tgisinternal ORDER BY tgname`)).map((r) => r.tgname);
+    const applied = async () => {
+      expect(await opts()).toEqual(['fillfactor=50']);
+      expect(await hasIndex()).toBe(false);
+      expect(await historyFk()).toBe(false);
+      expect(await historyTriggers()).toEqual(['trg_assets_delete_history', 'trg_assets_truncate_history']);
+    };
+    await applied();
     const ds = await new DataSource({ ...buildDataSourceOptions(t.databaseUrl, 2), logging: false }).initialize();
     try {
-      await ds.undoLastMigration();
+      await ds.undoLastMigration(); // PriceHistoryNoAssetFk: the foreign key is back, the triggers are gone
+      expect(await historyFk()).toBe(true);
+      expect(await historyTriggers()).toEqual([]);
+      expect(await opts()).toEqual(['fillfactor=50']);
+      await ds.undoLastMigration(); // AssetsHotUpdates
       expect(await opts()).toBeNull();
       expect(await hasIndex()).toBe(true);
       await ds.runMigrations();
-      expect(await opts()).toEqual(['fillfactor=50']);
-      expect(await hasIndex()).toBe(false);
+      await applied();
     } finally {
       await ds.destroy();
     }

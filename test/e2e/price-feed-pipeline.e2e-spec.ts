@@ -199,6 +199,27 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     }
   });
 
+  it('deleting an asset deletes its history in the same statement (no foreign key on price_history)', async () => {
+    await sql(app.databaseUrl, `INSERT INTO assets (symbol, name, asset_type) VALUES ('DEL1', 'Delete me', 'STOCK'), ('DEL2', 'Keep me', 'STOCK')`);
+    const t = new Date(Date.now() - 5000);
+    const res = await writer.write([vq('DEL1', '10', t), vq('DEL2', '20', t), vq('DEL1', '11', new Date(t.getTime() + 1000))]);
+    expect(res.historyRows).toBe(3);
+    const rows = (symbol: string) =>
+      sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol = $1`, [symbol]).then((r) => r[0].n);
+    const [{ id }] = await sql<{ id: number }>(app.databaseUrl, `SELECT id FROM assets WHERE symbol = 'DEL1'`);
+    expect(await rows('DEL1')).toBe(2);
+    const orphans = () => sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history WHERE asset_id = $1`, [id]).then((r) => r[0].n);
+    // A failed delete keeps the history (same statement, same transaction).
+    await expect(
+      sql(app.databaseUrl, `WITH d AS (DELETE FROM assets WHERE symbol = 'DEL1' RETURNING id) SELECT 1 / (count(*) - 1) FROM d`),
+    ).rejects.toThrow(/division by zero/);
+    expect(await orphans()).toBe(2);
+    await sql(app.databaseUrl, `DELETE FROM assets WHERE symbol = 'DEL1'`);
+    expect(await orphans()).toBe(0);
+    expect(await rows('DEL2')).toBe(1);
+    await sql(app.databaseUrl, `DELETE FROM assets WHERE symbol = 'DEL2'`);
+  });
+
   it('dry run fetches and validates but writes and publishes nothing', async () => {
     const seen = collect(app);
     const before = await snapshot(app.databaseUrl);
