@@ -56,6 +56,13 @@ export abstract class Connection {
   batchMs = 0;
   batch: OutboundFrame[] | null = null;
 
+  /** Corked for the current burst of sends (see OutboundFlow.beginBurst). */
+  corked = false;
+  /** Bytes sent into the corked socket during this burst: held back by the cork, not by a slow reader. */
+  burstBytes = 0;
+  /** Batch flush phase (0..phases-1) within its batch group. */
+  batchPhase = 0;
+
   /** Inbound queue: messages are handled one at a time, in order. */
   inbox: InboundItem[] | null = null;
   processing = false;
@@ -72,6 +79,15 @@ export abstract class Connection {
   abstract close(code: CloseCode, reason: string): void;
   /** Drops the connection at once (dead peer). */
   abstract terminate(): void;
+
+  /**
+   * Holds back writes to the TCP socket until `uncork`, so several frames sent
+   * in one burst leave in one syscall. False when there is nothing to cork.
+   */
+  cork(): boolean {
+    return false;
+  }
+  uncork(): void {}
 
   get authenticated(): boolean {
     return this.userId !== null;

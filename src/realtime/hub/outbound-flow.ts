@@ -15,6 +15,23 @@ export interface FlowSettings {
 
 /** Flush a batch early when it holds this many updates. */
 export const MAX_BATCH = 500;
+/**
+ * Batched connections are flushed in up to this many phases per interval, each
+ * phase a 1/n-th of them, so one timer never writes every batched socket in one
+ * burst (the last socket would wait for all the others: latency tail).
+ */
+export const BATCH_PHASES = 5;
+/** A phase timer never fires more often than this (ms). */
+const MIN_PHASE_MS = 10;
+
+interface BatchGroup {
+  timer: NodeJS.Timeout;
+  phases: Set<Connection>[];
+  /** Phase flushed by the next tick. */
+  tick: number;
+  /** Round-robin phase assignment. */
+  assigned: number;
+}
 
 /**
  * Outbound flow control per connection, transport-agnostic:
@@ -29,7 +46,10 @@ export const MAX_BATCH = 500;
 export class OutboundFlow {
   private readonly watched = new Set<Connection>();
   private poll: NodeJS.Timeout | null = null;
-  private readonly batchGroups = new Map<number, { timer: NodeJS.Timeout; members: Set<Connection> }>();
+  private readonly batchGroups = new Map<number, BatchGroup>();
+  /** Connections corked during the current burst, uncorked together at its end. */
+  private readonly corked: Connection[] = [];
+  private bursting = false;
   private conflations = 0;
   private stallCloses = 0;
 
@@ -37,6 +57,27 @@ export class OutboundFlow {
     private readonly settings: FlowSettings,
     private readonly drop: (conn: Connection, code: CloseCode, reason: string) => void,
   ) {}
+
+  /**
+   * A burst of deliveries (one bus message) begins: each socket written to is
+   * corked on its first frame, and `endBurst` uncorks them all, so a client
+   * that gets several updates from one message gets them in one write.
+   */
+  beginBurst(): void {
+    this.bursting = true;
+  }
+
+  /** Always called after beginBurst (finally): a socket left corked would never send again, close frames included. */
+  endBurst(): void {
+    this.bursting = false;
+    const list = this.corked;
+    for (let i = 0; i < list.length; i++) {
+      list[i].corked = false;
+      list[i].burstBytes = 0;
+      list[i].uncork();
+    }
+    list.length = 0;
+  }
 
   /** Hot path: one shared frame for one subscriber. */
   deliver(conn: Connection, frame: OutboundFrame): void {
@@ -55,7 +96,7 @@ export class OutboundFlow {
 
   /** A one-off message (reply, error): never conflated, but counted against the hard limit. */
   checkHardLimit(conn: Connection): boolean {
-    if (conn.bufferedBytes() > this.settings.hardLimit) {
+    if (this.backlog(conn) > this.settings.hardLimit) {
       this.stallCloses++;
       this.drop(conn, CloseCode.TRY_AGAIN_LATER, 'Outbound buffer limit exceeded (slow consumer)');
       return false;
@@ -81,8 +122,8 @@ export class OutboundFlow {
     if (conn.batchMs !== 0) {
       const g = this.batchGroups.get(conn.batchMs);
       if (g) {
-        g.members.delete(conn);
-        if (g.members.size === 0) {
+        g.phases[conn.batchPhase]?.delete(conn);
+        if (g.phases.every((p) => p.size === 0)) {
           clearInterval(g.timer);
           this.batchGroups.delete(conn.batchMs);
         }
@@ -94,16 +135,24 @@ export class OutboundFlow {
     if (ms === 0 || !conn.open) return;
     let g = this.batchGroups.get(ms);
     if (!g) {
-      const members = new Set<Connection>();
-      const timer = setInterval(() => {
+      const n = Math.max(1, Math.min(BATCH_PHASES, Math.floor(ms / MIN_PHASE_MS)));
+      const phases = Array.from({ length: n }, () => new Set<Connection>());
+      const group: BatchGroup = { timer: undefined as unknown as NodeJS.Timeout, phases, tick: 0, assigned: 0 };
+      // Every connection is flushed once per `ms`, in the phase it was given.
+      group.timer = setInterval(() => {
+        const phase = phases[group.tick];
+        group.tick = (group.tick + 1) % n;
+        if (phase.size === 0) return;
         const ts = new Date().toISOString();
-        for (const c of members) if (c.batch?.length) this.flushBatch(c, ts);
-      }, ms);
-      timer.unref();
-      g = { timer, members };
+        for (const c of phase) if (c.batch?.length) this.flushBatch(c, ts);
+      }, ms / n);
+      group.timer.unref();
+      g = group;
       this.batchGroups.set(ms, g);
     }
-    g.members.add(conn);
+    conn.batchPhase = g.assigned;
+    g.assigned = (g.assigned + 1) % g.phases.length;
+    g.phases[conn.batchPhase].add(conn);
   }
 
   /** Bytes this connection holds on the server: the transport's buffer plus conflated frames. */
@@ -126,8 +175,13 @@ export class OutboundFlow {
     this.watched.clear();
   }
 
+  /** What the peer has not taken yet: buffered bytes, minus what this burst's cork holds back. */
+  private backlog(conn: Connection): number {
+    return conn.bufferedBytes() - conn.burstBytes;
+  }
+
   private send(conn: Connection, frame: OutboundFrame): void {
-    const buffered = conn.bufferedBytes();
+    const buffered = this.backlog(conn);
     if (buffered > this.settings.highWater) {
       if (buffered > this.settings.hardLimit) {
         this.stallCloses++;
@@ -138,6 +192,11 @@ export class OutboundFlow {
       pending.set(frame.topic ?? `#${pending.size}`, frame);
       return;
     }
+    if (this.bursting && !conn.corked && conn.cork()) {
+      conn.corked = true;
+      this.corked.push(conn);
+    }
+    if (conn.corked) conn.burstBytes += frame.byteLength;
     conn.sendFrame(frame);
   }
 
@@ -147,7 +206,7 @@ export class OutboundFlow {
     let parts = '';
     for (let i = 0; i < batch.length; i++) parts += (i === 0 ? '' : ',') + batch[i].dataJson;
     const frame = new OutboundFrame('asset_updates', `{"updates":[${parts}]}`, timestamp, null);
-    if (conn.conflated !== null || conn.bufferedBytes() > this.settings.highWater) {
+    if (conn.conflated !== null || this.backlog(conn) > this.settings.highWater) {
       // Slow batched consumer: fall back to newest-per-topic like everyone else.
       const pending = conn.conflated ?? this.startConflation(conn);
       for (const f of batch) pending.set(f.topic!, f);
@@ -170,6 +229,15 @@ export class OutboundFlow {
   }
 
   private check(): void {
+    this.beginBurst();
+    try {
+      this.checkConflated();
+    } finally {
+      this.endBurst();
+    }
+  }
+
+  private checkConflated(): void {
     const now = Date.now();
     const lowWater = this.settings.highWater / 2;
     for (const conn of this.watched) {
@@ -177,7 +245,7 @@ export class OutboundFlow {
         this.watched.delete(conn);
         continue;
       }
-      const buffered = conn.bufferedBytes();
+      const buffered = this.backlog(conn);
       if (buffered <= lowWater) {
         const pending = conn.conflated;
         conn.conflated = null;

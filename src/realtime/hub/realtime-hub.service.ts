@@ -281,6 +281,15 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   /** Bus 'prices.committed': one frame per changed symbol, shared by all its subscribers. */
   private onPrices(msg: BusMessages['prices.committed']): void {
     if (!msg || !Array.isArray(msg.ticks)) return;
+    this.flow.beginBurst();
+    try {
+      this.fanOutPrices(msg);
+    } finally {
+      this.flow.endBurst();
+    }
+  }
+
+  private fanOutPrices(msg: BusMessages['prices.committed']): void {
     const publishedAt = typeof msg.published_at === 'number' ? msg.published_at : Date.now();
     let timestamp: string | null = null;
     for (const tick of msg.ticks) {
@@ -313,6 +322,15 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** PortfolioValuationSource.onChange: a portfolio_update to that portfolio's subscribers only. */
   private onValuations(changed: PortfolioValuation[]): void {
+    this.flow.beginBurst();
+    try {
+      this.fanOutValuations(changed);
+    } finally {
+      this.flow.endBurst();
+    }
+  }
+
+  private fanOutValuations(changed: PortfolioValuation[]): void {
     let timestamp: string | null = null;
     for (const v of changed) {
       const topic = this.index.peekPortfolio(v.portfolio_id);

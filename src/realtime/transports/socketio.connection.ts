@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'socket.io';
 import type { CloseCode } from '../protocol/error-codes';
 import type { ServerMessage } from '../protocol/server-messages';
@@ -7,7 +8,7 @@ import type { OutboundFrame } from '../hub/outbound-frame';
 /** Engine.IO internals read for buffer accounting (public fields, untyped in its .d.ts). */
 interface EngineSocketLike {
   readyState: string;
-  transport: { name: string; socket?: { bufferedAmount?: number } };
+  transport: { name: string; socket?: { bufferedAmount?: number; _socket?: Duplex } };
   write(data: string, options: object): unknown;
 }
 
@@ -51,5 +52,28 @@ export class SocketIoConnection extends Connection {
 
   terminate(): void {
     this.socket.disconnect(true);
+  }
+
+  /** Corks the TCP socket under Engine.IO's websocket transport (long-polling has nothing to cork). */
+  override cork(): boolean {
+    const tcp = this.tcp();
+    if (!tcp || !this.socket.connected) return false;
+    tcp.cork();
+    this.corkedTcp = tcp;
+    return true;
+  }
+
+  override uncork(): void {
+    const tcp = this.corkedTcp;
+    this.corkedTcp = null;
+    tcp?.uncork();
+  }
+
+  /** The very socket corked (the transport may be upgraded in between). */
+  private corkedTcp: Duplex | null = null;
+
+  private tcp(): Duplex | undefined {
+    const t = (this.socket.conn as unknown as EngineSocketLike).transport;
+    return t.name === 'websocket' ? t.socket?._socket : undefined;
   }
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { CloseCode } from '../protocol/error-codes';
 import type { ServerMessage } from '../protocol/server-messages';
@@ -48,4 +49,26 @@ export class WebSocketConnection extends Connection {
   terminate(): void {
     this.socket.terminate();
   }
+
+  override cork(): boolean {
+    const tcp = tcpOf(this.socket);
+    if (!tcp || this.socket.readyState !== WebSocket.OPEN) return false;
+    tcp.cork();
+    this.corkedTcp = tcp;
+    return true;
+  }
+
+  override uncork(): void {
+    const tcp = this.corkedTcp;
+    this.corkedTcp = null;
+    tcp?.uncork();
+  }
+
+  /** The very socket corked, uncorked whatever happened to the WebSocket since. */
+  private corkedTcp: Duplex | null = null;
+}
+
+/** The TCP socket under a `ws` WebSocket (untyped in @types/ws). */
+function tcpOf(ws: WebSocket): Duplex | undefined {
+  return (ws as unknown as { _socket?: Duplex })._socket;
 }
