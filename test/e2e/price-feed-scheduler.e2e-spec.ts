@@ -25,7 +25,7 @@ describe('Scheduled feed inside the API (PRICE_FEED_MODE=inprocess)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.2', REALTIME_BATCH_SIZE: '40', PRICE_BACKFILL_DAYS: '3' });
+    app = await startTestApp({ PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.2', REALTIME_BATCH_SIZE: '40', PRICE_BACKFILL_DAYS: '7' });
   });
   afterAll(() => app?.close());
 
@@ -61,8 +61,21 @@ describe('Scheduled feed inside the API (PRICE_FEED_MODE=inprocess)', () => {
       )[0].n;
     await until(async () => (await missing()) === 0 || null, 20_000);
     expect(await missing()).toBe(0);
-    // 30 days of bars for each of the 129 catalog assets (weekends included for crypto; at least 2 per asset).
-    expect(await count(app.databaseUrl, `"interval" = '1d'`)).toBeGreaterThanOrEqual(129 * 2);
+    // The 7 days before today: any 7 consecutive days hold exactly 5 weekdays, whatever today is;
+    // crypto trades every day, everything else on weekdays only.
+    const perType = await sql<{ asset_type: string; min: number; max: number; assets: number }>(
+      app.databaseUrl,
+      `SELECT asset_type, min(n)::int AS min, max(n)::int AS max, count(*)::int AS assets FROM (
+         SELECT a.asset_type, count(h.id) AS n FROM assets a JOIN price_history h ON h.asset_id = a.id AND h."interval" = '1d'
+          GROUP BY a.id, a.asset_type) x
+        GROUP BY asset_type ORDER BY asset_type`,
+    );
+    expect(perType.reduce((n, r) => n + r.assets, 0)).toBe(129);
+    for (const r of perType) {
+      const expected = r.asset_type === 'CRYPTO' ? 7 : 5;
+      expect({ type: r.asset_type, min: r.min, max: r.max }).toEqual({ type: r.asset_type, min: expected, max: expected });
+    }
+    expect(perType.map((r) => r.asset_type)).toContain('CRYPTO');
   });
 
   it('nightly job: daily bars from yesterday\'s ticks, old ticks pruned', async () => {
