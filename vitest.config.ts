@@ -18,7 +18,8 @@ export default defineConfig({
     projects: [
       { plugins, extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/unit/**/*.spec.ts'] } },
       { plugins, extends: true, test: { name: 'e2e', include: ['test/**/*.e2e-spec.ts'] } },
-      { plugins, extends: true, test: { name: 'browser', include: ['test/browser/**/*.browser-spec.ts'], maxWorkers: 1 } },
+      // Browser scenarios are long multi-step flows (each wait inside is bounded on its own).
+      { plugins, extends: true, test: { name: 'browser', include: ['test/browser/**/*.browser-spec.ts'], maxWorkers: 1, testTimeout: 90_000 } },
     ],
   },
 });
