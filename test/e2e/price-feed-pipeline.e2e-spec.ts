@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusMessages } from '../../src/bus/bus.messages';
 import { MessageBus } from '../../src/bus/message-bus';
 import { freePort } from '../../src/database/embedded-postgres';
+import { trimZeros } from '../../src/database/decimal.transformer';
 import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
 import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
 import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.service';
@@ -197,6 +198,40 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     } finally {
       await sql(app.databaseUrl, `DROP TRIGGER slow_history ON price_history; DROP FUNCTION slow_history()`);
     }
+  });
+
+  it('publishes each updated row exactly as stored (the ticks equal a read-back of the assets rows)', async () => {
+    await sql(app.databaseUrl, `INSERT INTO assets (symbol, name, asset_type) SELECT 'TICK' || g, 'Tick ' || g, 'STOCK' FROM generate_series(1, 6) g`);
+    const t = new Date(Date.now() - 10_000);
+    await writer.write([vq('TICK6', '50', new Date(t.getTime() + 5000))]); // TICK6 is newer in the database than the batch below
+    const res = await writer.write([
+      vq('TICK1', '100.12345678', t, { previous_close: '99.5', high: '101', low: '98.00000001', volume: '123456.5', source: 'a' }),
+      vq('TICK2', '0.00000001', t, { volume: '0' }),
+      vq('TICK3', '12345678.9', t, { source: 'b' }),
+      vq('TICK3', '12345679', new Date(t.getTime() + 1)), // two quotes of one symbol: the newer one is stored
+      vq('TICK4', '7.10', t, { high: '7.5', low: '7.1', previous_close: '7.000' }),
+      vq('TICK5', '1e2', t),
+      vq('TICK6', '49', t),
+    ]);
+    const rows = await sql<Record<string, string | Date | null>>(
+      app.databaseUrl,
+      `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source FROM assets WHERE symbol = ANY($1) ORDER BY symbol`,
+      [['TICK1', 'TICK2', 'TICK3', 'TICK4', 'TICK5']],
+    );
+    const t0 = (v: unknown) => (v == null ? null : trimZeros(String(v)));
+    const stored = rows.map((r) => ({
+      symbol: r.symbol,
+      price: trimZeros(String(r.current_price)),
+      previous_close: t0(r.previous_close),
+      high: t0(r.day_high),
+      low: t0(r.day_low),
+      volume: t0(r.volume),
+      as_of: new Date(r.last_updated as Date).toISOString(),
+      source: r.source ?? 'unknown',
+    }));
+    expect([...res.committed].sort((a, b) => a.symbol.localeCompare(b.symbol))).toEqual(stored);
+    expect(res.committed.find((c) => c.symbol === 'TICK3')).toMatchObject({ price: '12345679', as_of: new Date(t.getTime() + 1).toISOString(), source: 'test' });
+    expect(res.historyRows).toBe(7);
   });
 
   it('deleting an asset deletes its history in the same statement (no foreign key on price_history)', async () => {

@@ -15,6 +15,7 @@ export interface WriteResult {
   historyRows: number;
 }
 
+/** What the UPDATE returns: the columns the database computes (last_updated is the quote's as_of, set as sent). */
 interface UpdatedRow {
   symbol: string;
   current_price: string;
@@ -22,7 +23,6 @@ interface UpdatedRow {
   day_high: string | null;
   day_low: string | null;
   volume: string | null;
-  last_updated: Date;
   source: string | null;
 }
 
@@ -58,6 +58,8 @@ export class PriceBatchWriter {
       }
     }
     const latest = [...newest.values()];
+    const asOfIso = new Map<string, string>();
+    for (const q of latest) asOfIso.set(q.symbol, q.as_of.toISOString());
 
     const runner = this.db.createQueryRunner();
     try {
@@ -78,7 +80,7 @@ export class PriceBatchWriter {
            FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::timestamptz[], $8::text[])
              AS v(symbol, price, previous_close, high, low, volume, as_of, source)
            WHERE a.symbol = v.symbol AND (a.last_updated IS NULL OR a.last_updated <= v.as_of)
-           RETURNING a.symbol, a.current_price, a.previous_close, a.day_high, a.day_low, a.volume, a.last_updated, a.source`,
+           RETURNING a.symbol, a.current_price, a.previous_close, a.day_high, a.day_low, a.volume, a.source`,
           [
             latest.map((q) => q.symbol),
             latest.map((q) => q.price),
@@ -86,24 +88,24 @@ export class PriceBatchWriter {
             latest.map((q) => q.high),
             latest.map((q) => q.low),
             latest.map((q) => q.volume),
-            latest.map((q) => q.as_of.toISOString()),
+            latest.map((q) => asOfIso.get(q.symbol)!),
             latest.map((q) => q.source),
           ],
           true,
         )
         ).records as UpdatedRow[];
+        // The row count of the command, not RETURNING rows (5,000 of them to parse just to count them).
         const inserted = (
           await runner.query(
           `INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
            SELECT a.id, v.as_of, 'tick', v.price, v.price, v.price, v.price, COALESCE(v.volume, 0)
              FROM unnest($1::text[], $2::timestamptz[], $3::numeric[], $4::numeric[]) AS v(symbol, as_of, price, volume)
              JOIN assets a ON a.symbol = v.symbol
-           ON CONFLICT (asset_id, "interval", "timestamp") DO NOTHING
-           RETURNING 1`,
+           ON CONFLICT (asset_id, "interval", "timestamp") DO NOTHING`,
           [history.map((q) => q.symbol), history.map((q) => q.as_of.toISOString()), history.map((q) => q.price), history.map((q) => q.volume)],
           true,
         )
-        ).records as unknown[];
+        ).affected;
         await runner.commitTransaction();
         return {
           committed: updated.map((r) => ({
@@ -113,10 +115,11 @@ export class PriceBatchWriter {
             high: trim(r.day_high),
             low: trim(r.day_low),
             volume: trim(r.volume),
-            as_of: new Date(r.last_updated).toISOString(),
+            // last_updated = v.as_of, sent as this ISO string (millisecond precision, read back unchanged).
+            as_of: asOfIso.get(r.symbol)!,
             source: r.source ?? 'unknown',
           })),
-          historyRows: inserted.length,
+          historyRows: inserted ?? 0,
         };
       } catch (err) {
         if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
