@@ -48,9 +48,21 @@ export function limbsToBigInt(x2: number, x1: number, x0: number): bigint {
   return BigInt(x2) * LIMB2_BIG + BigInt(x1) * LIMB_BIG + BigInt(x0);
 }
 
+const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000'];
+
+/** n (0 ≤ n < 10^width, width ≤ 7) written with exactly `width` digits. */
 const pad = (n: number, width: number): string => {
-  const s = String(n);
-  return s.length >= width ? s : '0'.repeat(width - s.length) + s;
+  const s = '' + n;
+  return s.length >= width ? s : ZEROS[width - s.length] + s;
+};
+
+/** n (0 < n < 10^width) written with `width` digits, then without its trailing zeros (digits after a point). */
+const padTrimmed = (n: number, width: number): string => {
+  while (n % 10 === 0) {
+    n /= 10;
+    width--;
+  }
+  return pad(n, width);
 };
 
 /** A fixed16 value in limbs as a plain decimal string — identical to formatFixed16 of the same value. */
@@ -73,12 +85,13 @@ export function formatLimbs16(x2: number, x1: number, x0: number): string {
   }
   const low = x2 % 100; // 10^14 · x2 = 10^16 · (x2 div 100) + 10^14 · (x2 mod 100)
   const int = (x2 - low) / 100;
-  let frac = pad(low, 2) + pad(x1, 7) + pad(x0, 7);
-  let end = frac.length;
-  while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
-  frac = frac.slice(0, end);
-  if (int === 0 && frac === '') return '0';
-  return (neg ? '-' : '') + String(int) + (frac ? '.' + frac : '');
+  // The 16 digits after the point are low (2), x1 (7), x0 (7); trailing zeros are dropped.
+  let frac: string;
+  if (x0 !== 0) frac = pad(low, 2) + pad(x1, 7) + padTrimmed(x0, 7);
+  else if (x1 !== 0) frac = pad(low, 2) + padTrimmed(x1, 7);
+  else if (low !== 0) frac = padTrimmed(low, 2);
+  else return int === 0 ? '0' : (neg ? '-' : '') + int;
+  return (neg ? '-' : '') + int + '.' + frac;
 }
 
 /**
@@ -101,9 +114,7 @@ export function percentOfLimbs(c2: number, c1: number, c0: number, p2: number, p
       if (r === 0) return '0';
       const f = r % 10000;
       const i = (r - f) / 10000;
-      let fs = f === 0 ? '' : pad(f, 4);
-      while (fs.endsWith('0')) fs = fs.slice(0, -1);
-      return (y < 0 ? '-' : '') + String(i) + (fs ? '.' + fs : '');
+      return (y < 0 ? '-' : '') + i + (f === 0 ? '' : '.' + padTrimmed(f, 4));
     }
   }
   return percentOf(limbsToBigInt(c2, c1, c0), limbsToBigInt(p2, p1, p0));

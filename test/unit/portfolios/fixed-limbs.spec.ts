@@ -43,6 +43,34 @@ describe('fixed16 limbs (engine fast path)', () => {
     expect(limbsOf(BigInt(TOP_LIMIT + 1) * 10n ** 14n)).toBeNull();
   });
 
+  it('formats values with zeros at every position (whole limbs zero, trailing zeros) exactly like formatFixed16', () => {
+    const r = rng(17);
+    const cases: bigint[] = [];
+    // Few significant digits shifted to every scale: limbs x0 and/or x1 and the low digits of x2 become 0.
+    for (let shift = 0n; shift <= 24n; shift++) {
+      for (let i = 0; i < 60; i++) cases.push(r.big(1 + Math.floor(r.next() * 5)) * 10n ** shift); // < 10^29: fits the limbs
+      cases.push(10n ** shift, -(10n ** shift), 5n * 10n ** shift, -(25n * 10n ** shift));
+    }
+    for (const v of cases) {
+      const l = limbsOf(v)!;
+      expect(formatLimbs16(...l), String(v)).toBe(formatFixed16(v));
+    }
+    // Percentages whose 4 decimals end in zeros, or have none.
+    for (const [part, whole] of [
+      [1n, 10n],
+      [-1n, 100n],
+      [3n, 1000n],
+      [7n, 10_000n],
+      [1n, 1n],
+      [-25n, 1n],
+      [123n, 1_000_000n],
+    ] as [bigint, bigint][]) {
+      for (const scale of [1n, 10n ** 8n, 10n ** 15n]) {
+        expect(percentOfLimbs(...limbsOf(part * scale)!, ...limbsOf(whole * scale)!), `${part}/${whole}`).toBe(percentOf(part * scale, whole * scale));
+      }
+    }
+  });
+
   it('gives the same percentages as the exact BigInt computation, ties included', () => {
     const r = rng(29);
     const pairs: [bigint, bigint][] = [
