@@ -11,6 +11,8 @@ import { PortfolioValuation, PortfolioValuationSource } from './valuation.types'
 /** Live state of one symbol: its effective prices (fixed8) and who holds it. */
 interface SymbolState {
   symbol: string;
+  /** Index in LiveValuationService.symbolList (portfolios refer to their newest symbol by it). */
+  idx: number;
   /** Raw prices as known (null = unknown). */
   price: bigint | null;
   prev: bigint | null;
@@ -21,7 +23,18 @@ interface SymbolState {
   asOf: number;
   /** asOf as ISO 8601 (computed once per tick, not per portfolio), '' when never updated. */
   asOfIso: string;
+  /**
+   * Its holdings, in parallel: the objects (rare paths) and, for the hot loop, contiguous typed
+   * arrays of the holder's slot and the quantity's limbs (hQh = -1: quantity off the fast path).
+   * Only the first `n` entries are live.
+   */
   holdings: Holding[];
+  n: number;
+  /** How many of them are off the fast path (hQh = -1). */
+  slow: number;
+  hSlot: Int32Array;
+  hQh: Int32Array;
+  hQl: Int32Array;
 }
 
 /** One position: portfolio × symbol × quantity (fixed8). */
@@ -35,29 +48,37 @@ interface Holding {
 }
 
 /**
- * Running totals of one portfolio (fixed16). The current value is
- * Σ q × effPrice = big + t2·10^14 + t1·10^7 + t0 (fixed-limbs.ts): price
- * deltas are added into the three Number limbs (exact integers, kept below
- * 2^53 by carrying), so the hot path allocates nothing and formatting needs
- * no BigInt; `big` takes what does not fit (huge holdings or jumps).
+ * One portfolio. Its running total of Σ q × effPrice (fixed16) is
+ * big + T2[slot]·10^14 + T1[slot]·10^7 + T0[slot] (fixed-limbs.ts): price deltas
+ * are added into the three Number limbs (exact integers below 2^53), kept in
+ * typed arrays indexed by `slot` with the other per-batch fields, so the hot
+ * loop walks contiguous memory and allocates nothing; `big` takes what does
+ * not fit (huge holdings or jumps).
  */
 interface PortfolioState {
   id: number;
   ownerId: number;
   name: string;
+  slot: number;
   holdings: Holding[];
   big: bigint;
-  t0: number;
-  t1: number;
-  t2: number;
   /** Σ q × effPrev (changes only when a previous close changes: BigInt is fine) and its limbs (null: too big). */
   prevTotal: bigint;
   prevLimbs: [number, number, number] | null;
   prevDirty: boolean;
   /** Positions whose symbol has no price. */
   unpriced: number;
-  /** Batch stamp, to collect each touched portfolio once per batch without a Set. */
-  mark: number;
+  /** Positions whose symbol has never been updated (as-of NaN). */
+  noTime: number;
+  /**
+   * A lower bound of the oldest as-of among the positions (Infinity: none known); exact when it
+   * equals oldestSym.asOf. As-of times only grow, so "now − oldest ≤ staleMs" proves the portfolio
+   * fresh without looking at its positions; they are re-read only when it may be stale.
+   */
+  oldest: number;
+  oldestSym: SymbolState | null;
+  /** Newest / oldest need a full recount (a symbol's as-of went back, see applyTicks). */
+  timesDirty: boolean;
 }
 
 interface PositionRow {
@@ -73,17 +94,24 @@ interface PositionRow {
 
 type Listener = (changed: PortfolioValuation[]) => void;
 
+/** Fast-path additions a slot's limbs can take before they must be carried (keeps every limb below 2^53). */
+const CARRY_EVERY = 4;
+
 /**
  * The live portfolio valuation engine.
  *
  * Loaded once at start-up into memory: symbol → holdings, portfolio → running
  * totals, symbol → (price, previous close, as-of). On every committed price
  * batch ('prices.committed') it applies, per changed symbol, the delta
- * quantity × (new − old) to the portfolios holding it — one BigInt multiply-add
- * per holding, no per-position objects — and notifies listeners with the
+ * quantity × (new − old) to the portfolios holding it — Number multiply-adds
+ * on typed arrays, no per-position objects — and notifies listeners with the
  * touched portfolios only. On 'portfolio.changed' it reloads that one
  * portfolio with one query. Arithmetic is exact fixed-point (valuation.math.ts),
  * so the running totals always equal a full recount.
+ *
+ * Each portfolio also keeps its newest as-of (updated as its symbols tick), and
+ * what it needs to tell staleness without a pass over its positions (counts of
+ * unpriced and never-updated positions, a lower bound of the oldest as-of).
  *
  * Deleted portfolios are dropped from the index and NOT emitted (the hub
  * learns of deletions from the bus's 'portfolio.changed' {deleted: true}).
@@ -92,6 +120,8 @@ type Listener = (changed: PortfolioValuation[]) => void;
 export class LiveValuationService extends PortfolioValuationSource implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Valuation');
   private readonly symbols = new Map<string, SymbolState>();
+  /** Symbols by SymbolState.idx. */
+  private readonly symbolList: SymbolState[] = [];
   private readonly portfolios = new Map<number, PortfolioState>();
   private readonly listeners = new Set<Listener>();
   private readonly unsubscribe: (() => void)[] = [];
@@ -105,6 +135,26 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   private isWatched: ((portfolioId: number) => boolean) | null = null;
   private lastIsoMs = NaN;
   private lastIso = '';
+  private lastTickMs = NaN;
+  private lastTickIso = '';
+
+  // Per-portfolio hot state, indexed by PortfolioState.slot (see growSlots).
+  private slotOwner: (PortfolioState | undefined)[] = [];
+  private freeSlots: number[] = [];
+  private slotCount = 0;
+  /** The running total's limbs (normalised outside applyTicks: 0 ≤ t0, t1 < 10^7, |t2| ≤ TOP_LIMIT). */
+  private t0 = new Float64Array(0);
+  private t1 = new Float64Array(0);
+  private t2 = new Float64Array(0);
+  /** Fast-path additions since the slot's limbs were last carried (applyTicks only). */
+  private pend = new Uint8Array(0);
+  /** Batch stamp, to collect each touched portfolio once per batch. */
+  private mark = new Int32Array(0);
+  /** Newest as-of among the positions (-Infinity: none known) and the symbol that has it. */
+  private newest = new Float64Array(0);
+  private newestSym = new Int32Array(0);
+  /** Slots touched by the current batch (first `n` entries of applyTicks' result). */
+  private touched = new Int32Array(0);
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -185,7 +235,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     for (const a of assets) {
       const existing = this.symbols.get(a.symbol);
       if (existing) continue; // a tick already arrived (loads only run once, but be safe)
-      this.symbols.set(a.symbol, this.newSymbol(a.symbol, a.current_price, a.previous_close, a.last_updated));
+      this.addSymbol(a.symbol, a.current_price, a.previous_close, a.last_updated);
     }
     let current: PortfolioState | undefined;
     for (const r of rows) {
@@ -208,53 +258,130 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     else fn();
   }
 
-  private newSymbol(symbol: string, price: string | null | undefined, prev: string | null | undefined, asOf: Date | string | null | undefined): SymbolState {
+  private addSymbol(symbol: string, price: string | null | undefined, prev: string | null | undefined, asOf: Date | string | null | undefined): SymbolState {
     const p = toFixed8(price ?? null);
     const pc = toFixed8(prev ?? null);
     const [effPrice, effPrev] = effectivePrices(p, pc);
     const ms = asOf ? new Date(asOf).getTime() : NaN;
-    return { symbol, price: p, prev: pc, effPrice, effPrev, asOf: ms, asOfIso: Number.isFinite(ms) ? new Date(ms).toISOString() : '', holdings: [] };
-  }
-
-  private symbolFor(r: PositionRow): SymbolState {
-    let s = this.symbols.get(r.symbol!);
-    if (!s) {
-      s = this.newSymbol(r.symbol!, r.current_price, r.previous_close, r.last_updated);
-      this.symbols.set(s.symbol, s);
-    }
+    const s: SymbolState = {
+      symbol,
+      idx: this.symbolList.length,
+      price: p,
+      prev: pc,
+      effPrice,
+      effPrev,
+      asOf: ms,
+      asOfIso: Number.isFinite(ms) ? new Date(ms).toISOString() : '',
+      holdings: [],
+      n: 0,
+      slow: 0,
+      hSlot: new Int32Array(4),
+      hQh: new Int32Array(4),
+      hQl: new Int32Array(4),
+    };
+    this.symbolList.push(s);
+    this.symbols.set(symbol, s);
     return s;
   }
 
+  private symbolFor(r: PositionRow): SymbolState {
+    return this.symbols.get(r.symbol!) ?? this.addSymbol(r.symbol!, r.current_price, r.previous_close, r.last_updated);
+  }
+
   private newPortfolio(r: PositionRow): PortfolioState {
-    return {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      if (this.slotCount === this.t0.length) this.growSlots();
+      slot = this.slotCount++;
+    }
+    const p: PortfolioState = {
       id: r.portfolio_id,
       ownerId: r.owner_id,
       name: r.name,
+      slot,
       holdings: [],
       big: 0n,
-      t0: 0,
-      t1: 0,
-      t2: 0,
       prevTotal: 0n,
       prevLimbs: [0, 0, 0],
       prevDirty: false,
       unpriced: 0,
-      mark: 0,
+      noTime: 0,
+      oldest: Infinity,
+      oldestSym: null,
+      timesDirty: false,
     };
+    this.slotOwner[slot] = p;
+    this.t0[slot] = this.t1[slot] = this.t2[slot] = 0;
+    this.pend[slot] = 0;
+    this.mark[slot] = 0;
+    this.newest[slot] = -Infinity;
+    this.newestSym[slot] = -1;
+    return p;
   }
 
-  /** After holdings were added (BigInt sums in `big`): move the total into the limbs when it fits. */
+  /** Doubles the capacity of the per-slot arrays. */
+  private growSlots(): void {
+    const cap = Math.max(1024, this.t0.length * 2);
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.t0 = grow(this.t0, (n) => new Float64Array(n));
+    this.t1 = grow(this.t1, (n) => new Float64Array(n));
+    this.t2 = grow(this.t2, (n) => new Float64Array(n));
+    this.pend = grow(this.pend, (n) => new Uint8Array(n));
+    this.mark = grow(this.mark, (n) => new Int32Array(n));
+    this.newest = grow(this.newest, (n) => new Float64Array(n));
+    this.newestSym = grow(this.newestSym, (n) => new Int32Array(n));
+    this.touched = new Int32Array(cap);
+  }
+
+  /** After holdings were added (BigInt sums in `big`): move the total into the limbs when it fits; count the as-of times. */
   private settle(p: PortfolioState): void {
     const total = this.totalOf(p);
     const limbs = limbsOf(total);
+    const k = p.slot;
     if (limbs) {
-      [p.t2, p.t1, p.t0] = limbs;
+      [this.t2[k], this.t1[k], this.t0[k]] = limbs;
       p.big = 0n;
     } else {
       p.big = total;
-      p.t0 = p.t1 = p.t2 = 0;
+      this.t0[k] = this.t1[k] = this.t2[k] = 0;
     }
     p.prevDirty = true;
+    this.recountTimes(p);
+  }
+
+  /** Exact newest and oldest as-of, and the never-updated count, from the positions. */
+  private recountTimes(p: PortfolioState): void {
+    let newest = -Infinity;
+    let newestSym = -1;
+    let oldest = Infinity;
+    let oldestSym: SymbolState | null = null;
+    let noTime = 0;
+    const hs = p.holdings;
+    for (let i = 0; i < hs.length; i++) {
+      const s = hs[i].s;
+      const a = s.asOf;
+      if (a !== a) noTime++; // NaN
+      else {
+        if (a > newest) {
+          newest = a;
+          newestSym = s.idx;
+        }
+        if (a < oldest) {
+          oldest = a;
+          oldestSym = s;
+        }
+      }
+    }
+    this.newest[p.slot] = newest;
+    this.newestSym[p.slot] = newestSym;
+    p.oldest = oldest;
+    p.oldestSym = oldestSym;
+    p.noTime = noTime;
+    p.timesDirty = false;
   }
 
   private addHolding(p: PortfolioState, s: SymbolState, q: bigint): void {
@@ -263,40 +390,116 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (q >= 0n && q < FAST_QUANTITY) [qh, ql] = splitLimb(Number(q));
     const h: Holding = { p, s, q, qh, ql };
     p.holdings.push(h);
-    s.holdings.push(h);
+    if (s.n === s.hSlot.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      s.hSlot = grow(s.hSlot);
+      s.hQh = grow(s.hQh);
+      s.hQl = grow(s.hQl);
+    }
+    s.holdings[s.n] = h;
+    s.hSlot[s.n] = p.slot;
+    s.hQh[s.n] = qh;
+    s.hQl[s.n] = ql;
+    s.n++;
+    if (qh < 0) s.slow++;
     p.big += q * s.effPrice;
     p.prevTotal += q * s.effPrev;
     if (s.price === null) p.unpriced++;
+    if (s.asOf !== s.asOf) p.noTime++;
   }
 
   private removePortfolio(p: PortfolioState): void {
     for (const h of p.holdings) {
-      const list = h.s.holdings;
-      const i = list.indexOf(h);
-      if (i >= 0) {
-        list[i] = list[list.length - 1];
-        list.pop();
-      }
+      const s = h.s;
+      const i = s.holdings.indexOf(h);
+      if (i < 0 || i >= s.n) continue;
+      if (h.qh < 0) s.slow--;
+      const last = --s.n;
+      s.holdings[i] = s.holdings[last];
+      s.hSlot[i] = s.hSlot[last];
+      s.hQh[i] = s.hQh[last];
+      s.hQl[i] = s.hQl[last];
+      s.holdings.pop();
     }
     p.holdings = [];
     this.portfolios.delete(p.id);
+    this.slotOwner[p.slot] = undefined;
+    this.freeSlots.push(p.slot);
   }
 
   // ------------------------------------------------------------- price ticks
 
   private onPrices(m: BusMessages['prices.committed']): void {
-    const touched = this.applyTicks(m.ticks);
-    if (touched.length > 0) this.emit(touched);
+    const n = this.applyTicks(m.ticks);
+    if (n > 0) this.emit(n);
+  }
+
+  /** Carries slot k's limbs into range (exact for |limb| < 2^53); folds an oversized top limb into `big`. */
+  private carry(k: number): void {
+    const T0 = this.t0;
+    const T1 = this.t1;
+    const T2 = this.t2;
+    let x = T0[k];
+    let c = Math.floor(x / LIMB);
+    let r = x - c * LIMB;
+    if (r < 0) {
+      c--;
+      r += LIMB;
+    } else if (r >= LIMB) {
+      c++;
+      r -= LIMB;
+    }
+    T0[k] = r;
+    x = T1[k] + c;
+    c = Math.floor(x / LIMB);
+    r = x - c * LIMB;
+    if (r < 0) {
+      c--;
+      r += LIMB;
+    } else if (r >= LIMB) {
+      c++;
+      r -= LIMB;
+    }
+    T1[k] = r;
+    x = T2[k] + c;
+    if (x > TOP_LIMIT || x < -TOP_LIMIT) {
+      const p = this.slotOwner[k]!;
+      p.big += limbsToBigInt(x, 0, 0);
+      x = 0;
+    }
+    T2[k] = x;
   }
 
   /**
-   * Applies a batch of ticks to the running totals and returns the portfolios
-   * it touched. Hot path: per changed symbol a couple of BigInt parses, per
-   * holding one or two multiply-adds.
+   * Applies a batch of ticks to the running totals and returns how many
+   * portfolios it touched (their slots are the first entries of this.touched).
+   * Hot path: per changed symbol a couple of BigInt parses; per holding three
+   * Number multiply-adds on typed arrays. Carries are deferred: a slot's limbs
+   * take CARRY_EVERY additions (each product < 1.1·10^15, |t2| ≤ TOP_LIMIT
+   * before) and stay below 2^53, then are carried; every touched slot is
+   * carried at the end of the batch. Everything that is rare (BigInt path,
+   * previous-close changes, first prices and times) runs in a second loop over
+   * the symbol's holdings only when needed.
    */
-  private applyTicks(ticks: readonly PriceTick[]): PortfolioState[] {
+  private applyTicks(ticks: readonly PriceTick[]): number {
+    if (this.epoch >= 0x7fffffff) {
+      this.mark.fill(0);
+      this.epoch = 0;
+    }
     const epoch = ++this.epoch;
-    const touched: PortfolioState[] = [];
+    const MARK = this.mark;
+    const PEND = this.pend;
+    const T0 = this.t0;
+    const T1 = this.t1;
+    const T2 = this.t2;
+    const NEWEST = this.newest;
+    const NEWSYM = this.newestSym;
+    const touched = this.touched;
+    let tc = 0;
     for (const t of ticks) {
       let price: bigint | null;
       let prev: bigint | null | undefined;
@@ -310,81 +513,89 @@ export class LiveValuationService extends PortfolioValuationSource implements On
         continue;
       }
       if (price === null || price <= 0n) continue;
-      let s = this.symbols.get(t.symbol);
-      if (!s) {
-        s = this.newSymbol(t.symbol, null, null, null);
-        this.symbols.set(t.symbol, s);
-      }
+      const s = this.symbols.get(t.symbol) ?? this.addSymbol(t.symbol, null, null, null);
       if (asOf < s.asOf) continue; // older than what we have: never roll a price back
       if (prev === undefined) prev = s.prev; // the tick did not say: keep the known previous close
       const [effPrice, effPrev] = effectivePrices(price, prev);
       const dPrice = effPrice - s.effPrice;
       const dPrev = effPrev - s.effPrev;
       const becamePriced = s.price === null;
+      const oldAsOf = s.asOf;
       s.price = price;
       s.prev = prev;
       s.effPrice = effPrice;
       s.effPrev = effPrev;
-      s.asOf = Number.isFinite(asOf) ? asOf : Date.now();
-      s.asOfIso = new Date(s.asOf).toISOString();
+      const a = Number.isFinite(asOf) ? asOf : Date.now();
+      if (a !== this.lastTickMs) {
+        this.lastTickMs = a;
+        this.lastTickIso = new Date(a).toISOString();
+      }
+      s.asOf = a;
+      s.asOfIso = this.lastTickIso;
       // The price delta in two limbs (d = dh·10^7 + dl, 0 ≤ dl < 10^7) when |d| < 10^14.
-      const small = dPrice > -FAST_DELTA && dPrice < FAST_DELTA;
-      const [dh, dl] = splitLimb(small ? Number(dPrice) : 0);
       const priceMoved = dPrice !== 0n;
+      const small = dPrice > -FAST_DELTA && dPrice < FAST_DELTA;
+      const fast = priceMoved && small;
+      const [dh, dl] = splitLimb(fast ? Number(dPrice) : 0);
       const prevMoved = dPrev !== 0n;
-      const hs = s.holdings;
-      for (let i = 0; i < hs.length; i++) {
-        const h = hs[i];
-        const p = h.p;
-        if (priceMoved) {
-          if (small && h.qh >= 0) {
-            // Exact: every product < 10^15 and every sum < 2^53 (qh < 10^8, |dh| < 10^7, ql, dl < 10^7).
-            let x = p.t0 + h.ql * dl;
-            let c = Math.floor(x / LIMB);
-            let r = x - c * LIMB;
-            if (r < 0) {
-              c--;
-              r += LIMB;
-            } else if (r >= LIMB) {
-              c++;
-              r -= LIMB;
+      const firstTime = oldAsOf !== oldAsOf; // was never updated (NaN)
+      const wentBack = a < oldAsOf; // only when an unreadable as-of fell back to our clock
+      const n = s.n;
+      const SL = s.hSlot;
+      const QH = s.hQh;
+      const QL = s.hQl;
+      const sIdx = s.idx;
+      for (let i = 0; i < n; i++) {
+        const k = SL[i];
+        if (MARK[k] !== epoch) {
+          MARK[k] = epoch;
+          PEND[k] = 0;
+          touched[tc++] = k;
+        }
+        if (a > NEWEST[k]) {
+          NEWEST[k] = a;
+          NEWSYM[k] = sIdx;
+        }
+        if (fast) {
+          const qh = QH[i];
+          if (qh >= 0) {
+            // Exact: every product < 1.1·10^15 (qh < 10^8, |dh| ≤ 10^7, ql, dl < 10^7).
+            const ql = QL[i];
+            T0[k] += ql * dl;
+            T1[k] += qh * dl + ql * dh;
+            T2[k] += qh * dh;
+            if (++PEND[k] === CARRY_EVERY) {
+              this.carry(k);
+              PEND[k] = 0;
             }
-            p.t0 = r;
-            x = p.t1 + h.qh * dl + h.ql * dh + c;
-            c = Math.floor(x / LIMB);
-            r = x - c * LIMB;
-            if (r < 0) {
-              c--;
-              r += LIMB;
-            } else if (r >= LIMB) {
-              c++;
-              r -= LIMB;
-            }
-            p.t1 = r;
-            x = p.t2 + h.qh * dh + c;
-            if (x > TOP_LIMIT || x < -TOP_LIMIT) {
-              p.big += limbsToBigInt(x, 0, 0);
-              x = 0;
-            }
-            p.t2 = x;
-          } else {
-            p.big += h.q * dPrice;
           }
         }
-        if (prevMoved) {
-          p.prevTotal += h.q * dPrev;
-          p.prevDirty = true;
-        }
-        if (becamePriced) p.unpriced--;
-        if (p.mark !== epoch) {
-          p.mark = epoch;
-          touched.push(p);
+      }
+      if ((priceMoved && !small) || (fast && s.slow > 0) || prevMoved || becamePriced || firstTime || wentBack) {
+        const hs = s.holdings;
+        for (let i = 0; i < n; i++) {
+          const h = hs[i];
+          const p = h.p;
+          if (priceMoved && (!small || h.qh < 0)) p.big += h.q * dPrice;
+          if (prevMoved) {
+            p.prevTotal += h.q * dPrev;
+            p.prevDirty = true;
+          }
+          if (becamePriced) p.unpriced--;
+          if (firstTime) {
+            p.noTime--;
+            if (a < p.oldest) {
+              p.oldest = a;
+              p.oldestSym = s;
+            }
+          }
+          if (wentBack) p.timesDirty = true;
         }
       }
     }
-    return touched;
+    for (let i = 0; i < tc; i++) this.carry(touched[i]);
+    return tc;
   }
-
   // -------------------------------------------------------- portfolio edits
 
   private async onPortfolioChanged(m: BusMessages['portfolio.changed']): Promise<void> {
@@ -434,14 +645,17 @@ export class LiveValuationService extends PortfolioValuationSource implements On
 
   // ------------------------------------------------------------------ output
 
-  private emit(touched: PortfolioState[]): void {
+  private emit(count: number): void {
     if (this.listeners.size === 0) return;
     const now = Date.now();
     const watched = this.isWatched;
+    const touched = this.touched;
+    const owners = this.slotOwner;
     const out: PortfolioValuation[] = [];
-    for (let i = 0; i < touched.length; i++) {
-      if (watched && !watched(touched[i].id)) continue;
-      out.push(this.valuationOf(touched[i], now));
+    for (let i = 0; i < count; i++) {
+      const p = owners[touched[i]]!;
+      if (watched && !watched(p.id)) continue;
+      out.push(this.valuationOf(p, now));
     }
     if (out.length > 0) this.notify(out);
   }
@@ -458,7 +672,8 @@ export class LiveValuationService extends PortfolioValuationSource implements On
 
   /** Σ q × effPrice of a portfolio (fixed16), exact. */
   private totalOf(p: PortfolioState): bigint {
-    return p.big + limbsToBigInt(p.t2, p.t1, p.t0);
+    const k = p.slot;
+    return p.big + limbsToBigInt(this.t2[k], this.t1[k], this.t0[k]);
   }
 
   /** total_value, daily_change and daily_change_percent: Number limbs when possible, BigInt otherwise. */
@@ -469,9 +684,13 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     }
     const pl = p.prevLimbs;
     if (p.big === 0n && pl) {
-      let c0 = p.t0 - pl[2];
-      let c1 = p.t1 - pl[1];
-      let c2 = p.t2 - pl[0];
+      const k = p.slot;
+      const t0 = this.t0[k];
+      const t1 = this.t1[k];
+      const t2 = this.t2[k];
+      let c0 = t0 - pl[2];
+      let c1 = t1 - pl[1];
+      let c2 = t2 - pl[0];
       if (c0 < 0) {
         c0 += LIMB;
         c1 -= 1;
@@ -480,7 +699,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
         c1 += LIMB;
         c2 -= 1;
       }
-      return [formatLimbs16(p.t2, p.t1, p.t0), formatLimbs16(c2, c1, c0), percentOfLimbs(c2, c1, c0, pl[0], pl[1], pl[2])];
+      return [formatLimbs16(t2, t1, t0), formatLimbs16(c2, c1, c0), percentOfLimbs(c2, c1, c0, pl[0], pl[1], pl[2])];
     }
     const total = this.totalOf(p);
     const change = total - p.prevTotal;
@@ -495,25 +714,25 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     return this.lastIso;
   }
 
+  /**
+   * Stale: a position without a price or never updated, or the oldest as-of
+   * older than staleMs. p.oldest is a lower bound, so a fresh answer needs no
+   * pass over the positions; a possibly stale one is confirmed by oldestSym
+   * (still that old) or by a recount.
+   */
+  private isStale(p: PortfolioState, now: number): boolean {
+    if (p.unpriced > 0 || p.noTime > 0) return true;
+    if (!(now - p.oldest > this.staleMs)) return false;
+    const o = p.oldestSym;
+    if (o === null || o.asOf !== p.oldest) this.recountTimes(p);
+    return now - p.oldest > this.staleMs;
+  }
+
   private valuationOf(p: PortfolioState, now: number): PortfolioValuation {
-    let newest = -Infinity;
-    let newestIso = '';
-    let oldest = Infinity;
-    let neverUpdated = false;
-    const hs = p.holdings;
-    for (let i = 0; i < hs.length; i++) {
-      const sym = hs[i].s;
-      const a = sym.asOf;
-      if (a !== a) neverUpdated = true; // NaN
-      else {
-        if (a > newest) {
-          newest = a;
-          newestIso = sym.asOfIso;
-        }
-        if (a < oldest) oldest = a;
-      }
-    }
-    const stale = p.unpriced > 0 || neverUpdated || (p.holdings.length > 0 && now - oldest > this.staleMs);
+    if (p.timesDirty) this.recountTimes(p);
+    const stale = this.isStale(p, now);
+    const k = p.slot;
+    const asOf = this.newest[k] === -Infinity ? this.isoOf(now) : this.symbolList[this.newestSym[k]].asOfIso;
     const [total, change, percent] = this.figures(p);
     return {
       portfolio_id: p.id,
@@ -523,7 +742,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       daily_change: change,
       daily_change_percent: percent,
       positions_count: p.holdings.length,
-      as_of: newestIso || this.isoOf(now),
+      as_of: asOf,
       stale,
     };
   }

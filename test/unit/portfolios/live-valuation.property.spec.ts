@@ -119,13 +119,13 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
     let now = Date.UTC(2026, 10, 25, 12, 0, 0);
     vi.setSystemTime(now);
     const STALE_MS = 3 * 30 * 1000; // 3 × REALTIME_UPDATE_INTERVAL
-    const syms = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
+    const syms = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH', 'III', 'JJJ'];
     type Sym = { price: string | null; prev: string | null; asOf: number };
     const market = new Map<string, Sym>();
     for (const [i, s] of syms.entries()) {
       // AAA..: priced and updated; GGG: priced but never updated (no last_updated); HHH: no price at all.
       if (s === 'HHH') market.set(s, { price: null, prev: null, asOf: NaN });
-      else if (s === 'GGG') market.set(s, { price: PRICES(), prev: PRICES(), asOf: NaN });
+      else if (s === 'GGG' || s === 'III' || s === 'JJJ') market.set(s, { price: PRICES(), prev: PRICES(), asOf: NaN });
       else market.set(s, { price: PRICES(), prev: rnd() < 0.2 ? null : PRICES(), asOf: now - i * 20_000 });
     }
     type Port = { id: number; owner: number; holdings: { symbol: string; quantity: string }[] };
@@ -213,7 +213,8 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
           const m = market.get(symbol)!;
           const r = rnd();
           let asOfText: string;
-          if (shared) asOfText = iso(batchAsOf);
+          if (!Number.isFinite(m.asOf) && r < 0.5) asOfText = iso(now - 100_000 - Math.floor(rnd() * 100_000)); // first time, already old
+          else if (shared) asOfText = iso(batchAsOf);
           else if (r < 0.1) asOfText = iso(m.asOf - 5_000 || now - 500_000); // late: older than what is known (ignored)
           else if (r < 0.2) asOfText = iso(now + 30_000); // stamped in the future
           else if (r < 0.25) asOfText = 'not a time'; // unreadable: the engine uses its clock
@@ -273,6 +274,127 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
     }
     // The run must have exercised staleness in both directions.
     expect(flips).toBeGreaterThan(20);
+    engine.onModuleDestroy();
+  });
+
+  /** A one-portfolio engine over the given assets, fed through the bus. */
+  async function smallEngine(assets: { symbol: string; price: string | null; last_updated: Date | null }[], holdings: { symbol: string; quantity: string }[]) {
+    const db = {
+      query: async (text: string) =>
+        text.includes('FROM assets')
+          ? assets.map((a) => ({ symbol: a.symbol, current_price: a.price, previous_close: a.price, last_updated: a.last_updated }))
+          : holdings.map((h) => ({ portfolio_id: 1, owner_id: 1, name: 'P', symbol: h.symbol, quantity: h.quantity })),
+    } as unknown as DataSource;
+    const bus = new InProcessBus();
+    const engine = new LiveValuationService(db, bus, AppConfig.from(validateEnv({ REALTIME_UPDATE_INTERVAL: '30' })));
+    engine.onModuleInit();
+    await engine.onApplicationBootstrap();
+    const tick = async (symbol: string, price: string, as_of: string) => {
+      await bus.publish('prices.committed', { ticks: [{ symbol, price, previous_close: null, high: null, low: null, volume: null, as_of, source: 'test' }], published_at: Date.now(), origin: 'test' });
+      await new Promise((r) => setImmediate(r));
+    };
+    return { engine, tick };
+  }
+
+  it('recounts newest and oldest when an unreadable as_of moves a symbol back to the clock', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0);
+    vi.setSystemTime(now);
+    const { engine, tick } = await smallEngine(
+      [
+        { symbol: 'A', price: '10', last_updated: new Date(now - 1000) },
+        { symbol: 'B', price: '20', last_updated: new Date(now - 1000) },
+      ],
+      [
+        { symbol: 'A', quantity: '1' },
+        { symbol: 'B', quantity: '2' },
+      ],
+    );
+    await tick('A', '11', new Date(now + 60_000).toISOString()); // stamped in the future
+    await tick('B', '21', new Date(now + 30_000).toISOString());
+    expect((await engine.snapshot(1))!.as_of).toBe(new Date(now + 60_000).toISOString());
+    await tick('A', '12', 'garbage'); // falls back to the clock: A goes back from now+60 s to now
+    const v = (await engine.snapshot(1))!;
+    expect(v.as_of).toBe(new Date(now + 30_000).toISOString());
+    expect(v.total_value).toBe('54');
+    expect(v.stale).toBe(false);
+    engine.onModuleDestroy();
+  });
+
+  it('turns stale when a never-updated symbol first ticks with an old as_of', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0);
+    vi.setSystemTime(now);
+    const { engine, tick } = await smallEngine(
+      [
+        { symbol: 'A', price: '10', last_updated: new Date(now - 1000) },
+        { symbol: 'N', price: '5', last_updated: null },
+      ],
+      [
+        { symbol: 'A', quantity: '1' },
+        { symbol: 'N', quantity: '1' },
+      ],
+    );
+    expect((await engine.snapshot(1))!.stale).toBe(true); // N never updated
+    await tick('N', '6', new Date(now - 10_000).toISOString());
+    expect((await engine.snapshot(1))!.stale).toBe(false);
+    await tick('A', '11', new Date(now).toISOString());
+    vi.setSystemTime(now + 85_000); // N is 95 s old, A 85 s: stale (limit 90 s)
+    expect((await engine.snapshot(1))!.stale).toBe(true);
+    await tick('N', '7', new Date(now + 85_000).toISOString());
+    expect((await engine.snapshot(1))!).toMatchObject({ stale: false, as_of: new Date(now + 85_000).toISOString(), total_value: '18' });
+    engine.onModuleDestroy();
+
+    // First tick already older than everything else: the portfolio must turn stale at once.
+    vi.setSystemTime(now);
+    const second = await smallEngine(
+      [
+        { symbol: 'A', price: '10', last_updated: new Date(now - 1000) },
+        { symbol: 'N', price: '5', last_updated: null },
+      ],
+      [
+        { symbol: 'A', quantity: '1' },
+        { symbol: 'N', quantity: '1' },
+      ],
+    );
+    await second.tick('N', '6', new Date(now - 200_000).toISOString());
+    expect((await second.engine.snapshot(1))!).toMatchObject({ stale: true, as_of: new Date(now - 1000).toISOString() });
+    second.engine.onModuleDestroy();
+  });
+
+  it('stays exact at the bounds of the Number-limb path (many large holdings per portfolio, large price moves)', async () => {
+    // Quantities just under 10^7 units and price moves just under $10^6 (the fast path's limits), 30
+    // symbols per portfolio moving in one batch: the limbs must be carried often enough to stay exact.
+    const syms = Array.from({ length: 30 }, (_, i) => `S${i}`);
+    const prices = new Map(syms.map((s) => [s, decimal(999_000) || '1']));
+    const quantities = Array.from({ length: 5 }, () => new Map(syms.map((s) => [s, `${9_000_000 + Math.floor(rnd() * 999_999)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`])));
+    const db = {
+      query: async (text: string) =>
+        text.includes('FROM assets')
+          ? syms.map((symbol) => ({ symbol, current_price: prices.get(symbol), previous_close: prices.get(symbol), last_updated: new Date() }))
+          : quantities.flatMap((q, i) => syms.map((symbol) => ({ portfolio_id: i + 1, owner_id: 1, name: `P${i}`, symbol, quantity: q.get(symbol) }))),
+    } as unknown as DataSource;
+    const bus = new InProcessBus();
+    const engine = new LiveValuationService(db, bus, AppConfig.from(validateEnv({ REALTIME_UPDATE_INTERVAL: '30' })));
+    engine.onModuleInit();
+    await engine.onApplicationBootstrap();
+    const prev = new Map(prices);
+    for (let round = 0; round < 40; round++) {
+      const ticks: PriceTick[] = syms.map((symbol) => {
+        // Alternate between ~$1 and ~$999,999 so every delta is close to ±$10^6 (but below it).
+        const high = (round + symbol.length) % 2 === 0;
+        const price = high ? `${999_000 + Math.floor(rnd() * 999)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}` : `${1 + Math.floor(rnd() * 9)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`;
+        prices.set(symbol, price);
+        return { symbol, price, previous_close: prev.get(symbol)!, high: null, low: null, volume: null, as_of: new Date().toISOString(), source: 'test' };
+      });
+      await bus.publish('prices.committed', { ticks, published_at: Date.now(), origin: 'test' });
+      await new Promise((r) => setImmediate(r));
+      for (const [i, q] of quantities.entries()) {
+        const e = valuePortfolio(syms.map((s) => ({ quantity: q.get(s)!, price: prices.get(s)!, previous_close: prev.get(s)! })));
+        const v = (await engine.snapshot(i + 1))!;
+        expect({ round, i, total: v.total_value, change: v.daily_change, pct: v.daily_change_percent }).toEqual({ round, i, total: e.total_value, change: e.daily_change, pct: e.daily_change_percent });
+      }
+    }
     engine.onModuleDestroy();
   });
 });
