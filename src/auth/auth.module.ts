@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
-import { User } from './entities/user.entity';
 import { LoginRateLimiter } from './login-rate-limiter';
 import { PassportService } from './passport.service';
 import { SessionService } from './session.service';
-import { UsersService } from './users.service';
+import { UsersModule } from './users.module';
 
 /**
  * Accounts and sessions. Reusable pieces: AuthenticatedGuard
@@ -14,9 +12,9 @@ import { UsersService } from './users.service';
  * @CurrentUser() (current-user.decorator.ts), SessionService, UsersService.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([User])],
+  imports: [UsersModule],
   controllers: [AuthController],
-  providers: [SessionService, UsersService, LoginRateLimiter, PassportService, AuthService],
-  exports: [SessionService, UsersService, PassportService],
+  providers: [SessionService, LoginRateLimiter, PassportService, AuthService],
+  exports: [SessionService, UsersModule, PassportService],
 })
 export class AuthModule {}

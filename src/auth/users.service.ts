@@ -26,6 +26,16 @@ export class UsersService {
     return { id: r.id, username: r.username, isStaff: r.is_staff, createdAt: r.created_at };
   }
 
+  /** Grants or withdraws staff rights; null when there is no such user. */
+  async setStaff(username: string, isStaff: boolean): Promise<AuthUser | null> {
+    const rows = (await this.users.query(
+      `UPDATE users SET is_staff = $2 WHERE username = $1 RETURNING id, username, is_staff, created_at`,
+      [username, isStaff],
+    )) as [{ id: number; username: string; is_staff: boolean; created_at: Date }[], number];
+    const r = rows[0]?.[0];
+    return r ? { id: r.id, username: r.username, isStaff: r.is_staff, createdAt: r.created_at } : null;
+  }
+
   /** The user for these credentials, or null (unknown user and wrong password alike). */
   async verifyCredentials(username: string, password: string): Promise<AuthUser | null> {
     const user = await this.users.findOne({
