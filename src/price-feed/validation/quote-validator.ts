@@ -82,6 +82,59 @@ function decimal(field: string, v: number | string | null | undefined, required:
 
 const str = (d: Dec | null): string | null => (d === null ? null : d.toDecimalPlaces(8).toFixed());
 
+/*
+ * Fast path. Almost every quote carries plain decimals ("189.98", 48794366) with at most 8
+ * decimals. For those, what decimal.js would print (toDecimalPlaces(8).toFixed()) is the
+ * digits without leading zeros and without trailing fraction zeros, and comparing two such
+ * canonical strings needs no arithmetic. Anything else (a sign, an exponent, whitespace, more
+ * than 8 decimals, a value the checks reject) goes through the decimal.js path, which stays
+ * the reference: test/unit/price-feed/quote-validator-fast-path.spec.ts compares the two.
+ */
+
+/** Canonical non-negative decimal, as Decimal#toFixed prints one: "0", "12", "0.5", "12.0001". */
+const CANONICAL = /^(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+const PLAIN = /^0*(\d+)(?:\.(\d*))?$/;
+/** Marks "not for the fast path" (null is a legitimate absent value). */
+const SLOW = undefined;
+
+/** Canonical string of a plain non-negative decimal with at most 8 decimals; '' when absent; undefined otherwise. */
+function fastPlain(v: number | string | null | undefined): string | undefined {
+  if (v === null || v === undefined || v === '') return '';
+  const t = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : SLOW;
+  if (t === undefined) return SLOW;
+  const m = PLAIN.exec(t);
+  if (!m) return SLOW;
+  const int = m[1];
+  let frac = m[2];
+  if (frac === undefined || frac === '') return int;
+  let end = frac.length;
+  while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
+  if (end > 8) return SLOW;
+  if (end === 0) return int;
+  if (end < frac.length) frac = frac.slice(0, end);
+  return `${int}.${frac}`;
+}
+
+/** Digits before the point of a canonical string. */
+const intDigits = (c: string): number => {
+  const dot = c.indexOf('.');
+  return dot < 0 ? c.length : dot;
+};
+
+/** Compares two canonical strings numerically. */
+function cmpCanonical(a: string, b: string): number {
+  const ia = intDigits(a);
+  const ib = intDigits(b);
+  if (ia !== ib) return ia < ib ? -1 : 1;
+  return a === b ? 0 : a < b ? -1 : 1; // same number of integer digits: digit order is numeric order
+}
+
+/** Numeric comparison of two decimal strings: canonical ones without arithmetic, others through decimal.js. */
+function cmpDecimal(a: string, b: string, fast: boolean): number {
+  if (fast && CANONICAL.test(a) && CANONICAL.test(b)) return cmpCanonical(a, b);
+  return new D(a).comparedTo(b);
+}
+
 /**
  * Checks quotes before anything is stored or sent: finite numbers, price > 0,
  * high ≥ low, no timestamp in the future, no older quote over a newer one,
@@ -95,9 +148,15 @@ export class QuoteValidator {
   /** Prices that jumped, waiting for the next fetch to confirm them. */
   private readonly pendingJumps = new Map<string, Dec>();
   private readonly threshold: Dec;
+  private readonly thresholdNumber: number;
+  private readonly jumpCheck: boolean;
+  /** false sends every quote through decimal.js (the reference the fast path must equal; tests compare them). */
+  fastPath = true;
 
   constructor(config: AppConfig) {
     this.threshold = new D(config.PRICE_JUMP_THRESHOLD);
+    this.thresholdNumber = this.threshold.toNumber();
+    this.jumpCheck = this.threshold.gt(0);
   }
 
   validate(quotes: RawQuote[], known: Map<string, KnownPrice>, now: number = Date.now()): ValidationResult {
@@ -120,7 +179,7 @@ export class QuoteValidator {
       }
       // 2. Merge duplicates: newest quote wins, intraday range widens.
       const prev = bySymbol.get(v.symbol);
-      bySymbol.set(v.symbol, prev ? merge(prev, v) : v);
+      bySymbol.set(v.symbol, prev ? merge(prev, v, this.fastPath) : v);
     }
 
     // 3. Against what is stored: order, repeats, jumps.
@@ -134,12 +193,12 @@ export class QuoteValidator {
           reject(v, 'out_of_order', `quote of ${v.as_of.toISOString()} is older than the stored ${k.asOf.toISOString()}`);
           continue;
         }
-        if (asOf === last && k.price !== null && new D(k.price).eq(v.price)) {
+        if (asOf === last && k.price !== null && cmpDecimal(k.price, v.price, this.fastPath) === 0) {
           unchanged.push(v.symbol);
           continue;
         }
       }
-      if (k?.price && this.threshold.gt(0)) {
+      if (k?.price && this.jumpCheck && !this.clearlyNoJump(k.price, v.price)) {
         const lastPrice = new D(k.price);
         const price = new D(v.price);
         const move = price.minus(lastPrice).abs().div(lastPrice);
@@ -162,11 +221,62 @@ export class QuoteValidator {
       feedMetrics.quotesRejected.inc({ reason: r.reason, source: r.source });
       this.logger.warn(`Rejected ${r.source} quote for ${r.symbol} (${r.reason}): ${r.detail}`);
     }
-    for (const a of accepted) feedMetrics.quotesAccepted.inc({ source: a.source });
+    const bySource = new Map<string, number>();
+    for (const a of accepted) bySource.set(a.source, (bySource.get(a.source) ?? 0) + 1);
+    for (const [source, n] of bySource) feedMetrics.quotesAccepted.inc({ source }, n);
     return { accepted, rejected, unchanged };
   }
 
+  /**
+   * True when the move from `last` to `price` is certainly within the threshold. In doubles the
+   * relative move is within about 1e-15 of the exact one (both strings are read correctly
+   * rounded), so a margin of 1e-12 decides it the way decimal.js would; closer calls, and
+   * anything unusual, go to the decimal.js check.
+   */
+  private clearlyNoJump(last: string, price: string): boolean {
+    if (!this.fastPath || last === '0' || !CANONICAL.test(last) || !CANONICAL.test(price)) return false;
+    const l = Number(last);
+    const p = Number(price);
+    if (!(l >= 1e-100 && p >= 1e-100 && l < 1e300 && p < 1e300)) return false; // full double precision only
+    const move = Math.abs(p - l) / l;
+    return move < this.thresholdNumber - 1e-12 * (1 + move + this.thresholdNumber);
+  }
+
   private check(q: RawQuote, now: number): ValidQuote {
+    return (this.fastPath && this.checkFast(q, now)) || this.checkDecimal(q, now);
+  }
+
+  /** The common case without decimal.js; undefined sends the quote to checkDecimal (which also words every rejection). */
+  private checkFast(q: RawQuote, now: number): ValidQuote | undefined {
+    if (!q || typeof q.symbol !== 'string' || !q.symbol) return SLOW;
+    const price = fastPlain(q.price);
+    if (!price || price === '0' || intDigits(price) > 16) return SLOW; // required, > 0, < 1e16
+    const previous = fastPlain(q.previous_close);
+    if (previous === SLOW || previous === '0') return SLOW;
+    const high = fastPlain(q.high);
+    if (high === SLOW || high === '0') return SLOW;
+    const low = fastPlain(q.low);
+    if (low === SLOW || low === '0') return SLOW;
+    if (high && low && cmpCanonical(high, low) < 0) return SLOW;
+    const volume = fastPlain(q.volume);
+    if (volume === SLOW || (volume && intDigits(volume) > 20)) return SLOW; // < 1e20
+    if (!(q.as_of instanceof Date)) return SLOW;
+    const at = q.as_of.getTime();
+    if (!Number.isFinite(at) || at > now + FUTURE_TOLERANCE_MS) return SLOW;
+    return {
+      symbol: q.symbol.trim().toUpperCase(),
+      price,
+      previous_close: previous || null,
+      high: high ? (cmpCanonical(high, price) >= 0 ? high : price) : null,
+      low: low ? (cmpCanonical(low, price) <= 0 ? low : price) : null,
+      volume: volume || null,
+      as_of: q.as_of,
+      source: q.source,
+    };
+  }
+
+  /** The reference check, in decimal.js. */
+  private checkDecimal(q: RawQuote, now: number): ValidQuote {
     if (!q || typeof q.symbol !== 'string' || !q.symbol) throw new Invalid('malformed', 'symbol missing');
     const price = decimal('price', q.price, true)!;
     if (price.lte(0)) throw new Invalid('not_positive', `price is ${price.toFixed()}`);
@@ -198,14 +308,19 @@ export class QuoteValidator {
   }
 }
 
-function merge(a: ValidQuote, b: ValidQuote): ValidQuote {
+function merge(a: ValidQuote, b: ValidQuote, fast: boolean): ValidQuote {
   const [older, newer] = a.as_of.getTime() <= b.as_of.getTime() ? [a, b] : [b, a];
-  const pick = (x: string | null, y: string | null, f: (p: Dec, q: Dec) => Dec) => (x && y ? f(new D(x), new D(y)).toFixed() : (x ?? y));
+  const pick = (x: string | null, y: string | null, f: (p: Dec, q: Dec) => Dec, sign: number) => {
+    if (!x || !y) return x ?? y;
+    // Both canonical (every checked quote's numbers are): the larger/smaller one is printed as it is.
+    if (fast && CANONICAL.test(x) && CANONICAL.test(y)) return Math.sign(cmpCanonical(x, y)) === -sign ? y : x;
+    return f(new D(x), new D(y)).toFixed();
+  };
   return {
     ...newer,
-    high: pick(newer.high, older.high, (p, q) => D.max(p, q)),
-    low: pick(newer.low, older.low, (p, q) => D.min(p, q)),
-    volume: pick(newer.volume, older.volume, (p, q) => D.max(p, q)),
+    high: pick(newer.high, older.high, (p, q) => D.max(p, q), 1),
+    low: pick(newer.low, older.low, (p, q) => D.min(p, q), -1),
+    volume: pick(newer.volume, older.volume, (p, q) => D.max(p, q), 1),
     previous_close: newer.previous_close ?? older.previous_close,
   };
 }
