@@ -61,25 +61,19 @@ interface PortfolioState {
   name: string;
   slot: number;
   holdings: Holding[];
+  /** The part of the total that does not fit the limbs (flag BIG of the slot is set when it may be non-zero). */
   big: bigint;
-  /** Σ q × effPrev (changes only when a previous close changes: BigInt is fine) and its limbs (null: too big). */
+  /** Σ q × effPrev (changes only when a previous close changes: BigInt is fine); its limbs are pv0..pv2[slot]. */
   prevTotal: bigint;
-  prevLimbs: [number, number, number] | null;
-  prevDirty: boolean;
-  /** Positions whose symbol has no price. */
-  unpriced: number;
-  /** Positions whose symbol has never been updated (as-of NaN). */
-  noTime: number;
-  /**
-   * A lower bound of the oldest as-of among the positions (Infinity: none known); exact when it
-   * equals oldestSym.asOf. As-of times only grow, so "now − oldest ≤ staleMs" proves the portfolio
-   * fresh without looking at its positions; they are re-read only when it may be stale.
-   */
-  oldest: number;
+  /** The symbol whose as-of is oldest[slot] when that bound is exact (see LiveValuationService.oldest). */
   oldestSym: SymbolState | null;
-  /** Newest / oldest need a full recount (a symbol's as-of went back, see applyTicks). */
-  timesDirty: boolean;
 }
+
+/** Bits of LiveValuationService.flags[slot]. */
+const BIG = 1; // PortfolioState.big may be non-zero
+const PREV_DIRTY = 2; // prevTotal changed: pv0..pv2 must be recomputed
+const PREV_BIG = 4; // prevTotal does not fit the limbs
+const TIMES_DIRTY = 8; // newest / oldest need a full recount (a symbol's as-of went back, see applyTicks)
 
 interface PositionRow {
   portfolio_id: number;
@@ -153,6 +147,24 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   /** Newest as-of among the positions (-Infinity: none known) and the symbol that has it. */
   private newest = new Float64Array(0);
   private newestSym = new Int32Array(0);
+  /**
+   * A lower bound of the oldest as-of among the positions (Infinity: none known); exact when it
+   * equals oldestSym.asOf. As-of times only grow, so "now − oldest ≤ staleMs" proves the portfolio
+   * fresh without looking at its positions; they are re-read only when it may be stale.
+   */
+  private oldest = new Float64Array(0);
+  /** prevTotal's limbs (valid unless PREV_DIRTY or PREV_BIG). */
+  private pv0 = new Float64Array(0);
+  private pv1 = new Float64Array(0);
+  private pv2 = new Float64Array(0);
+  private flags = new Uint8Array(0);
+  /** What the output needs without touching the PortfolioState: id, owner, name, number of positions. */
+  private ids = new Int32Array(0);
+  private owners = new Int32Array(0);
+  private names: string[] = [];
+  private counts = new Int32Array(0);
+  /** Positions whose symbol has no price, plus positions whose symbol was never updated (as-of NaN): stale while > 0. */
+  private doubts = new Int32Array(0);
   /** Slots touched by the current batch (first `n` entries of applyTicks' result). */
   private touched = new Int32Array(0);
 
@@ -188,7 +200,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (!Number.isSafeInteger(portfolioId) || portfolioId <= 0) return null;
     await this.load();
     const p = this.portfolios.get(portfolioId);
-    if (p) return this.valuationOf(p, Date.now());
+    if (p) return this.valuationOf(p.slot, Date.now());
     // Created after the load and its 'portfolio.changed' not processed yet: read it now.
     return this.reload(portfolioId, false);
   }
@@ -302,13 +314,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       holdings: [],
       big: 0n,
       prevTotal: 0n,
-      prevLimbs: [0, 0, 0],
-      prevDirty: false,
-      unpriced: 0,
-      noTime: 0,
-      oldest: Infinity,
       oldestSym: null,
-      timesDirty: false,
     };
     this.slotOwner[slot] = p;
     this.t0[slot] = this.t1[slot] = this.t2[slot] = 0;
@@ -316,6 +322,14 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     this.mark[slot] = 0;
     this.newest[slot] = -Infinity;
     this.newestSym[slot] = -1;
+    this.oldest[slot] = Infinity;
+    this.pv0[slot] = this.pv1[slot] = this.pv2[slot] = 0;
+    this.flags[slot] = 0;
+    this.ids[slot] = p.id; // PostgreSQL integer: fits
+    this.owners[slot] = p.ownerId;
+    this.names[slot] = p.name;
+    this.counts[slot] = 0;
+    this.doubts[slot] = 0;
     return p;
   }
 
@@ -334,6 +348,15 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     this.mark = grow(this.mark, (n) => new Int32Array(n));
     this.newest = grow(this.newest, (n) => new Float64Array(n));
     this.newestSym = grow(this.newestSym, (n) => new Int32Array(n));
+    this.oldest = grow(this.oldest, (n) => new Float64Array(n));
+    this.pv0 = grow(this.pv0, (n) => new Float64Array(n));
+    this.pv1 = grow(this.pv1, (n) => new Float64Array(n));
+    this.pv2 = grow(this.pv2, (n) => new Float64Array(n));
+    this.flags = grow(this.flags, (n) => new Uint8Array(n));
+    this.ids = grow(this.ids, (n) => new Int32Array(n));
+    this.owners = grow(this.owners, (n) => new Int32Array(n));
+    this.counts = grow(this.counts, (n) => new Int32Array(n));
+    this.doubts = grow(this.doubts, (n) => new Int32Array(n));
     this.touched = new Int32Array(cap);
   }
 
@@ -345,26 +368,28 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (limbs) {
       [this.t2[k], this.t1[k], this.t0[k]] = limbs;
       p.big = 0n;
+      this.flags[k] = PREV_DIRTY;
     } else {
       p.big = total;
       this.t0[k] = this.t1[k] = this.t2[k] = 0;
+      this.flags[k] = PREV_DIRTY | BIG;
     }
-    p.prevDirty = true;
     this.recountTimes(p);
   }
 
-  /** Exact newest and oldest as-of, and the never-updated count, from the positions. */
+  /** Exact newest and oldest as-of, and the unpriced + never-updated count, from the positions. */
   private recountTimes(p: PortfolioState): void {
     let newest = -Infinity;
     let newestSym = -1;
     let oldest = Infinity;
     let oldestSym: SymbolState | null = null;
-    let noTime = 0;
+    let doubts = 0;
     const hs = p.holdings;
     for (let i = 0; i < hs.length; i++) {
       const s = hs[i].s;
       const a = s.asOf;
-      if (a !== a) noTime++; // NaN
+      if (s.price === null) doubts++;
+      if (a !== a) doubts++; // NaN
       else {
         if (a > newest) {
           newest = a;
@@ -378,10 +403,10 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     }
     this.newest[p.slot] = newest;
     this.newestSym[p.slot] = newestSym;
-    p.oldest = oldest;
+    this.oldest[p.slot] = oldest;
     p.oldestSym = oldestSym;
-    p.noTime = noTime;
-    p.timesDirty = false;
+    this.doubts[p.slot] = doubts;
+    this.flags[p.slot] &= ~TIMES_DIRTY;
   }
 
   private addHolding(p: PortfolioState, s: SymbolState, q: bigint): void {
@@ -390,6 +415,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (q >= 0n && q < FAST_QUANTITY) [qh, ql] = splitLimb(Number(q));
     const h: Holding = { p, s, q, qh, ql };
     p.holdings.push(h);
+    this.counts[p.slot]++;
     if (s.n === s.hSlot.length) {
       const grow = (a: Int32Array) => {
         const b = new Int32Array(a.length * 2);
@@ -408,8 +434,8 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (qh < 0) s.slow++;
     p.big += q * s.effPrice;
     p.prevTotal += q * s.effPrev;
-    if (s.price === null) p.unpriced++;
-    if (s.asOf !== s.asOf) p.noTime++;
+    if (s.price === null) this.doubts[p.slot]++;
+    if (s.asOf !== s.asOf) this.doubts[p.slot]++;
   }
 
   private removePortfolio(p: PortfolioState): void {
@@ -428,6 +454,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     p.holdings = [];
     this.portfolios.delete(p.id);
     this.slotOwner[p.slot] = undefined;
+    this.names[p.slot] = '';
     this.freeSlots.push(p.slot);
   }
 
@@ -469,6 +496,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (x > TOP_LIMIT || x < -TOP_LIMIT) {
       const p = this.slotOwner[k]!;
       p.big += limbsToBigInt(x, 0, 0);
+      this.flags[k] |= BIG;
       x = 0;
     }
     T2[k] = x;
@@ -499,6 +527,9 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     const NEWEST = this.newest;
     const NEWSYM = this.newestSym;
     const touched = this.touched;
+    const OLDEST = this.oldest;
+    const FLAGS = this.flags;
+    const DOUBTS = this.doubts;
     let tc = 0;
     for (const t of ticks) {
       let price: bigint | null;
@@ -576,20 +607,24 @@ export class LiveValuationService extends PortfolioValuationSource implements On
         for (let i = 0; i < n; i++) {
           const h = hs[i];
           const p = h.p;
-          if (priceMoved && (!small || h.qh < 0)) p.big += h.q * dPrice;
+          const k = p.slot;
+          if (priceMoved && (!small || h.qh < 0)) {
+            p.big += h.q * dPrice;
+            FLAGS[k] |= BIG;
+          }
           if (prevMoved) {
             p.prevTotal += h.q * dPrev;
-            p.prevDirty = true;
+            FLAGS[k] |= PREV_DIRTY;
           }
-          if (becamePriced) p.unpriced--;
+          if (becamePriced) DOUBTS[k]--;
           if (firstTime) {
-            p.noTime--;
-            if (a < p.oldest) {
-              p.oldest = a;
+            DOUBTS[k]--;
+            if (a < OLDEST[k]) {
+              OLDEST[k] = a;
               p.oldestSym = s;
             }
           }
-          if (wentBack) p.timesDirty = true;
+          if (wentBack) FLAGS[k] |= TIMES_DIRTY;
         }
       }
     }
@@ -629,7 +664,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     if (this.reloadGen.get(portfolioId) !== gen) {
       // A newer reload is in flight; answer from whatever it leaves.
       const p = this.portfolios.get(portfolioId);
-      return p ? this.valuationOf(p, Date.now()) : null;
+      return p ? this.valuationOf(p.slot, Date.now()) : null;
     }
     const old = this.portfolios.get(portfolioId);
     if (old) this.removePortfolio(old);
@@ -638,7 +673,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     for (const r of rows) if (r.symbol && r.quantity != null) this.addHolding(p, this.symbolFor(r), toFixed8(r.quantity)!);
     this.settle(p);
     this.portfolios.set(p.id, p);
-    const v = this.valuationOf(p, Date.now());
+    const v = this.valuationOf(p.slot, Date.now());
     if (notify) this.notify([v]);
     return v;
   }
@@ -650,12 +685,12 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     const now = Date.now();
     const watched = this.isWatched;
     const touched = this.touched;
-    const owners = this.slotOwner;
+    const ids = this.ids;
     const out: PortfolioValuation[] = [];
     for (let i = 0; i < count; i++) {
-      const p = owners[touched[i]]!;
-      if (watched && !watched(p.id)) continue;
-      out.push(this.valuationOf(p, now));
+      const k = touched[i];
+      if (watched && !watched(ids[k])) continue;
+      out.push(this.valuationOf(k, now));
     }
     if (out.length > 0) this.notify(out);
   }
@@ -676,36 +711,6 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     return p.big + limbsToBigInt(this.t2[k], this.t1[k], this.t0[k]);
   }
 
-  /** total_value, daily_change and daily_change_percent: Number limbs when possible, BigInt otherwise. */
-  private figures(p: PortfolioState): [total: string, change: string, percent: string] {
-    if (p.prevDirty) {
-      p.prevLimbs = limbsOf(p.prevTotal);
-      p.prevDirty = false;
-    }
-    const pl = p.prevLimbs;
-    if (p.big === 0n && pl) {
-      const k = p.slot;
-      const t0 = this.t0[k];
-      const t1 = this.t1[k];
-      const t2 = this.t2[k];
-      let c0 = t0 - pl[2];
-      let c1 = t1 - pl[1];
-      let c2 = t2 - pl[0];
-      if (c0 < 0) {
-        c0 += LIMB;
-        c1 -= 1;
-      }
-      if (c1 < 0) {
-        c1 += LIMB;
-        c2 -= 1;
-      }
-      return [formatLimbs16(t2, t1, t0), formatLimbs16(c2, c1, c0), percentOfLimbs(c2, c1, c0, pl[0], pl[1], pl[2])];
-    }
-    const total = this.totalOf(p);
-    const change = total - p.prevTotal;
-    return [formatFixed16(total), formatFixed16(change), percentOf(change, p.prevTotal)];
-  }
-
   private isoOf(ms: number): string {
     if (ms !== this.lastIsoMs) {
       this.lastIsoMs = ms;
@@ -716,32 +721,83 @@ export class LiveValuationService extends PortfolioValuationSource implements On
 
   /**
    * Stale: a position without a price or never updated, or the oldest as-of
-   * older than staleMs. p.oldest is a lower bound, so a fresh answer needs no
-   * pass over the positions; a possibly stale one is confirmed by oldestSym
+   * older than staleMs. oldest[slot] is a lower bound, so a fresh answer needs
+   * no pass over the positions; a possibly stale one is confirmed by oldestSym
    * (still that old) or by a recount.
    */
-  private isStale(p: PortfolioState, now: number): boolean {
-    if (p.unpriced > 0 || p.noTime > 0) return true;
-    if (!(now - p.oldest > this.staleMs)) return false;
+  private isStale(k: number, now: number): boolean {
+    if (this.doubts[k] > 0) return true;
+    if (!(now - this.oldest[k] > this.staleMs)) return false;
+    const p = this.slotOwner[k]!;
     const o = p.oldestSym;
-    if (o === null || o.asOf !== p.oldest) this.recountTimes(p);
-    return now - p.oldest > this.staleMs;
+    if (o === null || o.asOf !== this.oldest[k]) this.recountTimes(p);
+    if (this.doubts[k] > 0) return true;
+    return now - this.oldest[k] > this.staleMs;
   }
 
-  private valuationOf(p: PortfolioState, now: number): PortfolioValuation {
-    if (p.timesDirty) this.recountTimes(p);
-    const stale = this.isStale(p, now);
-    const k = p.slot;
+  /**
+   * The published valuation. total_value, daily_change and daily_change_percent
+   * come from the Number limbs when possible (no BigInt), from the BigInt
+   * totals otherwise; both give the same strings.
+   */
+  private valuationOf(k: number, now: number): PortfolioValuation {
+    let f = this.flags[k];
+    if (f & TIMES_DIRTY) {
+      this.recountTimes(this.slotOwner[k]!);
+      f &= ~TIMES_DIRTY;
+    }
+    const stale = this.isStale(k, now);
     const asOf = this.newest[k] === -Infinity ? this.isoOf(now) : this.symbolList[this.newestSym[k]].asOfIso;
-    const [total, change, percent] = this.figures(p);
+    if (f & PREV_DIRTY) {
+      const pl = limbsOf(this.slotOwner[k]!.prevTotal);
+      if (pl) {
+        this.pv2[k] = pl[0];
+        this.pv1[k] = pl[1];
+        this.pv0[k] = pl[2];
+        f &= ~(PREV_DIRTY | PREV_BIG);
+      } else f = (f & ~PREV_DIRTY) | PREV_BIG;
+      this.flags[k] = f;
+    }
+    let total: string;
+    let change: string;
+    let percent: string;
+    if ((f & (BIG | PREV_BIG)) === 0) {
+      const t0 = this.t0[k];
+      const t1 = this.t1[k];
+      const t2 = this.t2[k];
+      const p0 = this.pv0[k];
+      const p1 = this.pv1[k];
+      const p2 = this.pv2[k];
+      let c0 = t0 - p0;
+      let c1 = t1 - p1;
+      let c2 = t2 - p2;
+      if (c0 < 0) {
+        c0 += LIMB;
+        c1 -= 1;
+      }
+      if (c1 < 0) {
+        c1 += LIMB;
+        c2 -= 1;
+      }
+      total = formatLimbs16(t2, t1, t0);
+      change = formatLimbs16(c2, c1, c0);
+      percent = percentOfLimbs(c2, c1, c0, p2, p1, p0);
+    } else {
+      const p = this.slotOwner[k]!;
+      const t = this.totalOf(p);
+      const c = t - p.prevTotal;
+      total = formatFixed16(t);
+      change = formatFixed16(c);
+      percent = percentOf(c, p.prevTotal);
+    }
     return {
-      portfolio_id: p.id,
-      owner_id: p.ownerId,
-      name: p.name,
+      portfolio_id: this.ids[k],
+      owner_id: this.owners[k],
+      name: this.names[k],
       total_value: total,
       daily_change: change,
       daily_change_percent: percent,
-      positions_count: p.holdings.length,
+      positions_count: this.counts[k],
       as_of: asOf,
       stale,
     };
