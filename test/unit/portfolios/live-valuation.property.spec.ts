@@ -119,12 +119,13 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
     let now = Date.UTC(2026, 10, 25, 12, 0, 0);
     vi.setSystemTime(now);
     const STALE_MS = 3 * 30 * 1000; // 3 × REALTIME_UPDATE_INTERVAL
-    const syms = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH', 'III', 'JJJ'];
+    const syms = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH', 'III', 'JJJ', 'KKK'];
     type Sym = { price: string | null; prev: string | null; asOf: number };
     const market = new Map<string, Sym>();
     for (const [i, s] of syms.entries()) {
-      // AAA..: priced and updated; GGG: priced but never updated (no last_updated); HHH: no price at all.
+      // AAA..: priced and updated; GGG, III, JJJ: priced but never updated (no last_updated); HHH: no price at all.
       if (s === 'HHH') market.set(s, { price: null, prev: null, asOf: NaN });
+      else if (s === 'KKK') market.set(s, { price: null, prev: null, asOf: now - 5_000 }); // no price, yet a last_updated
       else if (s === 'GGG' || s === 'III' || s === 'JJJ') market.set(s, { price: PRICES(), prev: PRICES(), asOf: NaN });
       else market.set(s, { price: PRICES(), prev: rnd() < 0.2 ? null : PRICES(), asOf: now - i * 20_000 });
     }
