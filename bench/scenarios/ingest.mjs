@@ -1,6 +1,8 @@
 // Ingest: batches of 50, 500 and 5,000 quotes through the price feed's own parts, as its pipeline
-// runs them: known prices (one SELECT), QuoteValidator, PriceBatchWriter (one transaction: one
-// multi-row UPDATE of the assets, one multi-row INSERT into price_history) on a real PostgreSQL.
+// runs them for the leader: known prices (PricePipeline.knownAssets: kept in memory, one SELECT in
+// the untimed warm-up run), QuoteValidator, PriceBatchWriter (one transaction: one multi-row UPDATE
+// of the assets, one multi-row INSERT into price_history) on a real PostgreSQL, then
+// PricePipeline.remember of the committed rows.
 import { pgQuery } from '../lib/env.mjs';
 import { reportProfile, scratchDatabase, startEngineWorker } from './engine.mjs';
 
@@ -19,7 +21,7 @@ export async function runIngest(ctx, { runs, sizes = [50, 500, 5_000] }) {
     const result = await worker.call('ingest', { symbols, sizes, runs }, 300_000);
     reportProfile(ctx, 'ingest');
     for (const b of result.batches) ctx.log(`ingest ${b.size}: median ${b.medianMs} ms (${b.quotesPerSec} quotes/s; load ${b.loadMedianMs} validate ${b.validateMedianMs} write ${b.writeMedianMs})`);
-    return { path: 'SELECT known prices → QuoteValidator.validate → PriceBatchWriter.write', ...result };
+    return { path: 'known prices (memory; SELECT when missing) → QuoteValidator.validate → PriceBatchWriter.write', ...result };
   } finally {
     await worker.close();
     await db.drop();

@@ -6,6 +6,7 @@ import type { BusMessages } from '../../src/bus/bus.messages';
 import { MessageBus } from '../../src/bus/message-bus';
 import { freePort } from '../../src/database/embedded-postgres';
 import { trimZeros } from '../../src/database/decimal.transformer';
+import { FeedLeaderLock } from '../../src/price-feed/feed/feed-leader.lock';
 import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
 import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
 import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.service';
@@ -198,6 +199,67 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     } finally {
       await sql(app.databaseUrl, `DROP TRIGGER slow_history ON price_history; DROP FUNCTION slow_history()`);
     }
+  });
+
+  it('the leader keeps known prices in memory and reads them again after a failed write, so no older quote lands over a newer one', async () => {
+    const leader = { origin: 'test', fence: async () => undefined }; // fenced batches are the leader's (no lock runs in this app)
+    const first = await pipeline.runBatch(['ORCL', 'IBM'], leader);
+    expect(first.error).toBeUndefined();
+    const orcl = first.committed.find((t) => t.symbol === 'ORCL')!;
+    expect(orcl).toBeDefined();
+    // Another writer moves ORCL an hour ahead without telling this process: the memory still has the committed row.
+    await sql(app.databaseUrl, `UPDATE assets SET current_price = 999, last_updated = now() + interval '1 hour' WHERE symbol = 'ORCL'`);
+    expect((await pipeline.knownAssets(['ORCL'])).get('ORCL')).toMatchObject({ lastPrice: orcl.price, asOf: new Date(orcl.as_of) });
+
+    // A batch whose connection is killed mid-write fails...
+    await sql(app.databaseUrl, `CREATE FUNCTION slow_history2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$`);
+    await sql(app.databaseUrl, `CREATE TRIGGER slow_history2 BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION slow_history2()`);
+    try {
+      const killWriter = async () => {
+        const [victim] = await until(() =>
+          sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`).then((r) => (r.length ? r : null)),
+        );
+        await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [victim.pid]);
+      };
+      const [failed] = await Promise.all([pipeline.runBatch(['ORCL', 'IBM'], leader), killWriter()]);
+      expect(failed.error).toBeDefined();
+    } finally {
+      await sql(app.databaseUrl, `DROP TRIGGER slow_history2 ON price_history; DROP FUNCTION slow_history2()`);
+    }
+    // ... and drops the known prices: they are read from the database again.
+    const [stored] = await sql<{ last_updated: Date }>(app.databaseUrl, `SELECT last_updated FROM assets WHERE symbol = 'ORCL'`);
+    expect((await pipeline.knownAssets(['ORCL'])).get('ORCL')).toMatchObject({ lastPrice: '999', asOf: stored.last_updated });
+    const orclHistory = () =>
+      sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol = 'ORCL'`).then((r) => r[0].n);
+    const before = await orclHistory();
+    const next = await pipeline.runBatch(['ORCL', 'IBM'], leader);
+    expect(next.error).toBeUndefined();
+    expect(next.results.find((r) => r.symbol === 'ORCL')).toMatchObject({ status: 'rejected', reason: 'out_of_order', stored: false });
+    expect(next.results.find((r) => r.symbol === 'IBM')).toMatchObject({ status: 'updated', stored: true });
+    const [row] = await sql(app.databaseUrl, `SELECT current_price::text AS p FROM assets WHERE symbol = 'ORCL'`);
+    expect(row.p).toBe('999.00000000');
+    expect(await orclHistory()).toBe(before); // no older tick written behind the newer price either
+    await sql(app.databaseUrl, `UPDATE assets SET last_updated = now() WHERE symbol = 'ORCL'`);
+  });
+
+  it('known prices follow every commit (also through the bus) and are dropped when the feed lock changes hands', async () => {
+    const leader = { origin: 'test', fence: async () => undefined };
+    await pipeline.runBatch(['AMD'], leader);
+    // Another process's commit arrives through the bus: the memory moves forward, never back.
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const bus = app.app.get(MessageBus);
+    await bus.publish('prices.committed', { ticks: [{ symbol: 'AMD', price: '321.5', previous_close: null, high: null, low: null, volume: null, as_of: later, source: 'elsewhere' }], published_at: Date.now(), origin: 'other' });
+    await until(async () => (await pipeline.knownAssets(['AMD'])).get('AMD')?.lastPrice === '321.5');
+    await bus.publish('prices.committed', { ticks: [{ symbol: 'AMD', price: '1', previous_close: null, high: null, low: null, volume: null, as_of: new Date(0).toISOString(), source: 'old' }], published_at: Date.now(), origin: 'other' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await pipeline.knownAssets(['AMD'])).get('AMD')).toMatchObject({ lastPrice: '321.5', asOf: new Date(later) });
+    // A change of leader: whatever the other feed wrote, the prices are read from the database again.
+    const lock = app.app.get(FeedLeaderLock) as unknown as { setHeld(v: boolean): void };
+    lock.setHeld(true);
+    lock.setHeld(false);
+    const [stored] = await sql<{ p: string }>(app.databaseUrl, `SELECT current_price::text AS p FROM assets WHERE symbol = 'AMD'`);
+    expect((await pipeline.knownAssets(['AMD'])).get('AMD')?.lastPrice).toBe(trimZeros(stored.p));
+    expect(stored.p).not.toBe('321.50000000');
   });
 
   it('publishes each updated row exactly as stored (the ticks equal a read-back of the assets rows)', async () => {

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { hostname } from 'node:os';
@@ -8,6 +9,7 @@ import type { PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { LatestPriceCache } from '../cache/latest-price.cache';
 import { trimZeros } from '../../database/decimal.transformer';
+import { FeedLeaderLock } from '../feed/feed-leader.lock';
 import { feedMetrics } from '../metrics';
 import type { ProviderAsset } from '../providers/price-provider.interface';
 import { ProviderRouter } from '../providers/provider-router.service';
@@ -66,6 +68,15 @@ interface AssetRow {
 /** Most quotes kept across runs while the database is unreachable. */
 const MAX_CARRIED = 100_000;
 
+/** An asset as loadAssets returns it: what the providers need, and the stored price's time. */
+export type KnownAsset = ProviderAsset & { asOf: Date | null };
+
+/** A known-prices entry: the asset's type is missing when only a commit has told us about it. */
+type KnownEntry = Omit<KnownAsset, 'assetType'> & { assetType?: AssetType };
+
+/** The newer of two states of one asset row (last_updated only moves forward); ties keep `a`. */
+const newer = (a: KnownEntry, b: KnownEntry): KnownEntry => (b.asOf && (!a.asOf || b.asOf.getTime() > a.asOf.getTime()) ? b : a);
+
 /**
  * One batch, end to end: load the assets, fetch quotes through the provider
  * chains, validate, write (one transaction: one multi-row upsert, one
@@ -74,10 +85,23 @@ const MAX_CARRIED = 100_000;
  * and the force-update endpoint alike.
  */
 @Injectable()
-export class PricePipeline {
+export class PricePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('PricePipeline');
   private carried: ValidQuote[] = [];
   readonly defaultOrigin = `${hostname()}:${process.pid}`;
+  /**
+   * Known prices (what the assets rows hold) kept between the leader's batches, so a batch
+   * reads no known prices from the database. The feed under the advisory lock is the only
+   * regular writer; the entries follow every commit seen (this process's, and other
+   * processes' through the bus), only ever forward in time (last_updated only moves forward).
+   * Dropped on a failed batch and whenever the lock is taken or lost; refreshed by every full
+   * loadAssets() (the scheduler's, once per run); a symbol whose accepted quote did not move
+   * its row (the database had newer) is read again.
+   */
+  private readonly known = new Map<string, KnownEntry>();
+  /** Bumped when the known prices are dropped: a database read started before then is not kept. */
+  private knownEpoch = 0;
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -86,22 +110,89 @@ export class PricePipeline {
     private readonly writer: PriceBatchWriter,
     private readonly bus: MessageBus,
     private readonly cache: LatestPriceCache,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  onApplicationBootstrap(): void {
+    this.unsubscribe.push(this.bus.subscribe('prices.committed', (m) => this.remember(m.ticks)));
+    // The lock lives in the feed's module (absent from the one-shot commands): any change of leader drops the known prices.
+    let lock: FeedLeaderLock | undefined;
+    try {
+      lock = this.moduleRef.get(FeedLeaderLock, { strict: false });
+    } catch {
+      lock = undefined;
+    }
+    if (lock) this.unsubscribe.push(lock.onChange(() => this.forgetKnown()));
+  }
+
+  onModuleDestroy(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
 
   /** Quotes waiting for the database to come back. */
   get carriedCount(): number {
     return this.carried.length;
   }
 
+  /**
+   * Known prices of these symbols from memory (see `known`); the ones not there yet are read
+   * from the database (one SELECT) and kept. Same result as loadAssets(symbols) as long as
+   * nothing but this process's feed writes the assets' prices.
+   */
+  async knownAssets(symbols: string[]): Promise<Map<string, KnownAsset>> {
+    const out = new Map<string, KnownAsset>();
+    let missing: string[] | undefined;
+    for (const s of symbols) {
+      const e = this.known.get(s);
+      if (e?.assetType) out.set(s, e as KnownAsset);
+      else (missing ??= []).push(s);
+    }
+    if (!missing) return out;
+    const loaded = await this.loadAssets(missing);
+    // Keep the symbols' order as loadAssets gives it (by symbol) when everything was read.
+    if (out.size === 0) return loaded;
+    for (const [s, a] of loaded) out.set(s, a);
+    return out;
+  }
+
+  /** Follows committed rows (this process's batches and, through the bus, other writers'). */
+  remember(ticks: PriceTick[]): void {
+    for (const t of ticks) {
+      const e = this.known.get(t.symbol);
+      const next: KnownEntry = { symbol: t.symbol, assetType: e?.assetType, lastPrice: t.price, previousClose: t.previous_close, asOf: new Date(t.as_of) };
+      this.known.set(t.symbol, e ? newer(e, next) : next);
+    }
+  }
+
+  /** Drops every known price: the next batches read them from the database again. */
+  forgetKnown(): void {
+    this.known.clear();
+    this.knownEpoch++;
+  }
+
+  /** Database rows read at `epoch` into the known prices (unless dropped since), never moving an entry back in time. */
+  private keepLoaded(rows: Map<string, KnownAsset>, epoch: number, all: boolean): void {
+    if (epoch !== this.knownEpoch) return;
+    if (all) {
+      // Every asset: symbols no longer in the table go, types follow the table.
+      for (const s of this.known.keys()) if (!rows.has(s)) this.known.delete(s);
+    }
+    for (const [s, row] of rows) {
+      const e = this.known.get(s);
+      this.known.set(s, e ? { ...newer(row, e), assetType: row.assetType } : row);
+    }
+  }
+
   /** Assets by symbol, in the order asked; `null` symbols are not in the assets table. */
-  async loadAssets(symbols?: string[]): Promise<Map<string, ProviderAsset & { asOf: Date | null }>> {
+  async loadAssets(symbols?: string[]): Promise<Map<string, KnownAsset>> {
+    const epoch = this.knownEpoch;
     const rows = (await (symbols
       ? this.db.query(
           `SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets WHERE symbol = ANY($1::text[]) ORDER BY symbol`,
           [symbols],
         )
       : this.db.query(`SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets ORDER BY symbol`))) as AssetRow[];
-    return new Map(
+    const assets = new Map<string, KnownAsset>(
       rows.map((r) => [
         r.symbol,
         {
@@ -113,12 +204,15 @@ export class PricePipeline {
         },
       ]),
     );
+    this.keepLoaded(assets, epoch, !symbols);
+    return assets;
   }
 
   async runBatch(symbols: string[], opts: BatchOptions): Promise<BatchReport> {
     const started = performance.now();
     const wanted = [...new Set(symbols.map((s) => s.trim().toUpperCase()))];
-    const assets = await this.loadAssets(wanted);
+    // The leader's batches (fenced by the lock) use the known prices in memory; anyone else reads the database.
+    const assets = opts.fence ? await this.knownAssets(wanted) : await this.loadAssets(wanted);
     const results = new Map<string, SymbolResult>();
     const base = (symbol: string): SymbolResult => {
       const a = assets.get(symbol);
@@ -157,8 +251,16 @@ export class PricePipeline {
         this.carried = [];
         report.committed = written.committed;
         report.historyRows = written.historyRows;
+        this.remember(written.committed);
+        if (written.committed.length < toWrite.length) {
+          // A quote that did not move its row: the database holds something newer (or the asset is gone). Read it again.
+          const moved = new Set(written.committed.map((t) => t.symbol));
+          for (const q of toWrite) if (!moved.has(q.symbol)) this.known.delete(q.symbol);
+        }
         feedMetrics.batches.inc({ outcome: 'committed' });
       } catch (err) {
+        // Whatever happened to the database meanwhile, the known prices are read from it again.
+        this.forgetKnown();
         const msg = (err as Error).message;
         report.error = msg;
         feedMetrics.batches.inc({ outcome: 'failed' });
