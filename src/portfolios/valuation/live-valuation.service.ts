@@ -301,6 +301,10 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   }
 
   private newPortfolio(r: PositionRow): PortfolioState {
+    // The output reads ids from Int32Arrays: portfolios.id and users.id are PostgreSQL integers.
+    if ((r.portfolio_id | 0) !== r.portfolio_id || (r.owner_id | 0) !== r.owner_id) {
+      throw new RangeError(`portfolio ${r.portfolio_id} / owner ${r.owner_id}: ids must be 32-bit integers`);
+    }
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       if (this.slotCount === this.t0.length) this.growSlots();
@@ -325,7 +329,7 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     this.oldest[slot] = Infinity;
     this.pv0[slot] = this.pv1[slot] = this.pv2[slot] = 0;
     this.flags[slot] = 0;
-    this.ids[slot] = p.id; // PostgreSQL integer: fits
+    this.ids[slot] = p.id;
     this.owners[slot] = p.ownerId;
     this.names[slot] = p.name;
     this.counts[slot] = 0;
