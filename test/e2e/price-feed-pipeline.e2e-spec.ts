@@ -8,6 +8,7 @@ import { freePort } from '../../src/database/embedded-postgres';
 import { trimZeros } from '../../src/database/decimal.transformer';
 import { FeedLeaderLock } from '../../src/price-feed/feed/feed-leader.lock';
 import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
+import { pgArray } from '../../src/price-feed/pipeline/pg-array';
 import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
 import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.service';
 import { QuoteValidator, ValidQuote } from '../../src/price-feed/validation/quote-validator';
@@ -294,6 +295,20 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     expect([...res.committed].sort((a, b) => a.symbol.localeCompare(b.symbol))).toEqual(stored);
     expect(res.committed.find((c) => c.symbol === 'TICK3')).toMatchObject({ price: '12345679', as_of: new Date(t.getTime() + 1).toISOString(), source: 'test' });
     expect(res.historyRows).toBe(7);
+  });
+
+  it('builds array parameters PostgreSQL reads back element for element (pgArray)', async () => {
+    const texts = ['', 'NULL', 'null', 'Null', 'NULLS', ' a', 'a ', 'a b', 'a,b', '{', '}', '{}', '"', '\\', 'a"b\\c', '\\"', 'é', '^GSPC', 'BRK.B', 'BTC-USD', '1e5', '-1.5', '\t', 'x\ny', "it's", '日本', null, 'AAPL'];
+    const [row] = await sql<{ a: (string | null)[]; b: (string | null)[] }>(app.databaseUrl, `SELECT $1::text[] AS a, $2::text[] AS b`, [pgArray(texts), texts]);
+    expect(row.a).toEqual(texts);
+    expect(row.a).toEqual(row.b);
+    const nums = ['0', '1', '0.00000001', '123456789012345.12345678', '-5', '1e2', null, '7.10'];
+    const [n] = await sql<{ a: string[]; b: string[] }>(app.databaseUrl, `SELECT $1::numeric[]::text[] AS a, $2::numeric[]::text[] AS b`, [pgArray(nums), nums]);
+    expect(n.a).toEqual(n.b);
+    const times = [new Date(0).toISOString(), new Date().toISOString(), '2024-03-05T15:00:00.123Z'];
+    const [t] = await sql<{ a: string[]; b: string[] }>(app.databaseUrl, `SELECT $1::timestamptz[]::text[] AS a, $2::timestamptz[]::text[] AS b`, [pgArray(times), times]);
+    expect(t.a).toEqual(t.b);
+    expect(pgArray([])).toBe('{}');
   });
 
   it('deleting an asset deletes its history in the same statement (no foreign key on price_history)', async () => {

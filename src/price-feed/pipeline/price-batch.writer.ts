@@ -4,6 +4,7 @@ import { DataSource, QueryRunner } from 'typeorm';
 import type { PriceTick } from '../../bus/bus.messages';
 import { trimZeros } from '../../database/decimal.transformer';
 import type { ValidQuote } from '../validation/quote-validator';
+import { pgArray } from './pg-array';
 
 /** Checks, inside the batch's transaction, that this process still leads (see FeedLeaderLock). */
 export type WriteFence = (runner: QueryRunner) => Promise<void>;
@@ -82,14 +83,14 @@ export class PriceBatchWriter {
            WHERE a.symbol = v.symbol AND (a.last_updated IS NULL OR a.last_updated <= v.as_of)
            RETURNING a.symbol, a.current_price, a.previous_close, a.day_high, a.day_low, a.volume, a.source`,
           [
-            latest.map((q) => q.symbol),
-            latest.map((q) => q.price),
-            latest.map((q) => q.previous_close),
-            latest.map((q) => q.high),
-            latest.map((q) => q.low),
-            latest.map((q) => q.volume),
-            latest.map((q) => asOfIso.get(q.symbol)!),
-            latest.map((q) => q.source),
+            pgArray(latest.map((q) => q.symbol)),
+            pgArray(latest.map((q) => q.price)),
+            pgArray(latest.map((q) => q.previous_close)),
+            pgArray(latest.map((q) => q.high)),
+            pgArray(latest.map((q) => q.low)),
+            pgArray(latest.map((q) => q.volume)),
+            pgArray(latest.map((q) => asOfIso.get(q.symbol)!)),
+            pgArray(latest.map((q) => q.source)),
           ],
           true,
         )
@@ -102,7 +103,12 @@ export class PriceBatchWriter {
              FROM unnest($1::text[], $2::timestamptz[], $3::numeric[], $4::numeric[]) AS v(symbol, as_of, price, volume)
              JOIN assets a ON a.symbol = v.symbol
            ON CONFLICT (asset_id, "interval", "timestamp") DO NOTHING`,
-          [history.map((q) => q.symbol), history.map((q) => q.as_of.toISOString()), history.map((q) => q.price), history.map((q) => q.volume)],
+          [
+            pgArray(history.map((q) => q.symbol)),
+            pgArray(history.map((q) => (q === newest.get(q.symbol) ? asOfIso.get(q.symbol)! : q.as_of.toISOString()))),
+            pgArray(history.map((q) => q.price)),
+            pgArray(history.map((q) => q.volume)),
+          ],
           true,
         )
         ).affected;
