@@ -117,6 +117,16 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     expect(after[1][0].n).toBe(before[1][0].n + 1);
   });
 
+  it('a batch partly written before adds only its new ticks, and the same batch with no duplicate adds them all', async () => {
+    const t = new Date(Date.now() - 30_000);
+    expect((await writer.write([vq('ADBE', '500', t)])).historyRows).toBe(1);
+    const mixed = await writer.write([vq('ADBE', '500', t), vq('CRM', '300', t), vq('ADBE', '501', new Date(t.getTime() + 1000))]);
+    expect(mixed.historyRows).toBe(2); // CRM@t and ADBE@t+1s; ADBE@t was there
+    expect(mixed.committed.map((c) => [c.symbol, c.price]).sort()).toEqual([['ADBE', '501'], ['CRM', '300']]);
+    const ticks = await sql(app.databaseUrl, `SELECT a.symbol, h.close::text FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol IN ('ADBE', 'CRM') ORDER BY 1, h."timestamp"`);
+    expect(ticks.map((r) => [r.symbol, r.close])).toEqual([['ADBE', '500.00000000'], ['ADBE', '501.00000000'], ['CRM', '300.00000000']]);
+  });
+
   it('widens the stored day range for quotes without high/low and starts a new one on a new UTC day', async () => {
     const d1 = new Date(Date.now() - 3 * 86_400_000);
     await writer.write([vq('NFLX', '600', d1)]);
