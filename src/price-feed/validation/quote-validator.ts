@@ -49,7 +49,7 @@ export interface ValidationResult {
 /** Clock skew tolerated between a vendor and us before a quote counts as "from the future". */
 export const FUTURE_TOLERANCE_MS = 5_000;
 
-/** Column limits: prices are numeric(24,8), volumes numeric(28,8). */
+/** Column limits: prices (and previous close, day high/low) are numeric(24,8), volumes numeric(28,8). */
 const PRICE_MAX = new D('1e16');
 const VOLUME_MAX = new D('1e20');
 
@@ -69,7 +69,7 @@ function decimal(field: string, v: number | string | null | undefined, required:
   }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new Invalid('not_finite', `${field} is ${v}`);
-    return new D(String(v));
+    return bounded(field, new D(String(v)), String(v));
   }
   if (typeof v !== 'string') throw new Invalid('malformed', `${field} is not a number`);
   const t = v.trim();
@@ -77,8 +77,17 @@ function decimal(field: string, v: number | string | null | undefined, required:
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) throw new Invalid('malformed', `${field} "${t.slice(0, 30)}" is not a number`);
   const d = new D(t);
   if (!d.isFinite()) throw new Invalid('not_finite', `${field} is ${t}`);
+  return bounded(field, d, t);
+}
+
+/** No column holds more than 20 integer digits or keeps anything below 1e-8: far beyond that is not a price (and would print as a huge string). */
+function bounded(field: string, d: Dec, shown: string): Dec {
+  if (!d.isZero() && (d.e > 100 || d.e < -100)) throw new Invalid('malformed', `${field} "${shown.slice(0, 30)}" out of range`);
   return d;
 }
+
+/** Positive, and still positive once stored with 8 decimals (a price of 0.000000001 would be stored as 0). */
+const positive = (d: Dec): boolean => d.gt(0) && !d.toDecimalPlaces(8).isZero();
 
 const str = (d: Dec | null): string | null => (d === null ? null : d.toDecimalPlaces(8).toFixed());
 
@@ -251,12 +260,13 @@ export class QuoteValidator {
     if (!q || typeof q.symbol !== 'string' || !q.symbol) return SLOW;
     const price = fastPlain(q.price);
     if (!price || price === '0' || intDigits(price) > 16) return SLOW; // required, > 0, < 1e16
+    // Present ones: > 0 and < 1e16, like the price.
     const previous = fastPlain(q.previous_close);
-    if (previous === SLOW || previous === '0') return SLOW;
+    if (previous === SLOW || previous === '0' || intDigits(previous) > 16) return SLOW;
     const high = fastPlain(q.high);
-    if (high === SLOW || high === '0') return SLOW;
+    if (high === SLOW || high === '0' || intDigits(high) > 16) return SLOW;
     const low = fastPlain(q.low);
-    if (low === SLOW || low === '0') return SLOW;
+    if (low === SLOW || low === '0' || intDigits(low) > 16) return SLOW;
     if (high && low && cmpCanonical(high, low) < 0) return SLOW;
     const volume = fastPlain(q.volume);
     if (volume === SLOW || (volume && intDigits(volume) > 20)) return SLOW; // < 1e20
@@ -279,13 +289,15 @@ export class QuoteValidator {
   private checkDecimal(q: RawQuote, now: number): ValidQuote {
     if (!q || typeof q.symbol !== 'string' || !q.symbol) throw new Invalid('malformed', 'symbol missing');
     const price = decimal('price', q.price, true)!;
-    if (price.lte(0)) throw new Invalid('not_positive', `price is ${price.toFixed()}`);
+    if (!positive(price)) throw new Invalid('not_positive', `price is ${price.toFixed()}`);
     if (price.gte(PRICE_MAX)) throw new Invalid('malformed', `price ${price.toFixed()} out of range`);
     const previous = decimal('previous_close', q.previous_close, false);
-    if (previous && previous.lte(0)) throw new Invalid('not_positive', `previous_close is ${previous.toFixed()}`);
+    if (previous && !positive(previous)) throw new Invalid('not_positive', `previous_close is ${previous.toFixed()}`);
+    if (previous && previous.gte(PRICE_MAX)) throw new Invalid('malformed', `previous_close ${previous.toFixed()} out of range`);
     const high = decimal('high', q.high, false);
     const low = decimal('low', q.low, false);
-    if ((high && high.lte(0)) || (low && low.lte(0))) throw new Invalid('not_positive', `high/low not positive (${high?.toFixed()}/${low?.toFixed()})`);
+    if ((high && !positive(high)) || (low && !positive(low))) throw new Invalid('not_positive', `high/low not positive (${high?.toFixed()}/${low?.toFixed()})`);
+    if ((high && high.gte(PRICE_MAX)) || (low && low.gte(PRICE_MAX))) throw new Invalid('malformed', `high/low out of range (${high?.toFixed()}/${low?.toFixed()})`);
     if (high && low && high.lt(low)) throw new Invalid('high_below_low', `high ${high.toFixed()} < low ${low.toFixed()}`);
     const volume = decimal('volume', q.volume, false);
     if (volume && volume.lt(0)) throw new Invalid('negative_volume', `volume is ${volume.toFixed()}`);

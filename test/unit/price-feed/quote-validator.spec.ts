@@ -70,6 +70,34 @@ describe('QuoteValidator', () => {
     });
   });
 
+  it('rejects what the columns cannot store instead of failing the whole batch later: prices that round to 0, values of 1e16 and more, absurd exponents', () => {
+    const r = validator().validate(
+      [
+        q('A', '0.000000001'),
+        q('B', '0.000000005'),
+        q('C', 10, { high: '1e16', low: 9 }),
+        q('D', 10, { previous_close: '99999999999999999' }),
+        q('E', 10, { low: '0.000000004' }),
+        q('F', '1e999999999'),
+        q('G', 10, { volume: '1e-999999999' }),
+        q('H', 10, { previous_close: 1e300 }),
+      ],
+      new Map(),
+      NOW,
+    );
+    expect(Object.fromEntries(r.rejected.map((x) => [x.symbol, x.reason]))).toEqual({
+      A: 'not_positive',
+      C: 'malformed',
+      D: 'malformed',
+      E: 'not_positive',
+      F: 'malformed',
+      G: 'malformed',
+      H: 'malformed',
+    });
+    expect(r.rejected.find((x) => x.symbol === 'F')!.detail).toBe('price "1e999999999" out of range');
+    expect(r.accepted.map((x) => [x.symbol, x.price])).toEqual([['B', '0.00000001']]);
+  });
+
   it('rejects a quote from the future (beyond a few seconds of clock skew) and an invalid timestamp', () => {
     const r = validator().validate([q('A', 10, { as_of: at(60_000) }), q('B', 10, { as_of: at(2_000) }), q('C', 10, { as_of: new Date('nope') })], new Map(), NOW);
     expect(r.rejected.map((x) => [x.symbol, x.reason])).toEqual([
