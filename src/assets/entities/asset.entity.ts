@@ -1,10 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { priceColumn, numericColumn, trimNumeric } from '../../database/decimal.transformer';
 
 export const ASSET_TYPES = ['STOCK', 'ETF', 'CRYPTO', 'FOREX', 'FUND', 'BOND'] as const;
 export type AssetType = (typeof ASSET_TYPES)[number];
 
 @Entity({ name: 'assets' })
+@Check('ck_assets_asset_type', `asset_type IN ('STOCK','ETF','CRYPTO','FOREX','FUND','BOND')`)
+@Check('ck_assets_current_price', 'current_price IS NULL OR current_price > 0')
 export class Asset {
   @PrimaryGeneratedColumn({ type: 'integer' }) id: number;
 

@@ -23,7 +23,7 @@ export class Portfolio {
   ownerId: number;
 
   @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'owner_id' })
+  @JoinColumn({ name: 'owner_id', foreignKeyConstraintName: 'portfolios_owner_id_fkey' })
   owner?: User;
 
   @Column({ type: 'varchar', length: 100 }) name: string;

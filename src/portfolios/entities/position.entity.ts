@@ -3,6 +3,7 @@ import {
   CreateDateColumn,
   Entity,
   Index,
+  Check,
   JoinColumn,
   ManyToOne,
   PrimaryGeneratedColumn,
@@ -14,6 +15,8 @@ import { numericColumn, priceColumn, trimNumeric } from '../../database/decimal.
 import { Portfolio } from './portfolio.entity';
 
 @Entity({ name: 'positions' })
+@Check('ck_positions_quantity', 'quantity >= 0')
+@Check('ck_positions_average_cost', 'average_cost >= 0')
 @Unique('uq_positions_portfolio_asset', ['portfolioId', 'assetId'])
 export class Position {
   @PrimaryGeneratedColumn({ type: 'integer' }) id: number;
@@ -21,7 +24,7 @@ export class Position {
   @Column({ name: 'portfolio_id', type: 'integer' }) portfolioId: number;
 
   @ManyToOne(() => Portfolio, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'portfolio_id' })
+  @JoinColumn({ name: 'portfolio_id', foreignKeyConstraintName: 'positions_portfolio_id_fkey' })
   portfolio?: Portfolio;
 
   @Index('idx_positions_asset')
@@ -29,7 +32,7 @@ export class Position {
   assetId: number;
 
   @ManyToOne(() => Asset, { onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'asset_id' })
+  @JoinColumn({ name: 'asset_id', foreignKeyConstraintName: 'positions_asset_id_fkey' })
   asset?: Asset;
 
   @Column({ ...numericColumn, transformer: trimNumeric }) quantity: string;
