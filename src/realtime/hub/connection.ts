@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { CloseCode } from '../protocol/error-codes';
 import type { MessageId } from '../protocol/client-messages';
 import type { ServerMessage, SubscriptionsData } from '../protocol/server-messages';
@@ -80,14 +81,31 @@ export abstract class Connection {
   /** Drops the connection at once (dead peer). */
   abstract terminate(): void;
 
+  /** The TCP socket frames are written to, if the transport writes straight to one (for corking). */
+  protected tcpSocket(): Duplex | undefined {
+    return undefined;
+  }
+
   /**
    * Holds back writes to the TCP socket until `uncork`, so several frames sent
    * in one burst leave in one syscall. False when there is nothing to cork.
    */
   cork(): boolean {
-    return false;
+    const tcp = this.tcpSocket();
+    if (!tcp) return false;
+    tcp.cork();
+    this.corkedTcp = tcp;
+    return true;
   }
-  uncork(): void {}
+
+  /** Uncorks the very socket corked, whatever happened to the connection since. */
+  uncork(): void {
+    const tcp = this.corkedTcp;
+    this.corkedTcp = null;
+    tcp?.uncork();
+  }
+
+  private corkedTcp: Duplex | null = null;
 
   get authenticated(): boolean {
     return this.userId !== null;

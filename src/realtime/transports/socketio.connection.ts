@@ -54,25 +54,9 @@ export class SocketIoConnection extends Connection {
     this.socket.disconnect(true);
   }
 
-  /** Corks the TCP socket under Engine.IO's websocket transport (long-polling has nothing to cork). */
-  override cork(): boolean {
-    const tcp = this.tcp();
-    if (!tcp || !this.socket.connected) return false;
-    tcp.cork();
-    this.corkedTcp = tcp;
-    return true;
-  }
-
-  override uncork(): void {
-    const tcp = this.corkedTcp;
-    this.corkedTcp = null;
-    tcp?.uncork();
-  }
-
-  /** The very socket corked (the transport may be upgraded in between). */
-  private corkedTcp: Duplex | null = null;
-
-  private tcp(): Duplex | undefined {
+  /** The TCP socket under Engine.IO's websocket transport (long-polling has nothing to cork). */
+  protected override tcpSocket(): Duplex | undefined {
+    if (!this.socket.connected) return undefined;
     const t = (this.socket.conn as unknown as EngineSocketLike).transport;
     return t.name === 'websocket' ? t.socket?._socket : undefined;
   }

@@ -50,25 +50,7 @@ export class WebSocketConnection extends Connection {
     this.socket.terminate();
   }
 
-  override cork(): boolean {
-    const tcp = tcpOf(this.socket);
-    if (!tcp || this.socket.readyState !== WebSocket.OPEN) return false;
-    tcp.cork();
-    this.corkedTcp = tcp;
-    return true;
+  protected override tcpSocket(): Duplex | undefined {
+    return this.socket.readyState === WebSocket.OPEN ? (this.socket as unknown as { _socket?: Duplex })._socket : undefined;
   }
-
-  override uncork(): void {
-    const tcp = this.corkedTcp;
-    this.corkedTcp = null;
-    tcp?.uncork();
-  }
-
-  /** The very socket corked, uncorked whatever happened to the WebSocket since. */
-  private corkedTcp: Duplex | null = null;
-}
-
-/** The TCP socket under a `ws` WebSocket (untyped in @types/ws). */
-function tcpOf(ws: WebSocket): Duplex | undefined {
-  return (ws as unknown as { _socket?: Duplex })._socket;
 }

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionRegistry } from '../../src/realtime/hub/connection-registry';
+import { OutboundFrame } from '../../src/realtime/hub/outbound-frame';
+import { startTestApp, TestApp } from '../support/app';
+import { openProbe, Probe, sleep } from '../support/realtime-probes';
+
+/**
+ * Corking on the real transports (the fan-out relies on it): while corked, frames
+ * stay in the server's socket buffer; one uncork sends them all, in order.
+ */
+describe('realtime: corking the real sockets', () => {
+  let t: TestApp;
+  const probes: Probe[] = [];
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await Promise.all(probes.map((p) => p.close()));
+    await t?.close();
+  });
+
+  it.each(['websocket', 'socketio'] as const)('%s: frames sent while corked leave together at uncork', async (kind) => {
+    const p = await openProbe(kind, t);
+    probes.push(p);
+    const hello = await p.next('connection');
+    const conn = [...t.app.get(ConnectionRegistry).all()].find((c) => c.id === hello.data.connection_id)!;
+    expect(conn.kind).toBe(kind);
+
+    expect(conn.cork()).toBe(true);
+    const frames = [1, 2, 3].map((seq) => OutboundFrame.of('asset_update', { symbol: 'CORK', seq } as never, 'a:CORK'));
+    for (const f of frames) conn.sendFrame(f);
+    expect(conn.bufferedBytes()).toBeGreaterThan(0);
+    await sleep(100);
+    expect(p.inbox.received.filter((m) => m.type === 'asset_update')).toEqual([]);
+
+    conn.uncork();
+    for (const seq of [1, 2, 3]) expect((await p.next('asset_update')).data).toEqual({ symbol: 'CORK', seq });
+  });
+});
