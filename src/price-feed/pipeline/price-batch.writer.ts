@@ -100,7 +100,7 @@ export class PriceBatchWriter {
         ).records as UpdatedRow[];
         const historyParams = [
           pgArray(history.map((q) => q.symbol)),
-          pgArray(history.map((q) => (q === newest.get(q.symbol) ? asOfIso.get(q.symbol)! : q.as_of.toISOString()))),
+          pgArray(history.map((q) => q.as_of.toISOString())),
           pgArray(history.map((q) => q.price)),
           pgArray(history.map((q) => q.volume)),
         ];
