@@ -1,33 +1,59 @@
-import { ConsoleLogger, INestApplication, Logger, LogLevel } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { createServer } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { PassportService } from './auth/passport.service';
 import { SessionService } from './auth/session.service';
+import { AppLogger, createAppLogger } from './common/app-logger';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { StartupError } from './common/startup-error';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { validateEnv } from './config/env.validation';
 import { RealtimeIoAdapter } from './realtime/transports/realtime-io.adapter';
 
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
 /** Nest's own logger, text for people or JSON lines for log shippers (LOG_FORMAT), at LOG_LEVEL. */
-export function createLogger(): ConsoleLogger {
-  const env = validateEnv(process.env);
-  const idx = LEVELS.indexOf(env.LOG_LEVEL);
-  return new ConsoleLogger({
-    json: env.LOG_FORMAT === 'json',
-    logLevels: LEVELS.slice(0, idx + 1),
-    colors: env.LOG_FORMAT !== 'json' && !!process.stdout.isTTY,
-  });
+export function createLogger(): AppLogger {
+  return createAppLogger(validateEnv(process.env));
 }
 
-/** Builds the API application exactly as main.ts runs it; the e2e tests use this too. */
+/**
+ * Builds the API application exactly as main.ts runs it; the e2e tests use this too.
+ * An error while the modules start (a bad DATABASE_URL, say) rejects here instead of
+ * Nest logging it and exiting, so the caller decides how it is reported.
+ */
 export async function createApp(): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: createLogger() });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: createLogger(), abortOnError: false });
   await configureApp(app);
   return app;
+}
+
+/** Why the HTTP server cannot listen, as one actionable line. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): StartupError | undefined {
+  const where = `${host}:${port}`;
+  if (err.code === 'EADDRINUSE')
+    return new StartupError(`PORT ${port} is already in use on ${host} (another program, or another copy of this app, listens on ${where}): stop it, or set PORT to a free port (PORT=0 picks one).`);
+  if (err.code === 'EACCES')
+    return new StartupError(`Not allowed to listen on ${where}: ports below 1024 need root. Set PORT to 1024 or above (the default is 8000).`);
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+    return new StartupError(`HOST ${host} is not an address of this machine (cannot listen on ${where}): set HOST to 127.0.0.1, 0.0.0.0 or one of its addresses.`);
+  return undefined;
+}
+
+/**
+ * Checks, before anything starts, what would otherwise fail late: the settings,
+ * and that PORT is free on HOST (a taken port is reported in one line, and no
+ * database is started for nothing).
+ */
+export async function preflight(): Promise<void> {
+  const env = validateEnv(process.env);
+  if (env.PORT === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, env.HOST, env.PORT) ?? err));
+    probe.listen(env.PORT, env.HOST, () => probe.close(() => resolve()));
+  });
 }
 
 /** App-wide wiring: proxy trust, body limits, sessions, passport, validation, error shape, shutdown hooks. */
@@ -48,10 +74,33 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
 }
 
+/**
+ * Listens on HOST:PORT. A refused port closes the app (its database stopped
+ * cleanly) and rejects with one line naming PORT.
+ */
 export async function listen(app: INestApplication): Promise<string> {
   const config = app.get(AppConfig);
-  await app.listen(config.PORT, config.HOST);
+  try {
+    await app.listen(config.PORT, config.HOST);
+  } catch (err) {
+    const friendly = listenError(err as NodeJS.ErrnoException, config.HOST, config.PORT);
+    await app.close().catch(() => undefined);
+    throw friendly ?? err;
+  }
   const url = await app.getUrl();
-  new Logger('Bootstrap').log(`Serving on ${url}`);
+  const logger = new Logger('Bootstrap');
+  logger.log(`Serving on ${url}`);
+  logger.log(welcome(config, url));
   return url;
+}
+
+/** The line a person looks for after `npm start`: where to open the dashboard and how to log in. */
+function welcome(config: AppConfig, url: string): string {
+  const u = new URL(url);
+  if (['127.0.0.1', '0.0.0.0', '[::]', '[::1]'].includes(u.hostname)) u.hostname = 'localhost';
+  const dashboard = `${u.origin}/realtime/dashboard/`;
+  if (!config.seedDemo) return `Dashboard: ${dashboard}`;
+  // The default password is printed; one set in DEMO_PASSWORD is a secret and is not.
+  const password = config.DEMO_PASSWORD ? 'the password in DEMO_PASSWORD' : `password ${config.demoPassword}`;
+  return `Dashboard: ${dashboard} (log in as demo, ${password})`;
 }

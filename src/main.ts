@@ -1,17 +1,11 @@
 import 'reflect-metadata';
-import { createApp, listen } from './app.setup';
-import { ConfigValidationError } from './config/env.validation';
+import { createApp, listen, preflight } from './app.setup';
+import { exitOnFatal } from './common/app-logger';
 
 async function bootstrap(): Promise<void> {
+  await preflight();
   const app = await createApp();
   await listen(app);
 }
 
-bootstrap().catch((err: unknown) => {
-  if (err instanceof ConfigValidationError) {
-    console.error(err.message);
-  } else {
-    console.error(err);
-  }
-  process.exit(1);
-});
+bootstrap().catch((err: unknown) => exitOnFatal(err));

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { LogLevel } from '@nestjs/common';
 import { parseArgs } from 'node:util';
 import { ConfigValidationError, validateEnv } from './config/env.validation';
 
@@ -21,11 +20,11 @@ Options (override the environment):
   --verbose                log every batch              (LOG_LEVEL=verbose)
   -h, --help               show this help
 
-Requires REDIS_URL (the bus to the API) and DATABASE_URL (or the embedded
-PostgreSQL under DATA_DIR, shared with an API on the same machine).
+Requires REDIS_URL (the bus to the API; start the API with the same REDIS_URL
+and PRICE_FEED_MODE=external). The database is DATABASE_URL, or without it
+the project's embedded PostgreSQL under DATA_DIR: the same one \`npm start\`
+uses, started by whichever process needs it first and shared by all of them.
 `;
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`price-feed: ${message}\n`);
@@ -80,27 +79,22 @@ async function main(): Promise<void> {
   }
   if (!env.REDIS_URL) {
     fail(
-      'REDIS_URL is not set. The separate price-feed process sends price updates to the API through Redis pub/sub, ' +
-        'so it needs the same REDIS_URL as the API (e.g. REDIS_URL=redis://127.0.0.1:6379). ' +
-        'Without Redis, run the feed inside the API instead: PRICE_FEED_MODE=inprocess npm start.',
+      'REDIS_URL is not set: the separate feed reaches the API only through Redis, so set REDIS_URL=redis://127.0.0.1:6379 here and ' +
+        'start the API with the same REDIS_URL and PRICE_FEED_MODE=external (without Redis, `npm start` alone already runs the feed).',
     );
   }
 
   // Loaded only now, so --help and flag errors answer at once.
-  const { ConsoleLogger, Logger } = await import('@nestjs/common');
+  const { Logger } = await import('@nestjs/common');
+  const { createAppLogger } = await import('./common/app-logger.js');
   const { NestFactory } = await import('@nestjs/core');
   const { PriceFeedProcessModule } = await import('./price-feed/price-feed-process.module.js');
   const { PriceFeedScheduler } = await import('./price-feed/feed/price-feed.scheduler.js');
-  const logger = new ConsoleLogger({
-    json: env.LOG_FORMAT === 'json',
-    logLevels: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL) + 1),
-    colors: env.LOG_FORMAT !== 'json' && !!process.stdout.isTTY,
-    prefix: 'PriceFeed',
-  });
+  const logger = createAppLogger(env, { prefix: 'PriceFeed' });
   const log = new Logger('PriceFeedProcess');
   process.on('unhandledRejection', (reason) => log.error(`Unhandled rejection: ${(reason as Error)?.stack ?? reason}`));
 
-  const app = await NestFactory.createApplicationContext(PriceFeedProcessModule, { logger });
+  const app = await NestFactory.createApplicationContext(PriceFeedProcessModule, { logger, abortOnError: false });
   await app.init();
   const scheduler = app.get(PriceFeedScheduler);
   log.log(`Price feed process ${process.pid} up (interval ${env.REALTIME_UPDATE_INTERVAL} s, batch size ${env.REALTIME_BATCH_SIZE})`);
@@ -133,8 +127,8 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`price-feed: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
+  main().catch(async (err: unknown) => {
+    const { exitOnFatal } = await import('./common/app-logger.js');
+    await exitOnFatal(err, 'price-feed: ');
   });
 }

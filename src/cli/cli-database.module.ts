@@ -39,8 +39,10 @@ class CliDatabaseUrlModule {}
       useFactory: async (db: DatabaseUrlProvider, config: AppConfig) => ({
         ...buildDataSourceOptions(await db.resolve(), Math.min(config.DB_POOL_SIZE, 4)),
         migrationsRun: false,
-        retryAttempts: 3,
-        retryDelay: 1000,
+        // The server was reached just before (DATABASE_URL checked, or the embedded one started): a failure
+        // here is not a connection to wait for, and TypeORM's retry loop would only repeat its stack trace.
+        retryAttempts: 0,
+        toRetry: () => false,
       }),
       dataSourceFactory: async (options?: DataSourceOptions) => {
         const ds = await new DataSource(options!).initialize();

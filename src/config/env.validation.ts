@@ -10,13 +10,33 @@ import {
   Min,
   MinLength,
   validateSync,
+  ValidateBy,
 } from 'class-validator';
+import { redactUrl, StartupError } from '../common/startup-error';
 
 // Reads the raw string (obj[key]): implicit conversion has already turned "false" into `true` in `value`.
 const toBool = ({ value, obj, key }: { value: unknown; obj: Record<string, unknown>; key: string }) => {
   const raw = obj[key] ?? value;
   return typeof raw === 'string' ? ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase()) : raw;
 };
+
+/** A URL whose scheme is one of `protocols` (e.g. postgres:, postgresql:), with a host. */
+const IsUrlOf = (protocols: string[], example: string) =>
+  ValidateBy({
+    name: 'isUrlOf',
+    validator: {
+      validate: (value: unknown) => {
+        if (typeof value !== 'string') return false;
+        try {
+          const u = new URL(value);
+          return protocols.includes(u.protocol) && !!u.hostname;
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () => `must be a URL like ${example}`,
+    },
+  });
 
 /**
  * Every setting the service reads, with its default. Validated once at boot;
@@ -39,7 +59,7 @@ export class EnvironmentVariables {
 
   // --- Storage ---
   /** PostgreSQL connection URL. Unset: start an embedded PostgreSQL under DATA_DIR/postgres. */
-  @IsOptional() @IsString() DATABASE_URL?: string = undefined;
+  @IsOptional() @IsUrlOf(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database') DATABASE_URL?: string = undefined;
   /** Folder for local state: the embedded PostgreSQL cluster and the generated development session secret. */
   @IsString() DATA_DIR: string = './data';
   /** Port of the embedded PostgreSQL (default: a free port). */
@@ -47,7 +67,7 @@ export class EnvironmentVariables {
   /** Connections in the TypeORM pool. */
   @IsInt() @Min(1) @Max(200) DB_POOL_SIZE: number = 10;
   /** Redis URL (redis://host:6379). Set: prices, portfolio changes and logouts travel between processes and instances over Redis pub/sub, and latest prices are cached there. Required by the separate price-feed process. */
-  @IsOptional() @IsString() REDIS_URL?: string = undefined;
+  @IsOptional() @IsUrlOf(['redis:', 'rediss:'], 'redis://host:6379 (rediss:// for TLS, redis://user:password@host:6379 with a password)') REDIS_URL?: string = undefined;
   /** Prefix of every Redis key and pub/sub channel (lets several deployments or test runs share one Redis). */
   @IsString() REDIS_PREFIX: string = 'rm:';
 
@@ -150,7 +170,16 @@ export class EnvironmentVariables {
   @IsIn(['text', 'json']) LOG_FORMAT: 'text' | 'json' = 'text';
 }
 
-export class ConfigValidationError extends Error {}
+/** A bad setting: its message names every bad variable and how to fix it (printed without a stack). */
+export class ConfigValidationError extends StartupError {}
+
+/** How a rejected value is echoed: secrets never, URLs without their password. */
+function shown(key: string, value: string | undefined): string {
+  if (value === undefined) return '(unset)';
+  if (/SECRET|PASSWORD|TOKEN|API_KEY/.test(key)) return '(hidden)';
+  if (/_URL$/.test(key)) return JSON.stringify(redactUrl(value));
+  return JSON.stringify(value);
+}
 
 /** Parses and validates an environment; throws one error naming every bad variable. */
 export function validateEnv(raw: Record<string, string | undefined>): EnvironmentVariables {
@@ -165,9 +194,11 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
   if (errors.length > 0) {
     const lines = errors.map(
-      (e) => `  ${e.property}=${JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+      (e) => `  ${e.property}=${shown(e.property, raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
-    throw new ConfigValidationError(`Invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigValidationError(
+      `Invalid configuration (fix these in the environment or in .env; .env.example lists every setting):\n${lines.join('\n')}`,
+    );
   }
   if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) {
     throw new ConfigValidationError(

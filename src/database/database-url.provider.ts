@@ -3,11 +3,14 @@ import { ModuleRef } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
+import { checkDatabaseUrl } from './database-check';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 
 /**
- * Decides which PostgreSQL the app talks to: DATABASE_URL when set, otherwise
- * a real embedded server under DATA_DIR/postgres that lives as long as the app.
+ * Decides which PostgreSQL the app talks to: DATABASE_URL when set (checked
+ * with one connection first, so a wrong setting ends in a clear message), otherwise
+ * the project's embedded server under DATA_DIR/postgres, shared with the other
+ * processes of the project on this machine (see embedded-postgres.ts).
  */
 @Injectable()
 export class DatabaseUrlProvider implements OnApplicationShutdown {
@@ -23,6 +26,7 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
   async resolve(): Promise<string> {
     if (this.url) return this.url;
     if (this.config.DATABASE_URL) {
+      await checkDatabaseUrl(this.config.DATABASE_URL);
       this.url = this.config.DATABASE_URL;
       return this.url;
     }
@@ -54,8 +58,8 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
         // pg's Pool.end() does not wait for the sockets to close: give the Terminate messages a moment.
         await new Promise((r) => setTimeout(r, 100));
       }
+      // Stops the server unless another process of the project still uses it.
       await this.embedded.stop();
-      this.logger.log('Embedded PostgreSQL stopped');
     }
   }
 }

@@ -24,8 +24,10 @@ class DatabaseUrlModule {}
       useFactory: async (db: DatabaseUrlProvider, config: AppConfig) => ({
         ...buildDataSourceOptions(await db.resolve(), config.DB_POOL_SIZE),
         migrationsRun: true,
-        retryAttempts: 5,
-        retryDelay: 1000,
+        // The server was reached just before (DATABASE_URL checked, or the embedded one started): a failure
+        // here is not a connection to wait for, and TypeORM's retry loop would only repeat its stack trace.
+        retryAttempts: 0,
+        toRetry: () => false,
       }),
     }),
   ],

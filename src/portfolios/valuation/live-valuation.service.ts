@@ -119,6 +119,8 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   private readonly portfolios = new Map<number, PortfolioState>();
   private readonly listeners = new Set<Listener>();
   private readonly unsubscribe: (() => void)[] = [];
+  /** Portfolio reloads under way: shutdown waits for them, so no query is cut when the pool closes. */
+  private readonly reloads = new Set<Promise<void>>();
   /** Latest reload request per portfolio: older answers are dropped. */
   private readonly reloadGen = new Map<number, number>();
   /** Bus messages that arrived before the index was loaded. */
@@ -181,7 +183,13 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     // Subscribe before loading so nothing committed during the load is missed.
     this.unsubscribe.push(
       this.bus.subscribe('prices.committed', (m) => this.whenLoaded(() => this.onPrices(m))),
-      this.bus.subscribe('portfolio.changed', (m) => this.whenLoaded(() => void this.onPortfolioChanged(m))),
+      this.bus.subscribe('portfolio.changed', (m) =>
+        this.whenLoaded(() => {
+          const p = this.onPortfolioChanged(m);
+          this.reloads.add(p);
+          void p.finally(() => this.reloads.delete(p));
+        }),
+      ),
     );
   }
 
@@ -189,9 +197,14 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     await this.load();
   }
 
-  onModuleDestroy(): void {
+  /** Runs before the database pool closes (onApplicationShutdown): stops listening, lets reloads finish (at most 5 s). */
+  async onModuleDestroy(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     this.listeners.clear();
+    if (this.reloads.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.reloads]), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer);
   }
 
   // ---------------------------------------------------------------- public API
