@@ -1,14 +1,22 @@
-// `npm start` runs this first: it builds (server and pages) only when a source
-// file is newer than the build, so a warm start serves in about two seconds.
-import { execSync } from 'node:child_process';
+// `npm start` and the CLI scripts run this first: it builds (server and pages) only when a
+// source file is newer than the build, so a warm start serves in about two seconds and a
+// command in a second terminal does not rebuild under a running server.
+// --quiet: print nothing when the build is up to date (the CLI scripts).
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The oldest Node.js every dependency supports (package.json "engines"); checked before anything loads.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`This project needs Node.js 20.19 or newer, and this is Node.js ${process.versions.node}: install a current LTS release (https://nodejs.org) and run npm install again.`);
+  process.exit(1);
+}
+const { build, root, withBuildLock } = await import('./build.mjs');
+
 const SOURCES = ['src', 'client', 'web', 'package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json'];
 const SKIP = new Set(['dist', 'node_modules']);
 const OUTPUTS = ['dist/main.js', 'dist/price-feed.main.js', 'dist/cli.main.js', 'web/dist/dashboard/index.html', 'web/dist/test/index.html'];
+const quiet = process.argv.includes('--quiet');
 
 function newest(path) {
   const st = statSync(path);
@@ -21,14 +29,31 @@ function newest(path) {
   return max;
 }
 
-const outputs = OUTPUTS.map((p) => join(root, p));
-const missing = outputs.filter((p) => !existsSync(p));
-const builtAt = missing.length ? 0 : Math.min(...outputs.map((p) => statSync(p).mtimeMs));
-const changedAt = Math.max(...SOURCES.map((p) => join(root, p)).filter(existsSync).map(newest));
+/** Why a build is needed ('missing' or 'changed'), or undefined when the outputs are current. */
+function staleness() {
+  const outputs = OUTPUTS.map((p) => join(root, p));
+  if (outputs.some((p) => !existsSync(p))) return 'missing';
+  const builtAt = Math.min(...outputs.map((p) => statSync(p).mtimeMs));
+  const changedAt = Math.max(...SOURCES.map((p) => join(root, p)).filter(existsSync).map(newest));
+  return builtAt >= changedAt ? undefined : 'changed';
+}
 
-if (missing.length === 0 && builtAt >= changedAt) {
-  console.log('Build is up to date.');
-} else {
-  console.log(missing.length ? 'No build yet: building…' : 'Sources changed since the last build: building…');
-  execSync('npm run build --silent', { cwd: root, stdio: 'inherit' });
+try {
+  await withBuildLock(async () => {
+    // Checked under the lock: a build another terminal just finished counts.
+    const why = staleness();
+    if (!why) {
+      if (!quiet) console.log('Build is up to date.');
+      return;
+    }
+    console.log(
+      why === 'missing'
+        ? 'No build yet: building the server and the pages (about 30 s, once)…'
+        : 'Sources changed since the last build: building the server and the pages…',
+    );
+    build();
+  });
+} catch (err) {
+  console.error(err.message);
+  process.exit(1);
 }
