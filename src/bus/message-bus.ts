@@ -10,6 +10,10 @@ export abstract class MessageBus {
   abstract publish<K extends BusTopic>(topic: K, message: BusMessages[K]): Promise<void>;
   /** Returns an unsubscribe function. */
   abstract subscribe<K extends BusTopic>(topic: K, handler: BusHandler<K>): () => void;
-  /** Resolves once subscriptions are active on the transport (Redis SUBSCRIBE acknowledged). */
-  abstract ready(): Promise<void>;
+  /**
+   * Resolves once subscriptions are active on the transport (Redis SUBSCRIBE acknowledged);
+   * bounded: rejects after `timeoutMs` (default 10 s) when they are not (Redis unreachable).
+   * Nothing at start-up waits for it: the service starts without Redis and subscribes when it appears.
+   */
+  abstract ready(timeoutMs?: number): Promise<void>;
 }

@@ -20,6 +20,14 @@ describe('service boot', () => {
     expect(body).toMatchObject({ status: 'ok', database: 'up', bus: 'memory' });
   });
 
+  it('reports redis "not configured" without REDIS_URL (and stays "ok")', async () => {
+    const res = await fetch(`${t.url}/health`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { timestamp: string };
+    expect(body).toEqual({ status: 'ok', database: 'up', bus: 'memory', redis: 'not configured', timestamp: expect.any(String) });
+    expect(Number.isNaN(Date.parse(body.timestamp))).toBe(false);
+  });
+
   it('applied every migration to the empty database', async () => {
     const tables = await sql<{ table_name: string }>(
       t.databaseUrl,

@@ -43,6 +43,7 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
   private readonly memory = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly redis?: Redis;
+  private readonly redisService: PriceFeedRedis;
   private readonly keyPrefix: string;
   private unsubscribe?: () => void;
 
@@ -57,6 +58,7 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
     this.staleAfterMs = Math.max(5_000, STALE_AFTER_INTERVALS * config.REALTIME_UPDATE_INTERVAL * 1000);
     this.keyPrefix = redis.key('price:');
     this.redis = redis.client;
+    this.redisService = redis;
   }
 
   onModuleInit(): void {
@@ -91,7 +93,8 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
       if (e && e.expiresAt > now) out.set(s, e.tick);
       else if (!out.has(s)) missing.push(s);
     }
-    if (missing.length && this.redis) missing = await this.fromRedis(missing, out);
+    // While Redis is away (one warning for the link, RedisLinkState) misses go to the database without a word.
+    if (missing.length && this.redisService.usable) missing = await this.fromRedis(missing, out);
     if (missing.length) await this.fromDatabase(missing, out);
     return out;
   }

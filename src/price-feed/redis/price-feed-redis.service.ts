@@ -1,26 +1,26 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { closeRedisClient, createRedisClient } from '../../bus/redis-connection';
+import { RedisLinkState } from '../../bus/redis-link';
 import { AppConfig } from '../../config/app-config';
 
 /**
  * The price feed's own Redis connection (cache keys, shared vendor rate limits,
  * feed heartbeat), present only when REDIS_URL is set. Pub/sub stays on the MessageBus.
+ * Built by createRedisClient: it reports to the process's RedisLinkState (one warning
+ * per outage for the whole link) and fails fast while the link is down.
  */
 @Injectable()
 export class PriceFeedRedis implements OnApplicationShutdown {
-  private readonly logger = new Logger('PriceFeedRedis');
   readonly client?: Redis;
   readonly prefix: string;
+  private readonly link: RedisLinkState;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, @Optional() link?: RedisLinkState) {
     this.prefix = config.REDIS_PREFIX;
+    this.link = link ?? new RedisLinkState(config.REDIS_URL);
     if (config.REDIS_URL) {
-      this.client = new Redis(config.REDIS_URL, {
-        connectionName: 'rm-price-feed',
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: true,
-      });
-      this.client.on('error', (err: Error) => this.logger.warn(`Redis: ${err.message}`));
+      this.client = createRedisClient(config.REDIS_URL, this.link, { name: 'rm-price-feed', maxRetriesPerRequest: 1 });
     }
   }
 
@@ -28,7 +28,12 @@ export class PriceFeedRedis implements OnApplicationShutdown {
     return this.prefix + name;
   }
 
+  /** True while the client is connected: callers with another source (the database) skip Redis otherwise. */
+  get usable(): boolean {
+    return !!this.client && this.link.isUp(this.client);
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    if (this.client) await this.client.quit().catch(() => this.client?.disconnect());
+    if (this.client) await closeRedisClient(this.link, this.client);
   }
 }
