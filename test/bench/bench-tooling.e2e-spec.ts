@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 /**
  * The bench's own tooling, for real over loopback: the reference servers, the price source (Redis),
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 type Fanout = typeof import('../../bench/lib/fanout.mjs');
 type Servers = typeof import('../../bench/lib/servers.mjs');
 
-const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisUrl = inject('redisUrl');
 const symbols = Array.from({ length: 20 }, (_, i) => `TB${String(i).padStart(2, '0')}`);
 
 describe('bench tooling against the reference servers', () => {

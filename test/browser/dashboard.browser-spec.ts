@@ -102,7 +102,8 @@ describe('dashboard (real browser)', () => {
       const t = await total.textContent();
       return t && /\d/.test(t) ? t : undefined;
     });
-    const rows = await page.locator('[data-testid="position-row"]').count();
+    // The total can arrive (live update) before the positions table is drawn: wait for the rows too.
+    const rows = await poll('the position rows', async () => page.locator('[data-testid="position-row"]').count());
     expect(rows).toBeGreaterThan(0);
     await poll('the total value to change', async () => (await total.textContent()) !== firstTotal, 10_000, 200);
     // Positions show live market values.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PriceTick } from '../../src/bus/bus.messages';
 import { MessageBus } from '../../src/bus/message-bus';
 import { LatestPriceCache } from '../../src/price-feed/cache/latest-price.cache';
@@ -9,7 +9,7 @@ import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.serv
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = inject('redisUrl');
 
 function tick(symbol: string, price: string, asOf: Date, extra: Partial<PriceTick> = {}): PriceTick {
   return { symbol, price, previous_close: '100', high: price, low: price, volume: '10', as_of: asOf.toISOString(), source: 'test', ...extra };

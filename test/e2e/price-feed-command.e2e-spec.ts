@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusMessages } from '../../src/bus/bus.messages';
 import { RedisBus } from '../../src/bus/redis.bus';
 import { runCli } from '../support/cli';
 import { createTestDatabase, sql } from '../support/database';
 import { requireBuild } from '../unit/price-feed/support/feed-process';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = inject('redisUrl');
 const CLI_MAIN = join(__dirname, '..', '..', 'dist', 'cli.main.js');
 
 /** Rows of the printed table as {SYMBOL: [STATUS, FETCHED, STORED, REJECTED, PRICE, SOURCE]}. */

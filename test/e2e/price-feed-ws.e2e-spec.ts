@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PriceFeedStatus } from '../../src/price-feed/feed/price-feed-status.service';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { WsProbe } from '../support/realtime-probes';
 import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-process';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = inject('redisUrl');
 
 describe('price-feed process → Redis → API (PRICE_FEED_MODE=external) → WebSocket client', { timeout: 60_000 }, () => {
   const prefix = `rmtest-${randomUUID()}:`;

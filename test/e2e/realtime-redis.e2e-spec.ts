@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MessageBus } from '../../src/bus/message-bus';
 import { startTestApp, TestApp } from '../support/app';
 import { publishTicks, tick } from '../support/realtime-fixtures';
 import { IoProbe, WsProbe } from '../support/realtime-probes';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = inject('redisUrl');
 
 /** Two API instances on one Redis bus: a price batch published on one reaches subscribers on both. */
 describe('realtime over the Redis bus (two instances)', () => {

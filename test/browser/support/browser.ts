@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
@@ -46,11 +48,152 @@ export function ensureWebBuilt(): void {
   }
 }
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
-  });
+/** Debian's Chromium (`apt-get install chromium`). */
+export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * Flags for every Chromium we launch. The npm one (@sparticuz/chromium, built as
+ * chrome-headless-shell for AWS Lambda) needs nothing more here: its own `args`
+ * (--single-process, --no-zygote, --headless='shell', swiftshader, ...) are for
+ * Lambda's sandbox-less, memory-starved runtime, and Playwright adds --headless.
+ */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-gpu'];
+
+/**
+ * Environment of the npm Chromium: deliberately the C locale of containers and CI.
+ * chrome-headless-shell then reports navigator.language as "en-US@posix", which
+ * Intl rejects ("Invalid language tag"); the pages must work anyway (the
+ * dashboard's chart is given its locale, web/src/dashboard/sparkline.ts), and
+ * the browser tests on this Chromium prove it.
+ */
+const npmChromiumEnv = () => ({ ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' });
+
+/** Which Chromium the browser tests use, and why. */
+export type BrowserExecutable =
+  | { source: 'CHROMIUM_PATH'; path: string }
+  | { source: 'debian'; path: string }
+  /** @sparticuz/chromium's binary, extracted at launch; `forced` by TEST_BROWSER=npm, else the fallback. */
+  | { source: 'npm'; forced: boolean };
+
+/** True when `path` is an executable file. */
+export function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The choice, from the environment alone (`exists` says whether a path is an
+ * executable file):
+ * 1. CHROMIUM_PATH when set (it must exist);
+ * 2. else Debian's /usr/bin/chromium when it exists, unless TEST_BROWSER=npm;
+ * 3. else the Chromium shipped in the npm package @sparticuz/chromium.
+ * TEST_BROWSER may only be unset or `npm`.
+ */
+export function chooseBrowserExecutable(env: NodeJS.ProcessEnv, exists: (path: string) => boolean): BrowserExecutable {
+  const testBrowser = env.TEST_BROWSER?.trim() ?? '';
+  if (testBrowser !== '' && testBrowser !== 'npm') {
+    throw new Error(`TEST_BROWSER=${testBrowser} is not understood: leave it unset (Debian's ${DEBIAN_CHROMIUM} if installed, else the npm @sparticuz/chromium) or set TEST_BROWSER=npm`);
+  }
+  const custom = env.CHROMIUM_PATH?.trim();
+  if (custom) {
+    if (!exists(custom)) throw new Error(`CHROMIUM_PATH=${custom} is not an executable file: point it at a Chromium binary, or unset it`);
+    return { source: 'CHROMIUM_PATH', path: custom };
+  }
+  if (testBrowser === 'npm') return { source: 'npm', forced: true };
+  if (exists(DEBIAN_CHROMIUM)) return { source: 'debian', path: DEBIAN_CHROMIUM };
+  return { source: 'npm', forced: false };
+}
+
+/** Folder of the installed @sparticuz/chromium package. */
+function npmChromiumDir(): string {
+  // The package's exports hide package.json; its CommonJS entry is build/cjs/index.cjs.
+  return resolve(dirname(createRequire(__filename).resolve('@sparticuz/chromium')), '..', '..');
+}
+
+/** Version of the installed @sparticuz/chromium package (its major is Chromium's major). */
+export function npmChromiumVersion(): string {
+  return (JSON.parse(readFileSync(join(npmChromiumDir(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Extracts @sparticuz/chromium's binary (to the temp folder, once per machine)
+ * and returns its path. Extraction is serialised across processes by a lock
+ * folder: the package returns the binary as soon as the file exists, so a
+ * second test run extracting at the same time would launch a half-written file.
+ */
+export async function npmChromiumExecutable(): Promise<string> {
+  const lock = join(tmpdir(), 'rm-sparticuz-chromium.lock');
+  const deadline = Date.now() + 120_000;
+  let locked = false;
+  for (let i = 0; i < 1_500 && !locked; i++) {
+    try {
+      mkdirSync(lock);
+      locked = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A lock left by a killed process: extraction takes seconds, not minutes.
+      const st = statSync(lock, { throwIfNoEntry: false });
+      const age = st ? Date.now() - st.mtimeMs : 0;
+      if (age > 120_000) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) break;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  if (!locked) throw new Error(`the lock ${lock} of the @sparticuz/chromium extraction was held for 2 minutes`);
+  try {
+    const { default: Chromium } = await import('@sparticuz/chromium');
+    return await Chromium.executablePath();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+const oneLine = (err: unknown) => {
+  const lines = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim());
+  // Playwright's first line is generic; Chromium's own complaint is a "[pid=N][err] ..." line of the launch log.
+  const why = lines.find((l) => /\[err\]/.test(l) && !/^\s*$/.test(l.replace(/^.*\[err\]/, '')));
+  return [lines[0], why?.replace(/^.*\[err\]\s*/, '')].filter(Boolean).join(': ').slice(0, 400);
+};
+
+export interface LaunchOptions {
+  env?: NodeJS.ProcessEnv;
+  exists?: (path: string) => boolean;
+  /** Where the npm Chromium is (default: extract @sparticuz/chromium). */
+  npmExecutable?: () => Promise<string>;
+}
+
+/** Launches the Chromium chooseBrowserExecutable() picks and says which one it is. */
+export async function launchChosenBrowser(opts: LaunchOptions = {}): Promise<{ browser: Browser; executable: BrowserExecutable; path: string }> {
+  const executable = chooseBrowserExecutable(opts.env ?? process.env, opts.exists ?? isExecutableFile);
+  if (executable.source !== 'npm') {
+    const browser = await chromium.launch({ executablePath: executable.path, args: CHROMIUM_ARGS });
+    return { browser, executable, path: executable.path };
+  }
+  const why = executable.forced ? 'TEST_BROWSER=npm' : `no ${DEBIAN_CHROMIUM} and no CHROMIUM_PATH`;
+  let version = '?';
+  let path: string | undefined;
+  try {
+    version = npmChromiumVersion();
+    path = await (opts.npmExecutable ?? npmChromiumExecutable)();
+    const browser = await chromium.launch({ executablePath: path, args: CHROMIUM_ARGS, env: npmChromiumEnv(), timeout: 30_000 });
+    return { browser, executable, path };
+  } catch (err) {
+    // The package reuses an extracted binary as is: a broken one (e.g. an extraction killed half-way) stays until deleted.
+    const retry = path === join(tmpdir(), 'chromium') ? `delete ${path} to extract it again, ` : '';
+    throw new Error(
+      `${why}: the Chromium of the npm package @sparticuz/chromium ${version}${path ? ` (${path})` : ''} did not start: ${oneLine(err)} ` +
+        `(${retry}or install Debian's: apt-get install chromium, or set CHROMIUM_PATH)`,
+    );
+  }
+}
+
+/** The browser of the browser tests: CHROMIUM_PATH, else Debian's Chromium, else the npm one (see chooseBrowserExecutable). */
+export async function launchBrowser(): Promise<Browser> {
+  return (await launchChosenBrowser()).browser;
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

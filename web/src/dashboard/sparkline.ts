@@ -20,6 +20,9 @@ export class Sparkline {
   constructor(container: HTMLElement) {
     this.chart = createChart(container, {
       autoSize: true,
+      // The page formats everything as en-US; the library would otherwise use navigator.language, which
+      // some browsers report as an invalid tag (headless Chromium under the C locale: "en-US@posix").
+      localization: { locale: 'en-US' },
       layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: '#98a2b3', fontSize: 10, attributionLogo: false },
       grid: { vertLines: { visible: false }, horzLines: { visible: false } },
       rightPriceScale: { visible: false, scaleMargins: { top: 0.12, bottom: 0.08 } },
