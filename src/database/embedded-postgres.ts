@@ -58,6 +58,11 @@ export interface EmbeddedPostgresHandle {
   startedHere: boolean;
   /** Gives up this process's lease; stops the server when no other live process holds one. */
   stop(): Promise<void>;
+  /**
+   * For tools that end with process.exit and no shutdown hook (the TypeORM CLI): does what
+   * stop() does, synchronously, when the process exits (without the lock: best effort).
+   */
+  stopOnExit(): void;
 }
 
 export interface EmbeddedPostgresOptions {
@@ -464,6 +469,23 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
           return;
         }
         logger.log('Embedded PostgreSQL stopped');
+      });
+    },
+    stopOnExit() {
+      process.once('exit', () => {
+        if (stopped) return;
+        stopped = true;
+        rmSync(join(clientsDir, String(process.pid)), { force: true });
+        if (liveLeases(clientsDir).some((pid) => pid !== process.pid)) return;
+        const s = readPostmaster(acquired.clusterDir);
+        if (!s || !pidAlive(s.pid)) return;
+        spawnSync(bin.pgCtl, ['stop', '-D', acquired.clusterDir, '-m', 'fast', '-w', '-t', '30', '-s'], {
+          cwd: '/',
+          timeout: 40_000,
+          stdio: 'ignore',
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' },
+          ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+        });
       });
     },
   };

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, sql } from '../support/database';
 import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-process';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = inject('redisUrl');
 
 async function until<T>(fn: () => T | Promise<T>, ms = 15_000): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
@@ -25,7 +25,8 @@ describe('price-feed process: command line', { timeout: 60_000 }, () => {
   it('refuses to start without REDIS_URL, saying why', async () => {
     const p = new FeedProcess({ DATABASE_URL: 'postgres://127.0.0.1:1/none' });
     expect((await p.exited).code).toBe(2);
-    expect(p.output).toMatch(/REDIS_URL is not set.*Redis pub\/sub.*PRICE_FEED_MODE=inprocess/);
+    expect(p.output).toMatch(/^price-feed: REDIS_URL is not set: .*set REDIS_URL=redis:\/\/127\.0\.0\.1:6379 .*PRICE_FEED_MODE=external/);
+    expect(p.lines.filter(Boolean)).toHaveLength(1); // one line
   });
 
   it('--help documents the flags', async () => {
