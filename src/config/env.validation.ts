@@ -58,11 +58,11 @@ export class EnvironmentVariables {
   @IsString() ALLOWED_ORIGINS: string = '';
 
   // --- Storage ---
-  /** PostgreSQL connection URL. Unset: start an embedded PostgreSQL under DATA_DIR/postgres. */
+  /** PostgreSQL connection URL (postgres://user:password@host:5432/database), checked with one connection at start-up. Unset: the embedded PostgreSQL under DATA_DIR/postgres, shared by the API, the CLI commands and the feed process on this machine. */
   @IsOptional() @IsUrlOf(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database') DATABASE_URL?: string = undefined;
-  /** Folder for local state: the embedded PostgreSQL cluster and the generated development session secret. */
+  /** Folder for local state: the embedded PostgreSQL cluster (as root, a link to it under /var/lib/realtime-markets when the postgres user cannot reach this folder), its password, and the generated development session secret. */
   @IsString() DATA_DIR: string = './data';
-  /** Port of the embedded PostgreSQL (default: a free port). */
+  /** Port of the embedded PostgreSQL when a process starts it (default: a free port; a running one keeps its port). */
   @IsOptional() @IsInt() @Min(1) @Max(65535) EMBEDDED_PG_PORT?: number = undefined;
   /** Connections in the TypeORM pool. */
   @IsInt() @Min(1) @Max(200) DB_POOL_SIZE: number = 10;
