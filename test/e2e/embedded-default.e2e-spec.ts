@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -7,21 +6,7 @@ import { loadCatalog } from '../../src/assets/catalog/catalog';
 import { AppConfig } from '../../src/config/app-config';
 import { DatabaseUrlProvider } from '../../src/database/database-url.provider';
 import { startTestApp } from '../support/app';
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.setTimeout(1000, () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
+import { portOpen } from '../support/ports';
 
 describe('embedded default (no DATABASE_URL)', () => {
   it('boots on an embedded PostgreSQL under DATA_DIR, serves the catalog and the demo user, and stops it on close', async () => {

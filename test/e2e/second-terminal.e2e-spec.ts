@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/database/embedded-postgres';
 import { sql } from '../support/database';
 import { API_MAIN, CLI_MAIN, FEED_MAIN, NodeProcess, requireBuild } from '../support/node-process';
+import { portOpen } from '../support/ports';
 import { WsProbe } from '../support/realtime-probes';
 
 const ROOT = join(__dirname, '..', '..');
@@ -17,21 +17,6 @@ const ORM_CONFIG = join(ROOT, 'dist-orm', 'ormconfig.js');
 
 /** Lines that look like trouble to a person reading the terminal after Ctrl-C. */
 const ALARMING = /\b(ERROR|WARN|FATAL)\b|terminating connection|raised an error|Lost the price-feed lock|Unhandled|^\s+at /;
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.setTimeout(1000, () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** The embedded cluster as a later process finds it: port from postmaster.pid, password from DATA_DIR. */
 function clusterUrl(dataDir: string): string | undefined {
