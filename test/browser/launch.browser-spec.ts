@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseBrowserExecutable, DEBIAN_CHROMIUM, isExecutableFile, launchChosenBrowser, npmChromiumVersion, type BrowserExecutable } from './support/browser';
+import { chooseBrowserExecutable, DEBIAN_CHROMIUM, isExecutableFile, launchChosenBrowser, npmChromiumHome, npmChromiumVersion, type BrowserExecutable } from './support/browser';
 
 /** An `exists` that knows only `paths` (and records what it was asked). */
 function only(...paths: string[]) {
@@ -71,7 +71,7 @@ describe('launching Chromium', () => {
     const { browser, executable, path } = await launchChosenBrowser({ env: { TEST_BROWSER: 'npm' } });
     try {
       expect(executable).toEqual({ source: 'npm', forced: true });
-      expect(path).toBe(join(tmpdir(), 'chromium'));
+      expect(path).toBe(join(npmChromiumHome(), 'chromium'));
       expect(major(browser.version())).toBe(major(npmChromiumVersion()));
       const page = await browser.newPage();
       await page.setContent('<p id="p">rendered</p><script>document.title = String(6 * 7)</script>');

@@ -120,13 +120,25 @@ export function npmChromiumVersion(): string {
 }
 
 /**
- * Extracts @sparticuz/chromium's binary (to the temp folder, once per machine)
- * and returns its path. Extraction is serialised across processes by a lock
- * folder: the package returns the binary as soon as the file exists, so a
- * second test run extracting at the same time would launch a half-written file.
+ * Where the npm Chromium is extracted: a folder of this user's under the temp
+ * folder. The package extracts to `<tmpdir>/chromium`; a copy another user
+ * extracted there is not executable by this one (EACCES), so each user gets
+ * their own (the package reads TMPDIR, set while it extracts).
+ */
+export function npmChromiumHome(): string {
+  return join(tmpdir(), `rm-chromium-${process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * Extracts @sparticuz/chromium's binary (once per user and machine) and returns
+ * its path. Extraction is serialised across processes by a lock folder: the
+ * package returns the binary as soon as the file exists, so a second test run
+ * extracting at the same time would launch a half-written file.
  */
 export async function npmChromiumExecutable(): Promise<string> {
-  const lock = join(tmpdir(), 'rm-sparticuz-chromium.lock');
+  const home = npmChromiumHome();
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const lock = join(home, 'extract.lock');
   const deadline = Date.now() + 120_000;
   let locked = false;
   for (let i = 0; i < 1_500 && !locked; i++) {
@@ -146,7 +158,14 @@ export async function npmChromiumExecutable(): Promise<string> {
   if (!locked) throw new Error(`the lock ${lock} of the @sparticuz/chromium extraction was held for 2 minutes`);
   try {
     const { default: Chromium } = await import('@sparticuz/chromium');
-    return await Chromium.executablePath();
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = home;
+    try {
+      return await Chromium.executablePath();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -183,7 +202,7 @@ export async function launchChosenBrowser(opts: LaunchOptions = {}): Promise<{ b
     return { browser, executable, path };
   } catch (err) {
     // The package reuses an extracted binary as is: a broken one (e.g. an extraction killed half-way) stays until deleted.
-    const retry = path === join(tmpdir(), 'chromium') ? `delete ${path} to extract it again, ` : '';
+    const retry = path === join(npmChromiumHome(), 'chromium') ? `delete ${path} to extract it again, ` : '';
     throw new Error(
       `${why}: the Chromium of the npm package @sparticuz/chromium ${version}${path ? ` (${path})` : ''} did not start: ${oneLine(err)} ` +
         `(${retry}or install Debian's: apt-get install chromium, or set CHROMIUM_PATH)`,
