@@ -1,13 +1,14 @@
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-// The fresh-machine install tests (test/install): run by .ci/run as root, one at a time,
-// outside `npm test` (they clone, install from the registry and create a user).
+// Tests that need the machine itself (test/system): root, Debian's nginx, the npm registry.
+// The fresh-machine install tests clone, install and create a user; the nginx tests run
+// Debian's nginx. Run by .ci/run (npm run test:system), one at a time, outside `npm test`.
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' }, jsc: { target: 'es2022', keepClassNames: true, transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false } } })],
   test: {
-    name: 'install',
-    include: ['test/install/**/*.install-spec.ts'],
+    name: 'system',
+    include: ['test/system/**/*.system-spec.ts'],
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,
