@@ -56,13 +56,12 @@ export async function preflight(): Promise<void> {
   });
 }
 
-/** App-wide wiring: proxy trust, body limits, sessions, passport, validation, error shape, shutdown hooks. */
+/** App-wide wiring: proxy trust, body limits, sessions, passport, validation, error shape (signals: main.ts). */
 export async function configureApp(app: NestExpressApplication): Promise<void> {
   const config = app.get(AppConfig);
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: '100kb' });
-  app.enableShutdownHooks();
   app.use(await app.get(SessionService).middleware());
   // The app's own passport instance (see PassportService), not the process-wide singleton.
   const authPassport = app.get(PassportService);

@@ -93,37 +93,18 @@ async function main(): Promise<void> {
   const logger = createAppLogger(env, { prefix: 'PriceFeed' });
   const log = new Logger('PriceFeedProcess');
   process.on('unhandledRejection', (reason) => log.error(`Unhandled rejection: ${(reason as Error)?.stack ?? reason}`));
+  const { ShutdownSignals } = await import('./common/shutdown-signals.js');
+  const signals = new ShutdownSignals(log, (signal) => `${signal} received: finishing the current batch`);
 
   const app = await NestFactory.createApplicationContext(PriceFeedProcessModule, { logger, abortOnError: false });
   await app.init();
   const scheduler = app.get(PriceFeedScheduler);
   log.log(`Price feed process ${process.pid} up (interval ${env.REALTIME_UPDATE_INTERVAL} s, batch size ${env.REALTIME_BATCH_SIZE})`);
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      // A second Ctrl-C means "now"; a repeated SIGTERM (process group + process) is ignored.
-      if (signal === 'SIGINT') {
-        log.warn('SIGINT again: exiting without waiting');
-        process.exit(1);
-      }
-      return;
-    }
-    stopping = true;
-    log.log(`${signal} received: finishing the current batch`);
-    void (async () => {
-      try {
-        await scheduler.stop();
-        await app.close();
-        process.exit(0);
-      } catch (err) {
-        log.error(`Shutdown failed: ${(err as Error).message}`);
-        process.exit(1);
-      }
-    })();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  signals.whenUp(async () => {
+    await scheduler.stop();
+    await app.close();
+  });
 }
 
 if (require.main === module) {

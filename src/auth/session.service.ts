@@ -2,12 +2,13 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import connectPgSimple from 'connect-pg-simple';
 import type { RequestHandler } from 'express';
 import session from 'express-session';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { readOrCreateSecretFile } from '../common/secret-file';
 import { AppConfig } from '../config/app-config';
+import { dbTimeouts, pgPoolBounds } from '../database/db-bounds';
+import { OutageLog, withDeadline } from '../database/db-errors';
 import { DatabaseUrlProvider } from '../database/database-url.provider';
 
 export const SESSION_COOKIE = 'rm.sid';
@@ -28,6 +29,8 @@ export class SessionService implements BeforeApplicationShutdown {
   private pool?: Pool;
   private handler?: RequestHandler;
   private store?: session.Store;
+  /** One line when the store stops answering the re-checks, one when it is back (not one per session per heartbeat). */
+  private readonly recheckOutage = new OutageLog(this.logger, 60_000);
 
   constructor(
     private readonly config: AppConfig,
@@ -36,11 +39,14 @@ export class SessionService implements BeforeApplicationShutdown {
 
   async middleware(): Promise<RequestHandler> {
     if (this.handler) return this.handler;
-    this.pool = new Pool({ connectionString: await this.db.resolve(), max: 5 });
+    // Its own small pool, bounded like every connection of the app (statement, read and connect
+    // timeouts, keepalive): a session read on a stalled database fails within DB_STATEMENT_TIMEOUT_MS + 1 s.
+    this.pool = new Pool({ connectionString: await this.db.resolve(), max: 5, ...pgPoolBounds(dbTimeouts(this.config)) });
     this.pool.on('error', (err) => this.logger.warn(`session pool: ${err.message}`));
     const PgStore = connectPgSimple(session);
     this.store = new PgStore({
       pool: this.pool,
+      errorLog: (what: unknown, err?: unknown) => this.logger.warn(`session store: ${String(what)} ${(err as Error)?.message ?? ''}`.trim()),
       tableName: 'session',
       createTableIfMissing: false,
       pruneSessionInterval: 15 * 60,
@@ -91,10 +97,11 @@ export class SessionService implements BeforeApplicationShutdown {
     return new Promise((resolve) =>
       this.store!.get(sessionId, (err, sess) => {
         if (err) {
-          this.logger.warn(`session store unavailable, keeping session ${sessionId.slice(0, 6)}… for now: ${(err as Error).message}`);
+          this.recheckOutage.failed('Session store re-check (sessions are kept meanwhile)', err);
           resolve(true);
           return;
         }
+        this.recheckOutage.recovered('Session store re-check');
         resolve(!!sess && !!(sess as { passport?: { user?: number } }).passport?.user);
       }),
     );
@@ -104,16 +111,15 @@ export class SessionService implements BeforeApplicationShutdown {
     if (this.config.SESSION_SECRET) return this.config.SESSION_SECRET;
     // Development: generate once and keep it beside the data so sessions survive restarts.
     const file = join(this.config.DATA_DIR, 'session-secret');
-    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-    mkdirSync(this.config.DATA_DIR, { recursive: true });
-    const secret = randomBytes(48).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600 });
-    this.logger.warn(`SESSION_SECRET is not set: generated one in ${file} (set SESSION_SECRET in production)`);
+    const { secret, created } = readOrCreateSecretFile(file, 'SESSION_SECRET');
+    if (created) this.logger.warn(`SESSION_SECRET is not set: generated one in ${file} (set SESSION_SECRET in production)`);
     return secret;
   }
 
   /** Before any onApplicationShutdown hook, so the pool is closed before an embedded PostgreSQL stops. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.pool?.end().catch(() => undefined);
+    // Bounded: ending a pool waits for every connection's goodbye, which a stalled server never sends.
+    const ms = dbTimeouts(this.config).connectTimeoutMs;
+    await withDeadline(this.pool?.end() ?? Promise.resolve(), ms, () => new Error('session pool end')).catch(() => undefined);
   }
 }

@@ -35,7 +35,7 @@ export function createRedisClient(url: string, link: RedisLinkState, opts: Redis
   const client = new Redis(url, {
     connectionName: opts.name,
     lazyConnect: false,
-    enableReadyCheck: true,
+    enableReadyCheck: !subscriber, // no INFO on rm-sub: a SUBSCRIBE sent during the handshake (ioredis allows it) makes INFO fail with "Connection in subscriber mode" (ioredis #2037)
     connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
     retryStrategy: redisRetryDelay,
     autoResubscribe: true,
@@ -43,6 +43,8 @@ export function createRedisClient(url: string, link: RedisLinkState, opts: Redis
     // a non-subscriber stops queueing once the link is down (see 'close' below).
     enableOfflineQueue: true,
     maxRetriesPerRequest: subscriber ? null : (opts.maxRetriesPerRequest ?? 1),
+    // rediss:// with REDIS_TLS_CA_FILE: the private CA (ioredis turns TLS on for rediss:// URLs itself).
+    ...(link.tls && /^rediss:/i.test(url) ? { tls: link.tls } : {}),
   });
   link.track(client, opts.name);
 

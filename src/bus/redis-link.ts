@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
 
 /** What `GET /health` reports for Redis. */
 export type RedisLinkStatus = 'up' | 'down' | 'not configured';
@@ -25,6 +26,17 @@ export function redisTarget(url: string | undefined): string {
   return 'Redis';
 }
 
+/** What to fix, after the reason of a failed link, when the reason says (credentials, certificates). */
+export function redisFailureHint(reason: string): string {
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH.*(without|no) password|ERR AUTH/i.test(reason)) {
+    return '; check the user name and password in REDIS_URL (redis://:password@host:port or redis://user:password@host:port)';
+  }
+  if (/certificate|self[- ]signed|unable to verify|unable to get (local )?issuer|SSL|TLS|handshake/i.test(reason)) {
+    return '; check the TLS setup: a rediss:// URL, the server certificate matching its host, and REDIS_TLS_CA_FILE for a private CA';
+  }
+  return '';
+}
+
 /**
  * The state of this process's link to Redis: every ioredis client of the process
  * (the bus's publisher and subscriber, the price feed's cache client) is created
@@ -39,14 +51,17 @@ export function redisTarget(url: string | undefined): string {
 export class RedisLinkState {
   readonly target: string;
   readonly configured: boolean;
+  /** TLS options of every client of the process (rediss:// with REDIS_TLS_CA_FILE), see redis-tls.ts. */
+  readonly tls?: ConnectionOptions;
   private readonly logger = new Logger('Redis');
   private readonly clients = new Map<Redis, TrackedClient>();
   private phase: 'starting' | 'up' | 'down' = 'starting';
   private downSince = 0;
 
-  constructor(url?: string) {
+  constructor(url?: string, opts: { tls?: ConnectionOptions } = {}) {
     this.configured = !!url;
     this.target = redisTarget(url);
+    this.tls = opts.tls;
   }
 
   /** "up", "down" (lost, or not connected yet), or "not configured" (REDIS_URL unset). */
@@ -105,7 +120,9 @@ export class RedisLinkState {
     const states = [...this.clients.values()];
     const down = states.find((c) => c.state === 'down');
     if (down && this.phase !== 'down') {
-      const reason = down.lastError ?? 'connection closed';
+      const error = down.lastError ?? 'connection closed';
+      const hint = redisFailureHint(error);
+      const reason = hint ? error.replace(/\.$/, '') + hint : error;
       if (this.phase === 'up') {
         this.logger.warn(
           `Redis link to ${this.target} lost (${reason}): prices and portfolio changes from other processes stop arriving ` +

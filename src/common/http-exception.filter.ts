@@ -1,13 +1,17 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { isDbUnavailableError, OutageLog } from '../database/db-errors';
 
 /**
  * Every HTTP error leaves as JSON of one shape:
  * `{ statusCode, error, message, details? }` — never a stack trace.
+ * A database that cannot be reached or did not answer in time (see
+ * database/db-errors.ts) is `503 SERVICE_UNAVAILABLE`, not a 500: an outage, not a bug.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
+  private readonly outage = new OutageLog(this.logger);
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -31,6 +35,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
         }
         if (b.details !== undefined) details = b.details;
       }
+    } else if (isDbUnavailableError(exception)) {
+      status = HttpStatus.SERVICE_UNAVAILABLE;
+      message = 'The database is not answering: try again shortly';
+      this.outage.failed('HTTP request', exception);
     } else if (isBodyParserError(exception)) {
       status = exception.status;
       message = exception.type === 'entity.too.large' ? 'Request body too large' : 'Malformed JSON body';

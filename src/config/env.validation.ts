@@ -60,16 +60,26 @@ export class EnvironmentVariables {
   // --- Storage ---
   /** PostgreSQL connection URL (postgres://user:password@host:5432/database), checked with one connection at start-up. Unset: the embedded PostgreSQL under DATA_DIR/postgres, shared by the API, the CLI commands and the feed process on this machine. */
   @IsOptional() @IsUrlOf(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database') DATABASE_URL?: string = undefined;
-  /** Folder for local state: the embedded PostgreSQL cluster (as root, a link to it under /var/lib/realtime-markets when the postgres user cannot reach this folder), its password, and the generated development session secret. */
+  /** Folder for local state: the embedded PostgreSQL cluster (as root, a link to it under /var/lib/realtime-markets when the postgres user cannot reach this folder), its password, and the generated development secrets (session-secret, bus-secret). */
   @IsString() DATA_DIR: string = './data';
   /** Port of the embedded PostgreSQL when a process starts it (default: a free port; a running one keeps its port). */
   @IsOptional() @IsInt() @Min(1) @Max(65535) EMBEDDED_PG_PORT?: number = undefined;
   /** Connections in the TypeORM pool. */
   @IsInt() @Min(1) @Max(200) DB_POOL_SIZE: number = 10;
-  /** Redis URL (redis://host:6379). Set: prices, portfolio changes and logouts travel between processes and instances over Redis pub/sub, and latest prices are cached there. Required by the separate price-feed process. */
+  /** Longest a SQL statement may run (ms; the server's statement_timeout on every connection of the app). The client stops waiting for an answer 1 s later (a frozen server or a dead network) and closes that connection; idle_in_transaction_session_timeout is twice this (at least 10 s). REST then answers 503, sockets SERVICE_UNAVAILABLE. Migrations use DB_MIGRATION_TIMEOUT_MS instead. */
+  @IsInt() @Min(100) @Max(600000) DB_STATEMENT_TIMEOUT_MS: number = 5000;
+  /** Longest wait (ms) to open a PostgreSQL connection, or to get a free one from a pool, before giving up (503 / SERVICE_UNAVAILABLE). */
+  @IsInt() @Min(100) @Max(600000) DB_CONNECT_TIMEOUT_MS: number = 5000;
+  /** Longest a statement of a migration may run (ms; server and client side, instead of DB_STATEMENT_TIMEOUT_MS, so long schema changes are not cut); 0 turns the limit off. */
+  @IsInt() @Min(0) DB_MIGRATION_TIMEOUT_MS: number = 600000;
+  /** Redis URL: redis://host:6379, redis://:password@host:6379 or redis://user:password@host:6379 with authentication, rediss://… for TLS. Set: prices, portfolio changes and logouts travel between processes and instances over Redis pub/sub (signed with BUS_SECRET), and latest prices are cached there. Required by the separate price-feed process. Only this deployment's processes may reach that Redis. */
   @IsOptional() @IsUrlOf(['redis:', 'rediss:'], 'redis://host:6379 (rediss:// for TLS, redis://user:password@host:6379 with a password)') REDIS_URL?: string = undefined;
   /** Prefix of every Redis key and pub/sub channel (lets several deployments or test runs share one Redis). */
   @IsString() REDIS_PREFIX: string = 'rm:';
+  /** CA certificate file (PEM) trusted for a rediss:// server whose certificate a private CA signed; read at start-up. Unset: the system's CAs. */
+  @IsOptional() @IsString() REDIS_TLS_CA_FILE?: string = undefined;
+  /** Secret (at least 32 characters) signing every message on the Redis bus (HMAC-SHA256); the same in every API instance and the feed process. Used only with REDIS_URL; then required in production; in development one is generated into DATA_DIR/bus-secret, shared by the processes using that DATA_DIR. */
+  @IsOptional() @IsString() @MinLength(32) BUS_SECRET?: string = undefined;
 
   // --- Sessions and users ---
   /** Secret signing the session cookie (at least 32 characters). Required in production; in development one is generated into DATA_DIR/session-secret. */
@@ -112,6 +122,12 @@ export class EnvironmentVariables {
   @IsInt() @Min(1024) WS_BUFFER_HARD_LIMIT: number = 4194304;
   /** Seconds a conflated connection may stay above the high-water mark before it is closed. */
   @IsInt() @Min(1) WS_STALL_TIMEOUT: number = 30;
+  /** Longest wait (ms) for the session lookup of a WebSocket / Socket.IO handshake carrying a session cookie; past it (or when the session store fails) the handshake is refused with 503 SERVICE_UNAVAILABLE rather than continued as anonymous. */
+  @IsInt() @Min(100) @Max(60000) WS_AUTH_TIMEOUT_MS: number = 3000;
+  /** Seconds a new socket may stay without sending one valid message (and without subscribing) before it is closed (raw WebSocket: 1008 `IDLE_TIMEOUT`); 0 turns it off. */
+  @IsInt() @Min(0) WS_IDLE_TIMEOUT: number = 10;
+  /** Invalid messages (INVALID_JSON, VALIDATION_FAILED, UNKNOWN_TYPE) a socket may send per minute: each gets its error reply, the last one is followed by a close (raw WebSocket: 1008 `PROTOCOL_ERRORS`). */
+  @IsInt() @Min(1) WS_MAX_PROTOCOL_ERRORS: number = 20;
 
   // --- Price feed ---
   /** inprocess: the API runs the feed; external: a separate price-feed process feeds it through Redis; off: no feed. */
@@ -200,11 +216,12 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
       `Invalid configuration (fix these in the environment or in .env; .env.example lists every setting):\n${lines.join('\n')}`,
     );
   }
-  if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) {
-    throw new ConfigValidationError(
-      'Invalid configuration:\n  SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)',
-    );
+  const missing: string[] = [];
+  if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) missing.push('  SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)');
+  if (env.NODE_ENV === 'production' && env.REDIS_URL && !env.BUS_SECRET) {
+    missing.push('  BUS_SECRET is required when NODE_ENV=production and REDIS_URL is set (at least 32 characters, the same in every API instance and the price-feed process)');
   }
+  if (missing.length > 0) throw new ConfigValidationError(`Invalid configuration:\n${missing.join('\n')}`);
   // Keep only the declared settings (the instance also received every other env var); optional
   // settings are initialised to undefined, so every setting is an own key of a fresh instance.
   const declared = new EnvironmentVariables();

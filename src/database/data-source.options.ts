@@ -1,9 +1,11 @@
-import type { DataSourceOptions } from 'typeorm';
+import { AdvancedConsoleLogger, type DataSourceOptions, type LoggerOptions, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { Asset } from '../assets/entities/asset.entity';
 import { PriceHistory } from '../assets/entities/price-history.entity';
 import { User } from '../auth/entities/user.entity';
 import { Portfolio } from '../portfolios/entities/portfolio.entity';
 import { Position } from '../portfolios/entities/position.entity';
+import { DbTimeouts, dbTimeouts, pgPoolBounds, QUERY_TIMEOUT_GRACE_MS } from './db-bounds';
+import { isDbUnavailableError } from './db-errors';
 import { InitialSchema1764100000000 } from './migrations/1764100000000-initial-schema';
 import { AssetsHotUpdates1764200000000 } from './migrations/1764200000000-assets-hot-updates';
 import { PriceHistoryNoAssetFk1764300000000 } from './migrations/1764300000000-price-history-no-asset-fk';
@@ -15,21 +17,83 @@ export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates176420000
  * The one DataSource options object: used by Nest (DatabaseModule), by the
  * TypeORM CLI (ormconfig.ts) and by the one-shot commands. Schema changes go
  * through migrations only; `synchronize` is never on.
+ *
+ * Every wait on the pool is bounded (see db-bounds.ts): statement_timeout,
+ * pg's client-side query_timeout, the connect / pool-wait timeout,
+ * idle_in_transaction_session_timeout and TCP keepalive. Migrations are not cut
+ * by the statement timeout: each runs under DB_MIGRATION_TIMEOUT_MS instead.
+ * `timeouts` default to the validated environment (DB_* settings).
  */
-export function buildDataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+export function buildDataSourceOptions(url: string, poolSize = 10, timeouts: DbTimeouts = dbTimeouts()): DataSourceOptions {
   return {
     type: 'postgres',
     url,
     entities: ENTITIES,
-    migrations: MIGRATIONS,
+    migrations: MIGRATIONS.map((m) => withMigrationTimeout(m, timeouts.migrationTimeoutMs)),
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: ['error', 'warn', 'migration'],
+    logging: LOGGING,
+    logger: new OutageQuietLogger(LOGGING),
     extra: {
       max: poolSize,
-      connectionTimeoutMillis: 10_000,
       application_name: 'realtime-markets',
+      ...pgPoolBounds(timeouts),
     },
   };
+}
+
+// 'schema' too: the TypeORM CLI's migration:show prints its list through logSchemaBuild, and a logger
+// instance keeps these options (the CLI's own `logging: ['schema']` does not reach it). The app never
+// builds a schema (no synchronize), so it adds nothing to the app's log.
+const LOGGING: LoggerOptions = ['error', 'warn', 'migration', 'schema'];
+
+/**
+ * TypeORM's console logger, minus one line per failed query while the database is
+ * unavailable (timeouts, lost connections): the callers report those, once per outage
+ * rather than once per query (REST 503, SERVICE_UNAVAILABLE, the feed's run), so an
+ * outage does not flood the log. Every other query error is logged as before.
+ */
+class OutageQuietLogger extends AdvancedConsoleLogger {
+  override logQueryError(error: string | Error, query: string, parameters?: unknown[], queryRunner?: QueryRunner): void {
+    if (isDbUnavailableError(error)) return;
+    super.logQueryError(error as string, query, parameters, queryRunner);
+  }
+}
+
+type MigrationClass = new () => MigrationInterface;
+
+/**
+ * The migration class, running under `ms` (0: no limit) instead of the pool's statement
+ * timeouts: server side for its own transaction (or, outside one, its session until it
+ * ends), client side for its connection while it runs. Same name, so TypeORM's records match.
+ */
+export function withMigrationTimeout(M: MigrationClass, ms: number): MigrationClass {
+  const Bounded = class extends M {
+    override async up(runner: QueryRunner): Promise<void> {
+      await underMigrationTimeout(runner, ms, () => super.up(runner));
+    }
+    override async down(runner: QueryRunner): Promise<void> {
+      await underMigrationTimeout(runner, ms, () => super.down(runner));
+    }
+  };
+  Object.defineProperty(Bounded, 'name', { value: M.name });
+  return Bounded;
+}
+
+async function underMigrationTimeout(runner: QueryRunner, ms: number, fn: () => Promise<unknown>): Promise<void> {
+  const local = runner.isTransactionActive;
+  await runner.query(`SELECT set_config('statement_timeout', $1, $2)`, [String(ms), local]);
+  // pg reads the read timeout from the connection's parameters for every query.
+  const params = (runner as unknown as { databaseConnection?: { connectionParameters?: { query_timeout?: number | false } } }).databaseConnection
+    ?.connectionParameters;
+  const previous = params?.query_timeout;
+  if (params) params.query_timeout = ms > 0 ? ms + QUERY_TIMEOUT_GRACE_MS : false;
+  try {
+    await fn();
+  } finally {
+    if (params) params.query_timeout = previous;
+    // Outside a transaction the setting was the session's: back to the connection's default.
+    if (!local) await runner.query('RESET statement_timeout').catch(() => undefined);
+  }
 }

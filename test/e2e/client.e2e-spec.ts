@@ -181,3 +181,42 @@ describe('typed client across a server restart', () => {
     }
   });
 });
+
+describe('typed client and the server idle timeout (WS_IDLE_TIMEOUT)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ WS_IDLE_TIMEOUT: '1' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  for (const transport of TRANSPORTS) {
+    it(`${transport}: closed as idle with nothing subscribed, it stays offline (no reconnect loop) until something is subscribed`, async () => {
+      const client = makeClient(app, transport);
+      const changes: StateChange[] = [];
+      client.onState((s) => changes.push(s));
+      try {
+        client.connect();
+        await until('connected', () => client.state === 'connected');
+        const offline = await until('closed by the server as idle', () => changes.find((c) => c.state === 'offline'), 5_000);
+        expect(offline.reason).toMatch(/^IDLE_TIMEOUT: /);
+        // Bounded observation window, longer than several reconnect delays and idle timeouts: no new attempt.
+        await new Promise((r) => setTimeout(r, 2_500));
+        expect(changes.map((c) => c.state)).toEqual(['connecting', 'connected', 'offline']);
+        expect(client.state).toBe('offline');
+        // Subscribing wakes it up: it connects, subscribes, and is not idle any more.
+        const updates: AssetUpdateData[] = [];
+        client.on('asset_update', (u) => updates.push(u));
+        await client.subscribeAssets('AAPL');
+        await until('connected again', () => client.state === 'connected');
+        await until('the AAPL snapshot', () => updates.some((u) => u.symbol === 'AAPL'), 5_000);
+        await new Promise((r) => setTimeout(r, 2_000));
+        expect(client.state).toBe('connected');
+        await expect(client.ping()).resolves.toMatchObject({ pong: { type: 'pong' } });
+      } finally {
+        client.dispose();
+      }
+    });
+  }
+});

@@ -58,6 +58,27 @@ describe('LatestPriceSource (cache)', () => {
     expect(await src.get('NOPE')).toBeNull();
   });
 
+  it('ignores what does not pass the tick rules in Redis (malformed, negative, another symbol) and answers from the database', async () => {
+    const cache = app.app.get(LatestPriceCache);
+    const fresh = async () => {
+      cache.clearMemory(); // read through to Redis every time
+      return (await cache.get('ZZDB'))?.price;
+    };
+    const good = tick('ZZDB', '99', new Date());
+    await redis.set(`${prefix}price:ZZDB`, JSON.stringify(good));
+    expect(await fresh()).toBe('99'); // a valid entry is used
+    await redis.set(`${prefix}price:ZZDB`, JSON.stringify({ ...good, price: '-5' }));
+    expect(await fresh()).toBe('12.5');
+    await redis.set(`${prefix}price:ZZDB`, '{not json');
+    expect(await fresh()).toBe('12.5');
+    await redis.set(`${prefix}price:ZZDB`, JSON.stringify({ ...good, symbol: 'AAPL' }));
+    expect(await fresh()).toBe('12.5');
+    await redis.set(`${prefix}price:ZZDB`, JSON.stringify({ ...good, as_of: new Date(Date.now() + 3_600_000).toISOString() }));
+    expect(await fresh()).toBe('12.5');
+    await redis.del(`${prefix}price:ZZDB`);
+    cache.clearMemory();
+  });
+
   it('updates its memory from prices.committed and keeps the newer quote (no Redis write on the fan-out path)', async () => {
     const src = app.app.get(LatestPriceSource);
     const bus = app.app.get(MessageBus);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusMessages } from '../../src/bus/bus.messages';
 import { RedisBus } from '../../src/bus/redis.bus';
+import { TEST_BUS_SECRET } from '../support/app';
 import { runCli } from '../support/cli';
 import { createTestDatabase, sql } from '../support/database';
 import { requireBuild } from '../unit/price-feed/support/feed-process';
@@ -131,12 +132,13 @@ describe('update-asset-prices', () => {
   });
 
   it('publishes committed prices on the bus (Redis), so a running API sees them', async () => {
-    const bus = new RedisBus(REDIS_URL, prefix);
+    // The CLI signs with BUS_SECRET; this subscriber checks with the same one.
+    const bus = new RedisBus(REDIS_URL, prefix, undefined, { secret: TEST_BUS_SECRET });
     const seen: BusMessages['prices.committed'][] = [];
     bus.subscribe('prices.committed', (m) => seen.push(m));
     await bus.ready();
     try {
-      const r = await runCli(['update-asset-prices', '--symbols', 'ETH-USD'], { ...env, REDIS_URL, REDIS_PREFIX: prefix });
+      const r = await runCli(['update-asset-prices', '--symbols', 'ETH-USD'], { ...env, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET });
       expect(r.exitCode).toBe(0);
       for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
       expect(seen).toHaveLength(1);

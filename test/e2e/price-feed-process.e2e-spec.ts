@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { TEST_BUS_SECRET } from '../support/app';
 import { createTestDatabase, sql } from '../support/database';
 import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-process';
 
@@ -50,7 +51,8 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
   const prefix = `rmtest-${randomUUID()}:`;
   const procs: FeedProcess[] = [];
   const start = (args: string[] = ['--interval', '0.2']) => {
-    const p = new FeedProcess({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log', REALTIME_BATCH_SIZE: '7' }, args);
+    // One BUS_SECRET for every process (the standby learns the leader's commits from the bus).
+    const p = new FeedProcess({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log', REALTIME_BATCH_SIZE: '7' }, args);
     procs.push(p);
     return p;
   };

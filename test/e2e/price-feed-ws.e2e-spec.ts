@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PriceFeedStatus } from '../../src/price-feed/feed/price-feed-status.service';
-import { startTestApp, TestApp } from '../support/app';
+import { startTestApp, TEST_BUS_SECRET, TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { WsProbe } from '../support/realtime-probes';
 import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-process';
@@ -43,7 +43,8 @@ describe('price-feed process → Redis → API (PRICE_FEED_MODE=external) → We
       await ws.next('subscribed');
       ws.inbox.drain('asset_update');
 
-      feed = new FeedProcess({ DATABASE_URL: t.databaseUrl, REDIS_URL, REDIS_PREFIX: prefix, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log' }, ['--interval', '0.2', '--batch-size', '100']);
+      // The API's BUS_SECRET (startTestApp's): the feed's messages are signed with it.
+      feed = new FeedProcess({ DATABASE_URL: t.databaseUrl, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log' }, ['--interval', '0.2', '--batch-size', '100']);
       await feed.waitFor(/Holding the price-feed lock/);
 
       const updates = [];

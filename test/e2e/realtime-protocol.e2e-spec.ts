@@ -163,6 +163,20 @@ describe('realtime protocol', () => {
       expect((await p.next('pong')).id).toBe('still-alive');
     });
 
+    it('a portfolio id that is not one gets one clear message per field, not contradictory ones', async () => {
+      const p = await connect(kind);
+      await p.next('connection');
+      for (const portfolio_id of ['abc', 0, 2_147_483_648, 1.5, '12345678901']) {
+        p.send('subscribe_portfolio', { portfolio_id }, 'pid');
+        const e = await p.next('error');
+        expect(e.data.code, String(portfolio_id)).toBe('VALIDATION_FAILED');
+        expect(e.data.details, String(portfolio_id)).toEqual(['data.portfolio_id: portfolio_id must be an integer from 1 to 2147483647']);
+        expect(e.data.message).toBe('data.portfolio_id: portfolio_id must be an integer from 1 to 2147483647');
+      }
+      p.send('set_options', { batch_ms: 'fast' });
+      expect((await p.next('error')).data.details).toHaveLength(1);
+    });
+
     it('UNKNOWN_TYPE for a type the server does not know', async () => {
       const p = await connect(kind);
       await p.next('connection');
@@ -258,6 +272,14 @@ describe('realtime protocol', () => {
       p.sendRaw(JSON.stringify({ type: 'subscribe_asset', data: { symbol: 'AAPL' }, timestamp: new Date().toISOString() }));
       expect((await p.next('subscribed')).data.assets).toEqual(['AAPL']);
     });
+  });
+
+  it('REST validation also reports one message per field (a wrong type is not also out of range)', async () => {
+    const res = await fetch(`${t.url}/api/assets?limit=abc`);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { message: string; details: string[] };
+    expect(body.details).toEqual(['limit must be an integer number']);
+    expect(body.message).toBe('limit must be an integer number');
   });
 
   describe('Socket.IO specifics', () => {

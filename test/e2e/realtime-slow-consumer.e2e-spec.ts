@@ -3,6 +3,7 @@ import { AssetCatalogService } from '../../src/assets/asset-catalog.service';
 import { Connection } from '../../src/realtime/hub/connection';
 import { ConnectionRegistry } from '../../src/realtime/hub/connection-registry';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
+import { CLOSE_GRACE_MS } from '../../src/realtime/transports/websocket.connection';
 import { startTestApp, TestApp } from '../support/app';
 import { publishTicks, tick } from '../support/realtime-fixtures';
 import { Envelope, IoProbe, Probe, sleep, until, WsProbe } from '../support/realtime-probes';
@@ -164,6 +165,58 @@ describe('realtime: a reader stuck past the stall timeout', () => {
     await t.stop();
     expect(Date.now() - started).toBeLessThan(10_000);
     frozen.ws.terminate();
+    await ok.close();
+  }, 60_000);
+});
+
+describe('realtime: a Socket.IO reader stuck past the stall timeout', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ WS_BUFFER_HIGH_WATER: '4096', WS_BUFFER_HARD_LIMIT: String(HARD_LIMIT), WS_STALL_TIMEOUT: '1' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('is disconnected, and its server-side TCP socket and buffers are freed within the close grace', async () => {
+    const hub = t.app.get(RealtimeHub);
+    const server = t.app.getHttpServer() as import('node:http').Server;
+    const serverSockets: import('node:net').Socket[] = [];
+    const onConnection = (s: import('node:net').Socket) => serverSockets.push(s);
+    server.on('connection', onConnection);
+    const connections = () => new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+    const symbols = (await t.app.get(AssetCatalogService).allSymbols()).sort().slice(0, 20);
+    const stuck = await IoProbe.open(t.url);
+    const ok = await IoProbe.open(t.url);
+    server.off('connection', onConnection);
+    for (const p of [stuck, ok]) {
+      await p.next('connection');
+      p.send('subscribe_asset', { symbols });
+      await p.next('subscribed');
+    }
+    await until(() => stuck.inbox.received.filter((m) => m.type === 'asset_update').length === 20, 'snapshots');
+    const clientTcp = stuck.netSocket();
+    const serverTcp = serverSockets.find((s) => s.remotePort === clientTcp.localPort);
+    expect(serverTcp, "the stuck client's server-side socket").toBeDefined();
+    const before = await connections();
+    clientTcp.pause();
+    let i = 0;
+    while (hub.stats().outbound.slow_consumer_closes === 0 && i < 5000) {
+      i++;
+      await publishTicks(t, symbols.map((s) => tick(s, (50 + i / 100).toFixed(2))));
+      if (i % 20 === 0) await sleep(20);
+    }
+    expect(hub.stats().outbound.slow_consumer_closes).toBe(1);
+    const closedAt = Date.now();
+    expect(hub.stats().total_connections).toBe(1);
+    // Engine.IO alone would wait for ever for a drain; the server destroys the socket after the grace.
+    expect(serverTcp!.destroyed).toBe(false);
+    await until(() => serverTcp!.destroyed, 'the server-side TCP socket is destroyed', CLOSE_GRACE_MS + 4000, 50);
+    expect(Date.now() - closedAt).toBeLessThan(CLOSE_GRACE_MS + 3000);
+    await until(async () => (await connections()) <= before - 1, 'the HTTP server counts one connection less');
+    ok.send('ping', {}, 'fine');
+    expect((await ok.next('pong', (m) => m.id === 'fine', 15_000)).id).toBe('fine');
+    clientTcp.destroy();
     await ok.close();
   }, 60_000);
 });

@@ -6,12 +6,13 @@ import { ConsoleLogger, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BusSigner } from '../../src/bus/bus-signer';
 import { MessageBus } from '../../src/bus/message-bus';
 import { RedisLinkState } from '../../src/bus/redis-link';
 import { freePort } from '../../src/database/embedded-postgres';
 import { PriceFeedScheduler } from '../../src/price-feed/feed/price-feed.scheduler';
 import { PriceFeedProcessModule } from '../../src/price-feed/price-feed-process.module';
-import { startTestApp, type TestApp } from '../support/app';
+import { startTestApp, TEST_BUS_SECRET, type TestApp } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { publishTicks, tick } from '../support/realtime-fixtures';
 import { WsProbe } from '../support/realtime-probes';
@@ -116,7 +117,8 @@ describe('Redis outage under a running API', { timeout: 90_000 }, () => {
       publisher = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 100, 1000) });
       publisher.on('error', () => undefined);
     }
-    return publisher.publish(`${prefix}prices.committed`, JSON.stringify({ ticks: [tick(symbol, price)], published_at: Date.now(), origin: 'elsewhere' }));
+    const body = JSON.stringify({ ticks: [tick(symbol, price)], published_at: Date.now(), origin: 'elsewhere' });
+    return publisher.publish(`${prefix}prices.committed`, new BusSigner(TEST_BUS_SECRET).seal('prices.committed', body));
   };
 
   it('loses the link with one warning, reports it in /health, gets it back with one line, and the same client receives prices again', async () => {
@@ -245,7 +247,8 @@ describe('start-up with Redis unreachable', { timeout: 90_000 }, () => {
       // The subscriptions queued at start-up are active: prices from another process reach the client.
       publisher = new Redis(redis.url, { maxRetriesPerRequest: 1 });
       publisher.on('error', () => undefined);
-      await publisher.publish(`${prefix}prices.committed`, JSON.stringify({ ticks: [tick('MSFT', '512.34')], published_at: Date.now(), origin: 'elsewhere' }));
+      const body = JSON.stringify({ ticks: [tick('MSFT', '512.34')], published_at: Date.now(), origin: 'elsewhere' });
+      await publisher.publish(`${prefix}prices.committed`, new BusSigner(TEST_BUS_SECRET).seal('prices.committed', body));
       expect((await client.next('asset_update', (m) => m.data.price === 512.34, 5_000)).data.symbol).toBe('MSFT');
       expect(out.match(new RegExp(target))).toEqual([...warned, ...out.match(BACK)]);
     } finally {

@@ -20,6 +20,8 @@ export interface TestApp {
 }
 
 export const TEST_SESSION_SECRET = 'test-session-secret-0123456789-abcdefghijklmnop';
+/** BUS_SECRET of every test app (so apps on one Redis trust each other); give it to processes that join them. */
+export const TEST_BUS_SECRET = 'test-bus-secret-0123456789-abcdefghijklmnopqrstu';
 
 /**
  * Starts the real API on a free loopback port against a fresh database
@@ -35,8 +37,10 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     HOST: '127.0.0.1',
     PORT: String(opts.port ?? 0),
     SESSION_SECRET: TEST_SESSION_SECRET,
+    BUS_SECRET: TEST_BUS_SECRET,
     PRICE_FEED_MODE: 'off',
     REDIS_URL: undefined,
+    REDIS_TLS_CA_FILE: undefined,
     LOG_LEVEL: 'warn',
   };
   const merged = { ...base, ...env };

@@ -68,9 +68,9 @@ const lastLines = (text: string) =>
  * port was taken meanwhile, another server would answer there). Rejects, with
  * redis-server's last log line, if it fails to spawn or exits first; bounded.
  */
-function spawnRedis(port: number, dir: string, timeoutMs = 10_000): Promise<ChildProcess> {
+function spawnRedis(port: number, dir: string, extraArgs: readonly string[] = [], timeoutMs = 10_000): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let settled = false;
     const settle = (err?: Error) => {
@@ -97,18 +97,27 @@ function spawnRedis(port: number, dir: string, timeoutMs = 10_000): Promise<Chil
   });
 }
 
+export interface RedisServerOptions {
+  port?: number;
+  /** Clients must AUTH with this password (`--requirepass`); `url` then carries it (redis://:password@127.0.0.1:port). */
+  password?: string;
+  /** More redis-server arguments (e.g. `--tls-port`), after the usual ones. */
+  args?: readonly string[];
+}
+
 /**
  * A private `redis-server` on a free loopback port (nothing on disk), for tests
  * that stop and restart Redis or need one when no shared Redis answers.
  */
-export async function startRedisServer(opts: { port?: number } = {}): Promise<PrivateRedis> {
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<PrivateRedis> {
   let port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'rm-redis-'));
   let child: ChildProcess | undefined;
+  const extraArgs = [...(opts.password !== undefined ? ['--requirepass', opts.password] : []), ...(opts.args ?? [])];
 
   const start = async () => {
     if (child) return;
-    const c = await spawnRedis(port, dir);
+    const c = await spawnRedis(port, dir, extraArgs);
     child = c;
     c.once('exit', () => {
       running.delete(c);
@@ -146,7 +155,7 @@ export async function startRedisServer(opts: { port?: number } = {}): Promise<Pr
     }
   }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: opts.password !== undefined ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
     start,
     stop,

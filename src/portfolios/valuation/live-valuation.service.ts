@@ -650,17 +650,28 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   }
   // -------------------------------------------------------- portfolio edits
 
+  /**
+   * Never rejects: its promise is only tracked (onModuleInit), so a rejection would be unhandled.
+   * The Redis bus delivers only checked messages; a malformed one (another bus) is ignored here too.
+   */
   private async onPortfolioChanged(m: BusMessages['portfolio.changed']): Promise<void> {
+    let id: unknown;
     try {
+      id = (m as { portfolio_id?: unknown } | null | undefined)?.portfolio_id;
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) return;
       if (m.deleted) {
-        const p = this.portfolios.get(m.portfolio_id);
-        this.reloadGen.set(m.portfolio_id, (this.reloadGen.get(m.portfolio_id) ?? 0) + 1);
+        const p = this.portfolios.get(id);
+        this.reloadGen.set(id, (this.reloadGen.get(id) ?? 0) + 1);
         if (p) this.removePortfolio(p);
         return;
       }
-      await this.reload(m.portfolio_id, true);
+      await this.reload(id, true);
     } catch (err) {
-      this.logger.error(`Reloading portfolio ${m.portfolio_id} failed: ${(err as Error).message}`);
+      try {
+        this.logger.error(`Reloading portfolio ${typeof id === 'number' ? id : '?'} failed: ${err instanceof Error ? err.message : String(err)}`);
+      } catch {
+        // Nothing to report with: the error path itself must not throw.
+      }
     }
   }
 

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { checkTick } from '../../bus/bus-message.validator';
 import type { PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { AppConfig } from '../../config/app-config';
@@ -151,13 +152,18 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
       symbols.forEach((s, i) => {
         const raw = values[i];
         if (!raw) return void left.push(s);
+        // Redis is outside the process: an entry is used only when it passes the bus's tick rules
+        // and is the symbol it is stored under; anything else falls through to the database.
+        let parsed: unknown;
         try {
-          const tick = JSON.parse(raw) as PriceTick;
-          out.set(s, tick);
-          this.memory.set(s, { tick, expiresAt: now + this.ttlMs });
+          parsed = JSON.parse(raw);
         } catch {
-          left.push(s);
+          return void left.push(s);
         }
+        const checked = checkTick(parsed, now);
+        if (!checked.ok || checked.tick.symbol !== s) return void left.push(s);
+        out.set(s, checked.tick);
+        this.memory.set(s, { tick: checked.tick, expiresAt: now + this.ttlMs });
       });
       return left;
     } catch (err) {

@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import type { QueryRunner } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { BoundedPgClient, DbTimeouts, dbTimeouts, endClient, pgClientBounds } from '../../database/db-bounds';
 import { DatabaseUrlProvider } from '../../database/database-url.provider';
 
 /** Advisory lock key (two int4 keys: namespace "RMPF", lock 1). Advisory locks are per database. */
@@ -32,9 +34,17 @@ export class FeedLeaderLock {
   private failures = 0;
   private standbyLogged = false;
   private pollMs = 1000;
+  private lastFailureLogAt = 0;
   private readonly listeners = new Set<(held: boolean) => void>();
+  /** Every query on the lock connection, its connect and its close are bounded (DB_* settings). */
+  private readonly timeouts: DbTimeouts;
 
-  constructor(private readonly dbUrl: DatabaseUrlProvider) {}
+  constructor(
+    private readonly dbUrl: DatabaseUrlProvider,
+    config: AppConfig,
+  ) {
+    this.timeouts = dbTimeouts(config);
+  }
 
   get isHeld(): boolean {
     return this.held;
@@ -63,9 +73,9 @@ export class FeedLeaderLock {
       try {
         await c.query('SELECT pg_advisory_unlock($1, $2)', [FEED_LOCK_CLASS, FEED_LOCK_ID]);
       } catch {
-        // the connection is gone: so is the lock
+        // the connection is gone (or did not answer within the query timeout, and was closed): so is the lock
       }
-      await c.end().catch(() => undefined);
+      await endClient(c, this.timeouts.connectTimeoutMs);
     }
   }
 
@@ -115,18 +125,25 @@ export class FeedLeaderLock {
     } catch (err) {
       this.failures++;
       const delay = Math.min(5000, 200 * 2 ** Math.min(this.failures, 5));
-      this.logger.warn(`Lock connection failed (${(err as Error).message}); retrying in ${delay} ms`);
+      // A long outage is one line a minute, not one per attempt.
+      const now = Date.now();
+      if (this.failures === 1 || now - this.lastFailureLogAt >= 60_000) {
+        this.lastFailureLogAt = now;
+        const count = this.failures > 1 ? ` (${this.failures} failed attempts so far; logged at most once a minute)` : '';
+        this.logger.warn(`Lock connection failed (${(err as Error).message}); retrying in ${delay} ms${count}`);
+      }
       this.drop();
       this.schedule(delay);
     }
   }
 
   private async connect(): Promise<void> {
-    const c = new Client({
+    // Bounded like every connection of the app: a frozen server or a dead link fails the lock's queries
+    // within the query timeout (then leadership is dropped, as for a lost connection), never hangs them.
+    const c: Client = new BoundedPgClient({
       connectionString: await this.dbUrl.resolve(),
       application_name: 'realtime-markets-feed-lock',
-      keepAlive: true,
-      connectionTimeoutMillis: 5000,
+      ...pgClientBounds(this.timeouts),
     });
     c.on('error', (err) => {
       if (this.client !== c) return;
@@ -168,7 +185,7 @@ export class FeedLeaderLock {
     const c = this.client;
     this.client = undefined;
     this.pid = undefined;
-    if (c) void c.end().catch(() => undefined);
+    if (c) void endClient(c, this.timeouts.connectTimeoutMs);
     this.setHeld(false);
   }
 

@@ -14,7 +14,7 @@ import { feedMetrics } from '../metrics';
 import type { ProviderAsset } from '../providers/price-provider.interface';
 import { ProviderRouter } from '../providers/provider-router.service';
 import { KnownPrice, QuoteValidator, RejectReason, ValidQuote } from '../validation/quote-validator';
-import { isTransientDbError } from './db-errors';
+import { isDbTimeoutError, isTransientDbError } from './db-errors';
 import { PriceBatchWriter, WriteFence } from './price-batch.writer';
 
 export type SymbolStatus = 'updated' | 'valid' | 'unchanged' | 'rejected' | 'unpriced' | 'unknown' | 'failed';
@@ -298,8 +298,11 @@ export class PricePipeline implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async writeWithRetry(quotes: ValidQuote[], opts: BatchOptions) {
     if (!opts.carryOnFailure) return this.writer.write(quotes, opts.fence);
+    // Retried: a connection refused, reset or lost (quick to fail, may be back in a moment). Not retried: a
+    // timeout (a frozen server or a dead link), which would hold the batch for another whole timeout each time;
+    // the quotes are carried to the next run instead.
     const policy = retry(
-      handleWhen((e) => isTransientDbError(e)),
+      handleWhen((e) => isTransientDbError(e) && !isDbTimeoutError(e)),
       { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 3000 }) },
     );
     policy.onRetry((r) => this.logger.warn(`Batch write failed (${'error' in r ? r.error.message : '?'}); retrying in ${Math.round(r.delay)} ms`));

@@ -11,6 +11,14 @@ export class ConnectionRegistry {
   private readonly byUser = new Map<number, Set<Connection>>();
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly byTransport = { websocket: 0, socketio: 0 };
+  /**
+   * Connections in the order they were added, until the idle check has seen them
+   * (takeOpenedBefore): cheap to sweep, whatever the number of long-lived connections.
+   */
+  private fresh: Connection[] = [];
+  private freshHead = 0;
+  /** Off when nothing sweeps the fresh connections (WS_IDLE_TIMEOUT=0). */
+  trackFresh = true;
 
   get size(): number {
     return this.connections.size;
@@ -57,7 +65,32 @@ export class ConnectionRegistry {
     }
     this.connections.add(conn);
     this.byTransport[conn.kind]++;
+    if (this.trackFresh) this.fresh.push(conn);
     return true;
+  }
+
+  /**
+   * Connections added before `cutoff` (ms epoch) that the idle check has not seen yet,
+   * oldest first; each is returned once, whether or not it is still registered.
+   */
+  takeOpenedBefore(cutoff: number): Connection[] {
+    const out: Connection[] = [];
+    while (this.freshHead < this.fresh.length && this.fresh[this.freshHead].openedAt < cutoff) {
+      out.push(this.fresh[this.freshHead++]);
+    }
+    if (this.freshHead === this.fresh.length) {
+      this.fresh = [];
+      this.freshHead = 0;
+    } else if (this.freshHead > 1024 && this.freshHead * 2 > this.fresh.length) {
+      this.fresh = this.fresh.slice(this.freshHead);
+      this.freshHead = 0;
+    }
+    return out;
+  }
+
+  /** Hands a connection taken by takeOpenedBefore back, for the next sweep after the ones queued now. */
+  recheckLater(conn: Connection): void {
+    if (this.trackFresh) this.fresh.push(conn);
   }
 
   remove(conn: Connection): boolean {

@@ -22,6 +22,32 @@ export type InboundItem =
   | { kind: 'binary' }
   | { kind: 'event'; event: string; args: unknown[]; ack?: AckFn };
 
+/**
+ * Why the server closed a connection: the prefix of the raw WebSocket close reason
+ * (`IDLE_TIMEOUT: ...`, close code 1008) and, on Socket.IO, the `data.code` of the
+ * `error` event sent just before the disconnect.
+ */
+export const CloseReason = {
+  /** No valid message (and no subscription) within WS_IDLE_TIMEOUT seconds of connecting. */
+  IDLE_TIMEOUT: 'IDLE_TIMEOUT',
+  /** WS_MAX_PROTOCOL_ERRORS invalid messages (INVALID_JSON, VALIDATION_FAILED, UNKNOWN_TYPE) within a minute. */
+  PROTOCOL_ERRORS: 'PROTOCOL_ERRORS',
+} as const;
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
+
+/**
+ * A database-bound request (a subscription) taken off the inbox: queued or running.
+ * Messages after it are answered meanwhile; an unsubscribe of one of its topics,
+ * received after it, cancels that topic (it is not added when the request completes).
+ */
+export interface PendingRequest {
+  readonly req: RequestRef;
+  /** Topic keys (`a:SYMBOL`, `p:ID`) unsubscribed since it was received. */
+  cancelled: Set<string> | null;
+  /** Answered (done, failed or past its deadline): nothing more is applied or sent for it. */
+  settled: boolean;
+}
+
 /** Correlation of a reply with its request. */
 export interface RequestRef {
   type: string | null;
@@ -44,6 +70,13 @@ export abstract class Connection {
   open = true;
   /** Last time the peer showed life (message or pong), ms epoch. */
   lastSeen = Date.now();
+  /** When the connection was opened, ms epoch (WS_IDLE_TIMEOUT counts from here). */
+  readonly openedAt = this.lastSeen;
+  /** The peer sent a valid message (set by MessageRouter): it is not idle. */
+  engaged = false;
+  /** Protocol errors counted in the one-minute window that started at `protocolErrorsSince` (WS_MAX_PROTOCOL_ERRORS). */
+  protocolErrors = 0;
+  protocolErrorsSince = 0;
 
   /** Subscriptions (allocated on first use). */
   assets: Set<string> | null = null;
@@ -64,9 +97,15 @@ export abstract class Connection {
   /** Batch flush phase (0..phases-1) within its batch group. */
   batchPhase = 0;
 
-  /** Inbound queue: messages are handled one at a time, in order. */
+  /**
+   * Inbound queue: messages are taken one at a time, in order. Database-bound requests
+   * (subscribe_*) then wait in `dbQueue`, so a pending one holds up nothing else (see MessageRouter).
+   */
   inbox: InboundItem[] | null = null;
   processing = false;
+  /** Database-bound requests, handled one at a time, in order (allocated on first use). */
+  dbQueue: PendingRequest[] | null = null;
+  dbBusy = false;
 
   /** Bytes handed to the transport and not yet written to the kernel. */
   abstract bufferedBytes(): number;

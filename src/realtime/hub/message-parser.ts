@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { VALIDATION_OPTIONS } from '../../common/validation';
+import { fieldMessage, VALIDATION_OPTIONS } from '../../common/validation';
 import { CLIENT_MESSAGE_TYPES, ClientMessage, ClientMessageType, MessageId } from '../protocol/client-messages';
 import { CLIENT_MESSAGE_DTOS } from '../protocol/client-messages.dto';
 import { ErrorCode } from '../protocol/error-codes';
@@ -150,9 +150,8 @@ function flatten(errors: ValidationError[], prefix = ''): string[] {
   const out: string[] = [];
   for (const e of errors) {
     const path = prefix ? `${prefix}.${e.property}` : e.property;
-    for (const msg of Object.values(e.constraints ?? {})) {
-      out.push(`${path}: ${msg}`);
-    }
+    // One message per field: a wrong type is not also reported as out of range.
+    if (e.constraints && Object.keys(e.constraints).length > 0) out.push(`${path}: ${fieldMessage(e.constraints)}`);
     if (e.children?.length) out.push(...flatten(e.children, path));
   }
   return out.slice(0, 20);

@@ -57,6 +57,8 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       max_payload_bytes: config.WS_MAX_PAYLOAD,
       rate_limit_per_second: config.WS_RATE_LIMIT,
       rate_burst: config.WS_RATE_BURST,
+      idle_timeout: config.WS_IDLE_TIMEOUT,
+      max_protocol_errors_per_minute: config.WS_MAX_PROTOCOL_ERRORS,
     };
   }
 

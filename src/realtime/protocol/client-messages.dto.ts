@@ -11,14 +11,11 @@ import {
   IsArray,
   IsDefined,
   IsIn,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   Validate,
   ValidateIf,
   ValidateNested,
@@ -81,6 +78,16 @@ class BatchMsConstraint implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'portfolioId' })
+class PortfolioIdConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_PORTFOLIO_ID;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must be an integer from 1 to ${MAX_PORTFOLIO_ID}`;
+  }
+}
+
 @ValidatorConstraint({ name: 'emptyObject' })
 class EmptyObjectConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
@@ -116,11 +123,10 @@ export class AssetSelectionDto implements AssetSelection {
 }
 
 export class PortfolioSelectionDto implements PortfolioSelection {
+  /** One check, one message (an integer from 1 to 2147483647; digit strings are converted first). */
   @IsDefined()
   @Transform(digitsToNumber)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PORTFOLIO_ID)
+  @Validate(PortfolioIdConstraint)
   portfolio_id: number;
 }
 

@@ -22,6 +22,11 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** The server failed; the connection stays usable. */
   INTERNAL: 'INTERNAL',
+  /**
+   * The database did not answer in time or cannot be reached (an outage, not a bug): nothing of
+   * the request was applied; the connection stays usable; try again shortly.
+   */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -52,5 +57,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 export const RefusalCode = {
   FORBIDDEN_ORIGIN: 'FORBIDDEN_ORIGIN',
   CONNECTION_LIMIT: 'CONNECTION_LIMIT',
+  /** The session lookup failed or took longer than WS_AUTH_TIMEOUT_MS (database unavailable): raw WebSocket HTTP 503. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const;
 export type RefusalCode = (typeof RefusalCode)[keyof typeof RefusalCode];

@@ -19,6 +19,10 @@ export interface ServerLimits {
   /** Sustained inbound messages per second, and the extra burst allowed. */
   rate_limit_per_second: number;
   rate_burst: number;
+  /** Seconds a connection may go without a valid message or a subscription before it is closed (0: never). */
+  idle_timeout: number;
+  /** Invalid messages allowed per minute before the connection is closed with 1008. */
+  max_protocol_errors_per_minute: number;
 }
 
 /** Sent once, first, on every new connection. */

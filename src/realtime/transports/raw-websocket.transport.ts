@@ -4,6 +4,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { AppConfig } from '../../config/app-config';
+import { isDbUnavailableError, OutageLog } from '../../database/db-errors';
 import { BATCH_MS_MAX, BATCH_MS_MIN } from '../protocol/client-messages.dto';
 import { CloseCode, RefusalCode } from '../protocol/error-codes';
 import { SOCKET_IO_PATH } from '../hub/outbound-frame';
@@ -27,6 +28,7 @@ type TaggedSocket = WebSocket & { [CONN]?: WebSocketConnection; _transport?: Raw
 @Injectable()
 export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('RawWebSocket');
+  private readonly storeOutage = new OutageLog(this.logger);
   private readonly wss: WebSocketServer;
   private server?: Server;
   private readonly sockets = new Set<WebSocket>();
@@ -50,6 +52,9 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
       maxPayload: config.WS_MAX_PAYLOAD,
       perMessageDeflate: false,
       clientTracking: false,
+      // Ping frames are answered by handlePing, within the inbound rate limit (ws would pong them all,
+      // then drop a flooder without a close frame).
+      autoPong: false,
     });
   }
 
@@ -119,8 +124,10 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     try {
       identity = await this.handshake.identify(req, verdict);
     } catch (err) {
-      this.logger.warn(`Session lookup failed on handshake: ${(err as Error).message}`);
-      refuse(socket, 503, 'UNAVAILABLE', 'Session store unavailable, try again');
+      // The session store failed or did not answer within WS_AUTH_TIMEOUT_MS: 503, never a silent downgrade to anonymous.
+      if (isDbUnavailableError(err)) this.storeOutage.failed('Handshake session lookup', err);
+      else this.logger.warn(`Session lookup failed on handshake: ${(err as Error).message}`);
+      refuse(socket, 503, RefusalCode.SERVICE_UNAVAILABLE, 'The session store is not answering: try again shortly');
       return;
     }
     if (socket.destroyed) return;
@@ -150,6 +157,7 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     tagged[CONN] = conn;
     ws.on('message', onMessage);
     ws.on('pong', onPong);
+    ws.on('ping', onPing);
   }
 
   /** Shared listeners (no closures per connection): `this` is the socket. */
@@ -158,6 +166,27 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     if (!conn) return;
     if (isBinary) this.router.receive(conn, { kind: 'binary' });
     else this.router.receive(conn, { kind: 'text', text: data.toString() });
+  }
+
+  /**
+   * A ping frame counts as an inbound message (WS_RATE_LIMIT / WS_RATE_BURST): answered
+   * with a pong within the limit, not answered above it, and persistent abuse closes the
+   * connection with 1008 like a message flood.
+   */
+  handlePing(ws: TaggedSocket, data: Buffer): void {
+    const conn = ws[CONN];
+    if (!conn?.open) return;
+    this.hub.rateLimiter.admit(conn.id).then(
+      (admission) => {
+        if (!conn.open) return;
+        if (admission.ok) {
+          if (ws.readyState === WebSocket.OPEN) ws.pong(data);
+        } else if (admission.abusive) {
+          this.hub.drop(conn, CloseCode.POLICY_VIOLATION, 'Rate limit exceeded persistently (ping frames)');
+        }
+      },
+      (err: Error) => this.logger.warn(`Ping admission failed: ${err.message}`),
+    );
   }
 
   handleClose(ws: TaggedSocket): void {
@@ -174,6 +203,10 @@ function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean):
 function onClose(this: WebSocket): void {
   const ws = this as TaggedSocket;
   ws._transport?.handleClose(ws);
+}
+function onPing(this: WebSocket, data: Buffer): void {
+  const ws = this as TaggedSocket;
+  ws._transport?.handlePing(ws, data);
 }
 function onPong(this: WebSocket): void {
   const conn = (this as TaggedSocket)[CONN];

@@ -6,6 +6,7 @@ import { ConnectionRegistry } from '../hub/connection-registry';
 import { MessageRouter } from '../hub/message-router.service';
 import { RealtimeHub } from '../hub/realtime-hub.service';
 import { AppConfig } from '../../config/app-config';
+import { isDbUnavailableError, OutageLog } from '../../database/db-errors';
 import { HandshakeService } from './handshake.service';
 import { SocketIoConnection } from './socketio.connection';
 
@@ -24,6 +25,7 @@ interface HandshakeData {
 @Injectable()
 export class SocketIoTransport {
   private readonly logger = new Logger('SocketIoTransport');
+  private readonly storeOutage = new OutageLog(this.logger);
 
   constructor(
     private readonly config: AppConfig,
@@ -31,7 +33,8 @@ export class SocketIoTransport {
     private readonly router: MessageRouter,
     private readonly registry: ConnectionRegistry,
     private readonly handshake: HandshakeService,
-  ) {}
+  ) {
+  }
 
   /** Engine.IO allowRequest: refuse foreign origins on the first HTTP request (403). */
   allowRequest = (req: Parameters<HandshakeService['checkOrigin']>[0], fn: (err: string | null | undefined, success: boolean) => void): void => {
@@ -41,7 +44,7 @@ export class SocketIoTransport {
 
   /** CORS for the long-polling transport: the same origins as the WebSocket check. */
   corsOrigin = (origin: string | undefined, fn: (err: Error | null, allow?: boolean) => void): void => {
-    fn(null, origin === undefined || this.config.allowedOrigins.includes(origin));
+    fn(null, origin === undefined || this.handshake.isListed(origin));
   };
 
   bind(nsp: Namespace): void {
@@ -68,8 +71,10 @@ export class SocketIoTransport {
       (socket.data as HandshakeData) = { identity };
       next();
     } catch (err) {
-      this.logger.warn(`Socket.IO handshake failed: ${(err as Error).message}`);
-      next(refusal('UNAVAILABLE', 'Session store unavailable, try again'));
+      // The session store failed or did not answer within WS_AUTH_TIMEOUT_MS: refused, never a silent downgrade to anonymous.
+      if (isDbUnavailableError(err)) this.storeOutage.failed('Socket.IO handshake session lookup', err);
+      else this.logger.warn(`Socket.IO handshake failed: ${(err as Error).message}`);
+      next(refusal(RefusalCode.SERVICE_UNAVAILABLE, 'The session store is not answering: try again shortly'));
     }
   }
 
