@@ -169,6 +169,8 @@ export class RealtimeClient {
   private connectTimer?: ReturnType<typeof setTimeout>;
   private keepAliveTimer?: ReturnType<typeof setInterval>;
   private waitingForNetwork = false;
+  /** Closed by the server as idle (IDLE_TIMEOUT) with nothing to subscribe: reconnects when something is. */
+  private dormant = false;
   private requestSeq = 0;
   private readonly idPrefix = `c${Math.floor(Math.random() * 1e6).toString(36)}-`;
   private readonly pending = new Map<string, Pending>();
@@ -259,6 +261,10 @@ export class RealtimeClient {
 
   /** Starts connecting (and keeps reconnecting until disconnect()). */
   connect(): void {
+    if (this.dormant) {
+      this.wake();
+      return;
+    }
     if (this.wanted) return;
     this.wanted = true;
     this.attempt = 0;
@@ -270,6 +276,7 @@ export class RealtimeClient {
   disconnect(reason = 'client closed'): void {
     this.wanted = false;
     this.waitingForNetwork = false;
+    this.dormant = false;
     g.removeEventListener?.('online', this.onOnline);
     this.clearTimers();
     const t = this.transport;
@@ -280,7 +287,7 @@ export class RealtimeClient {
 
   /** Drops the current connection and connects again at once (e.g. after login or logout, so the handshake carries the new session). */
   reconnectNow(reason = 'reconnect requested'): void {
-    if (!this.wanted) {
+    if (!this.wanted || this.dormant) {
       this.connect();
       return;
     }
@@ -339,8 +346,22 @@ export class RealtimeClient {
 
   private handleClose(info: TransportCloseInfo): void {
     this.detach(new RealtimeError('DISCONNECTED', `connection closed: ${info.reason}`));
+    if (this.wanted && info.reason.startsWith('IDLE_TIMEOUT') && this.assets.size === 0 && this.portfolios.size === 0) {
+      // The server closes connections that neither subscribe nor send anything (WS_IDLE_TIMEOUT):
+      // reconnecting now would only be closed again. The next subscribe*() or connect() reconnects.
+      this.dormant = true;
+      this.setState('offline', { reason: info.reason });
+      return;
+    }
     if (this.wanted) this.scheduleReconnect(info.reason);
     else this.setState('offline', { reason: info.reason });
+  }
+
+  /** Leaves the dormant state (see handleClose): connects again, and sends what is remembered on connect. */
+  private wake(): void {
+    this.dormant = false;
+    this.attempt = 0;
+    this.open('connecting');
   }
 
   private scheduleReconnect(reason: string): void {
@@ -549,7 +570,8 @@ export class RealtimeClient {
   /**
    * Adds symbols to the remembered set and, when connected, subscribes them now
    * (resolving with the `subscribed` reply; when not connected it resolves with
-   * null and they are sent on connect). Unknown symbols are forgotten and the
+   * null and they are sent on connect; a client the server closed as idle
+   * connects again for them). Unknown symbols are forgotten and the
    * promise rejects with UNKNOWN_SYMBOL naming them in `data.symbols` (the
    * known ones of the same call stay subscribed).
    */
@@ -557,6 +579,7 @@ export class RealtimeClient {
     const list = [...new Set((Array.isArray(symbols) ? symbols : [symbols]).map(normaliseSymbol))];
     if (list.length === 0) return null;
     for (const s of list) this.assets.add(s);
+    if (this.dormant) this.wake();
     if (this.currentState !== 'connected') return null;
     return this.sendAssetSubscription(list);
   }
@@ -574,6 +597,7 @@ export class RealtimeClient {
   async subscribePortfolio(portfolioId: number): Promise<ServerMessage | null> {
     if (!Number.isSafeInteger(portfolioId) || portfolioId <= 0) throw new RealtimeError('VALIDATION_FAILED', `Invalid portfolio id: ${portfolioId}`);
     this.portfolios.add(portfolioId);
+    if (this.dormant) this.wake();
     if (this.currentState !== 'connected') return null;
     try {
       return await this.request('subscribe_portfolio', { portfolio_id: portfolioId });

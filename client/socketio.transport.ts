@@ -39,12 +39,17 @@ export function socketIoTransport(namespaceUrl: string, opts: SocketIoTransportO
     socket.on('connect', () => {
       if (!closed) events.open();
     });
-    socket.onAny((_event: string, payload: unknown) => {
+    // Socket.IO has no close reasons: before closing a socket for a documented reason the server
+    // sends an `error` whose message starts with its code (`IDLE_TIMEOUT: ...`), like a raw close reason.
+    let serverReason: string | undefined;
+    socket.onAny((event: string, payload: unknown) => {
       if (closed) return;
+      if (event === 'error') serverReason = closeNotice(payload) ?? serverReason;
       events.message(payload, JSON.stringify(payload));
     });
     socket.on('disconnect', (reason: string) => {
-      finish(reason === 'io server disconnect' ? 1008 : 1006, `socket.io: ${reason}`);
+      if (reason === 'io server disconnect') finish(1008, serverReason ?? `socket.io: ${reason}`);
+      else finish(1006, `socket.io: ${reason}`);
     });
     socket.on('connect_error', (err: Error) => {
       finish(1006, `socket.io: ${err.message}`);
@@ -77,4 +82,13 @@ export function socketIoTransport(namespaceUrl: string, opts: SocketIoTransportO
       },
     };
   };
+}
+
+/** The message of a server `error` announcing a close (`{code, message: "<code>: ...", request_type: null}`), else undefined. */
+function closeNotice(payload: unknown): string | undefined {
+  const data = payload && typeof payload === 'object' ? (payload as { data?: unknown }).data : undefined;
+  if (!data || typeof data !== 'object') return undefined;
+  const { code, message, request_type } = data as { code?: unknown; message?: unknown; request_type?: unknown };
+  if (request_type !== null || typeof code !== 'string' || typeof message !== 'string' || !/^[A-Z_]+$/.test(code)) return undefined;
+  return message.startsWith(`${code}:`) ? message : undefined;
 }
