@@ -11,6 +11,8 @@ export const REFERENCE_WS = join(HERE, '..', 'reference', 'ws-server.mjs');
 export const REFERENCE_SIO = join(HERE, '..', 'reference', 'socketio-server.mjs');
 
 export const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+/** The project's bus is signed (docs/bus.md): the bench source signs with this, the project under bench verifies. */
+export const BUS_SECRET = 'bench-bus-secret-0123456789-abcdefghijklmnopqrstuvwxyz01';
 
 /** Environment of the project under bench: production mode, feed external (the bench source is the feed). */
 export function projectEnv(ctx, port, extra = {}, prefix = ctx.prefix) {
@@ -22,6 +24,7 @@ export function projectEnv(ctx, port, extra = {}, prefix = ctx.prefix) {
     HOST: '127.0.0.1',
     PORT: String(port),
     SESSION_SECRET,
+    BUS_SECRET,
     DATABASE_URL: ctx.databaseUrl,
     DATA_DIR: ctx.tmpDir,
     REDIS_URL: ctx.redisUrl,

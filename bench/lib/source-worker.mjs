@@ -2,8 +2,14 @@
 // as 'prices.committed' bus messages ({ticks, published_at, origin}) on the Redis channel
 // `${REDIS_PREFIX}prices.committed`: exactly what the project's RedisBus delivers to its hub.
 // published_at is fractional epoch milliseconds (performance.timeOrigin + performance.now()).
+// Each message is signed as the project's own bus signs it (dist/bus/bus-signer.js, BUS_SECRET of servers.mjs).
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { BUS_SECRET } from './servers.mjs';
+
+const { BusSigner } = createRequire(import.meta.url)('../../dist/bus/bus-signer.js');
+const signer = new BusSigner(BUS_SECRET);
 
 let redis;
 let channel;
@@ -82,7 +88,7 @@ async function run(m) {
       }
       const published_at = Math.round(nowMs() * 1000) / 1000;
       if (published_at >= t0 && published_at <= t1) for (const i of idx) counts[i]++;
-      pending.push(redis.publish(target, JSON.stringify({ ticks, published_at, origin: 'bench' })));
+      pending.push(redis.publish(target, signer.seal('prices.committed', JSON.stringify({ ticks, published_at, origin: 'bench' }))));
       if (pending.length > 200) await Promise.all(pending.splice(0));
       sent += due;
       messages++;

@@ -30,7 +30,8 @@ nsp.on('connection', (socket) => {
 const prefix = process.env.REDIS_PREFIX ?? 'rm:';
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 redis.on('message', (_channel, raw) => {
-  const { ticks, published_at } = JSON.parse(raw);
+  // The source sends the project's signed envelope {v, sig, body}; the reference trusts it and reads the body.
+  const { ticks, published_at } = JSON.parse(raw).body;
   const rooms = nsp.adapter.rooms;
   for (const t of ticks) {
     const seq = (seqs.get(t.symbol) ?? 0) + 1;

@@ -44,7 +44,8 @@ wss.on('connection', (ws) => {
 const prefix = process.env.REDIS_PREFIX ?? 'rm:';
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 redis.on('message', (_channel, raw) => {
-  const { ticks, published_at } = JSON.parse(raw);
+  // The source sends the project's signed envelope {v, sig, body}; the reference trusts it and reads the body.
+  const { ticks, published_at } = JSON.parse(raw).body;
   for (const t of ticks) {
     const set = subs.get(t.symbol);
     const seq = (seqs.get(t.symbol) ?? 0) + 1;
