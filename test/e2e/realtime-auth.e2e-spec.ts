@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PortfolioValuationSource } from '../../src/portfolios/valuation/valuation.types';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
@@ -36,6 +37,9 @@ describe('realtime: sessions, ownership and handshake rules', () => {
     alicePortfolio = await createPortfolio(t, alice.cookie, 'Growth Portfolio');
     bobPortfolio = await createPortfolio(t, bob.cookie, 'Bob Portfolio');
     await addPosition(t, alice.cookie, alicePortfolio, 'AAPL', '10', '150');
+    // The engine applies the setup's portfolio.changed reloads on its own time: start from their result.
+    const engine = t.app.get(PortfolioValuationSource);
+    await until(async () => (await engine.snapshot(alicePortfolio))?.positions_count === 1, 'the valuation to hold the setup position');
   });
   afterEach(async () => {
     // Every test starts with no connections (the per-user limit counts across tests otherwise).

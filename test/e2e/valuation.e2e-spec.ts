@@ -156,6 +156,24 @@ describe('live portfolio valuation (real bus, real database)', () => {
     expect(await engine.snapshot(demoId)).toMatchObject(await restFigures(demo, demoId));
   });
 
+  it('still announces a change when a snapshot read starts while its reload is in flight', async () => {
+    // A portfolio the engine has not read yet: its portfolio.changed reload (which notifies) and a
+    // snapshot's reload (which does not) run at once; the later one must not swallow the announcement.
+    const [{ id }] = await sql<{ id: number }>(
+      t.databaseUrl,
+      `INSERT INTO portfolios (owner_id, name) SELECT owner_id, 'Raced' FROM portfolios WHERE id = $1 RETURNING id`,
+      [p1],
+    );
+    await sql(t.databaseUrl, `INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) SELECT $1, id, 4, 1 FROM assets WHERE symbol = 'AAPL'`, [id]);
+    const before = batches.length;
+    await bus.publish('portfolio.changed', { portfolio_id: id, owner_id: 0 });
+    await new Promise((r) => setImmediate(r)); // the bus delivers on a later tick: the notifying reload has started
+    const snap = await engine.snapshot(id);
+    expect(snap?.positions_count).toBe(1);
+    const announced = await waitFor((v) => v.portfolio_id === id, before);
+    expect(announced.positions_count).toBe(1);
+  });
+
   it('revalues and notifies after a position edit through the REST API', async () => {
     const mark = await commitPrices([
       { symbol: 'AAPL', price: '0.1', previous_close: '0.1' },

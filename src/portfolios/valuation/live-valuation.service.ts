@@ -123,6 +123,13 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   private readonly reloads = new Set<Promise<void>>();
   /** Latest reload request per portfolio: older answers are dropped. */
   private readonly reloadGen = new Map<number, number>();
+  /** The latest reload per portfolio: a superseded one answers with its result. */
+  private readonly latestReload = new Map<number, Promise<PortfolioValuation | null>>();
+  /**
+   * Portfolios whose change must still be announced: a reload that notifies can be
+   * superseded by one that does not (a snapshot read), and the announcement must not be lost.
+   */
+  private readonly notifyWanted = new Set<number>();
   /** Bus messages that arrived before the index was loaded. */
   private backlog: (() => void)[] | null = [];
   private loading?: Promise<void>;
@@ -662,6 +669,8 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       if (m.deleted) {
         const p = this.portfolios.get(id);
         this.reloadGen.set(id, (this.reloadGen.get(id) ?? 0) + 1);
+        this.notifyWanted.delete(id);
+        this.latestReload.delete(id);
         if (p) this.removePortfolio(p);
         return;
       }
@@ -675,10 +684,24 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     }
   }
 
-  /** Re-reads one portfolio (one query), replaces it in the index, and optionally notifies. */
-  private async reload(portfolioId: number, notify: boolean): Promise<PortfolioValuation | null> {
+  /**
+   * Re-reads one portfolio (one query), replaces it in the index, and optionally notifies.
+   * When a newer reload starts meanwhile, this one answers with the newer one's result, and
+   * the newer one notifies if either asked to.
+   */
+  private reload(portfolioId: number, notify: boolean): Promise<PortfolioValuation | null> {
     const gen = (this.reloadGen.get(portfolioId) ?? 0) + 1;
     this.reloadGen.set(portfolioId, gen);
+    if (notify) this.notifyWanted.add(portfolioId);
+    const run = this.readAndReplace(portfolioId, gen);
+    this.latestReload.set(portfolioId, run);
+    void run.finally(() => {
+      if (this.latestReload.get(portfolioId) === run) this.latestReload.delete(portfolioId);
+    }).catch(() => undefined);
+    return run;
+  }
+
+  private async readAndReplace(portfolioId: number, gen: number): Promise<PortfolioValuation | null> {
     const rows = (await this.db.query(
       `SELECT p.id AS portfolio_id, p.owner_id, p.name, a.symbol, pos.quantity,
               a.current_price, a.previous_close, a.last_updated
@@ -690,12 +713,15 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       [portfolioId],
     )) as PositionRow[];
     if (this.reloadGen.get(portfolioId) !== gen) {
-      // A newer reload is in flight; answer from whatever it leaves.
+      // A newer reload is in flight: its answer is the current one.
+      const newer = this.latestReload.get(portfolioId);
+      if (newer) return newer;
       const p = this.portfolios.get(portfolioId);
       return p ? this.valuationOf(p.slot, Date.now()) : null;
     }
     const old = this.portfolios.get(portfolioId);
     if (old) this.removePortfolio(old);
+    const notify = this.notifyWanted.delete(portfolioId);
     if (rows.length === 0) return null;
     const p = this.newPortfolio(rows[0]);
     for (const r of rows) if (r.symbol && r.quantity != null) this.addHolding(p, this.symbolFor(r), toFixed8(r.quantity)!);
