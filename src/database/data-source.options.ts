@@ -43,10 +43,7 @@ export function buildDataSourceOptions(url: string, poolSize = 10, timeouts: DbT
   };
 }
 
-// 'schema' too: the TypeORM CLI's migration:show prints its list through logSchemaBuild, and a logger
-// instance keeps these options (the CLI's own `logging: ['schema']` does not reach it). The app never
-// builds a schema (no synchronize), so it adds nothing to the app's log.
-const LOGGING: LoggerOptions = ['error', 'warn', 'migration', 'schema'];
+const LOGGING: LoggerOptions = ['error', 'warn', 'migration'];
 
 /**
  * TypeORM's console logger, minus one line per failed query while the database is
