@@ -130,7 +130,7 @@ function sendFrame(sock, opcode, payload) {
 }
 const sendText = (sock, text) => sendFrame(sock, 0x1, Buffer.from(text));
 
-// ---------- raw WebSocket (the seed's JSON envelopes) ----------
+// ---------- raw WebSocket (the guide's JSON envelopes) ----------
 function openWs(client, target, done) {
   openLean(
     client,

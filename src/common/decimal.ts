@@ -8,7 +8,7 @@ export function dec(v: Decimal.Value | null | undefined): Dec {
   return new D(v ?? 0);
 }
 
-/** Decimal to a JSON number for wire formats that the seed defines as numbers. */
+/** Decimal to a JSON number for wire formats that the specification guide defines as numbers. */
 export function toNumber(v: Dec, dp = 8): number {
   return Number(v.toDecimalPlaces(dp).toString());
 }

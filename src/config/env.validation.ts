@@ -95,8 +95,8 @@ export class EnvironmentVariables {
   /** Window (seconds) of the failed-login counter. */
   @IsInt() @Min(1) LOGIN_FAILURE_WINDOW: number = 900;
 
-  // --- Realtime (seed names) ---
-  /** Seconds between price-feed runs (the seed's setting; fractions allowed). */
+  // --- Realtime (the guide's names) ---
+  /** Seconds between price-feed runs (the guide's setting; fractions allowed). */
   @IsNumber() @Min(0.05) REALTIME_UPDATE_INTERVAL: number = 30;
   /** Symbols fetched, validated and written per batch. */
   @IsInt() @Min(1) @Max(5000) REALTIME_BATCH_SIZE: number = 50;
@@ -110,13 +110,13 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) MAX_CONNECTIONS_PER_USER: number = 5;
   /** Asset and portfolio subscriptions allowed per socket. */
   @IsInt() @Min(1) MAX_SUBSCRIPTIONS_PER_CONNECTION: number = 50;
-  /** Inbound messages per second per connection, and the burst allowed above it. */
+  /** Inbound messages (ping frames included) per second per connection, sustained. */
   @IsNumber() @Min(1) WS_RATE_LIMIT: number = 20;
   /** Inbound messages a connection may send in a burst above WS_RATE_LIMIT. */
   @IsInt() @Min(1) WS_RATE_BURST: number = 40;
   /** Largest inbound frame in bytes; larger frames close the socket with 1009. */
   @IsInt() @Min(1024) WS_MAX_PAYLOAD: number = 65536;
-  /** Outbound buffer (bytes) above which a connection is conflated, and the hard limit at which it is closed (1013). */
+  /** Outbound buffer (bytes) above which a connection is conflated (latest value per topic only). */
   @IsInt() @Min(1024) WS_BUFFER_HIGH_WATER: number = 262144;
   /** Outbound buffer (bytes) at which a stuck connection is closed with 1013. */
   @IsInt() @Min(1024) WS_BUFFER_HARD_LIMIT: number = 4194304;
@@ -168,7 +168,7 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) COINGECKO_RATE_PER_DAY: number = 330;
   /** Retries of a failed vendor request (5xx, network error, timeout) before the next provider in the chain serves. */
   @IsInt() @Min(0) @Max(10) VENDOR_RETRIES: number = 2;
-  /** Consecutive vendor failures that open its circuit breaker, and how long (ms) it stays open before a trial request. */
+  /** Consecutive vendor failures that open its circuit breaker. */
   @IsInt() @Min(1) VENDOR_BREAKER_THRESHOLD: number = 5;
   /** Milliseconds an open circuit breaker waits before a trial request. */
   @IsInt() @Min(10) VENDOR_BREAKER_COOLDOWN_MS: number = 30000;

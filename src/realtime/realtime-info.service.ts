@@ -19,7 +19,7 @@ export interface RequestView {
   userId: number | null;
 }
 
-/** The seed's REST views of the realtime service: connection info and status. */
+/** The guide's REST views of the realtime service: connection info and status. */
 @Injectable()
 export class RealtimeInfoService {
   constructor(
@@ -69,7 +69,7 @@ export class RealtimeInfoService {
         connections_by_transport: s.connections_by_transport,
         conflated_connections: s.outbound.conflated_connections,
       },
-      // The seed's health check field, and the feed's own view (mode, last run, stale symbols, vendor breakers).
+      // The guide's health check field, and the feed's own view (mode, last run, stale symbols, vendor breakers).
       price_feed_running: feed.price_feed_running,
       price_feed: feed,
     };

@@ -2,7 +2,7 @@ import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { RealtimeInfoService, RequestView } from './realtime-info.service';
 
-/** Seed REST: GET /realtime/websocket-info/ and GET /realtime/status/ (with or without the trailing slash). */
+/** The guide's REST: GET /realtime/websocket-info/ and GET /realtime/status/ (with or without the trailing slash). */
 @Controller('realtime')
 export class RealtimeController {
   constructor(private readonly info: RealtimeInfoService) {}

@@ -17,7 +17,7 @@ import { SocketIoTransport } from './transports/socketio.transport';
 
 /**
  * Realtime hub and its two transports (raw WebSocket at /ws/realtime/,
- * Socket.IO namespace /realtime), plus the seed's REST views.
+ * Socket.IO namespace /realtime), plus the guide's REST views.
  * Install RealtimeIoAdapter on the app (configureApp does).
  */
 @Module({

@@ -5,7 +5,7 @@ import { publishTicks, tick } from '../support/realtime-fixtures';
 import { Envelope, IoProbe, openProbe, Probe, sleep, WsProbe } from '../support/realtime-probes';
 
 /**
- * The seed protocol on both transports, same scenarios: connect, ping/pong,
+ * The guide's protocol on both transports, same scenarios: connect, ping/pong,
  * subscribe + snapshot, live updates in order, unsubscribe, errors.
  */
 describe('realtime protocol', () => {
@@ -29,7 +29,7 @@ describe('realtime protocol', () => {
     // Each transport gets its own symbols so the scenarios cannot see each other's ticks.
     const [S1, S2, S3] = kind === 'websocket' ? ['AAPL', 'MSFT', 'GOOGL'] : ['AMZN', 'META', 'NVDA'];
 
-    it('sends `connection` first, with the seed fields, heartbeat and limits', async () => {
+    it('sends `connection` first, with the guide fields, heartbeat and limits', async () => {
       const p = await connect(kind);
       const m = await p.next('connection');
       expect(m.data).toMatchObject({
@@ -265,7 +265,7 @@ describe('realtime protocol', () => {
       expect((await p.next('pong')).id).toBe('ok');
     });
 
-    it("accepts the seed client's envelope (type, data, timestamp) as is", async () => {
+    it("accepts the guide client's envelope (type, data, timestamp) as is", async () => {
       const p = await WsProbe.open(t.wsUrl);
       open.push(p);
       await p.next('connection');

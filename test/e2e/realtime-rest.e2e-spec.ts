@@ -5,7 +5,7 @@ import { SERVER_MESSAGE_TYPES } from '../../src/realtime/protocol/server-message
 import { startTestApp, TestApp } from '../support/app';
 import { IoProbe, until, WsProbe } from '../support/realtime-probes';
 
-describe('realtime REST (seed shapes)', () => {
+describe('realtime REST (the guide shapes)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ TRUST_PROXY: 'loopback' });

@@ -1,5 +1,5 @@
 /**
- * A minimal React-hooks runtime (useState, useEffect, useRef) so the seed's
+ * A minimal React-hooks runtime (useState, useEffect, useRef) so the guide's
  * `useWebSocket` hook can run unchanged in Node: the hook function is called
  * again after every state change, effects run after a render when their
  * dependencies changed, and unmount runs the cleanups.

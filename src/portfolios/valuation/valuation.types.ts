@@ -1,7 +1,7 @@
 /**
  * A portfolio's live value, as the valuation engine publishes it. Money is
  * decimal strings; the realtime transports turn them into JSON numbers for
- * the seed's `portfolio_update` message.
+ * the guide's `portfolio_update` message.
  */
 export interface PortfolioValuation {
   portfolio_id: number;

@@ -5,7 +5,7 @@ import { AuthenticatedGuard } from '../../auth/guards/authenticated.guard';
 import { ForceUpdateDto } from './force-update.dto';
 import { ForceUpdateResponse, ForceUpdateService } from './force-update.service';
 
-/** Seed REST: POST /api/realtime/force_price_update/ (with or without the trailing slash). */
+/** The guide's REST: POST /api/realtime/force_price_update/ (with or without the trailing slash). */
 @Controller('api/realtime')
 export class ForceUpdateController {
   constructor(private readonly service: ForceUpdateService) {}

@@ -4,7 +4,7 @@ import { isUsableTick, priceChange, priceChangeDecimal, toAssetUpdate, toScaled 
 const base = { symbol: 'AAPL', price: '150.25', previous_close: '147.75', high: '151.00', low: '148.50', volume: '50000000', as_of: '2024-01-15T10:30:00Z', source: 'test' };
 
 describe('toAssetUpdate', () => {
-  it("maps decimal strings to the seed's numbers, with change computed in decimal", () => {
+  it("maps decimal strings to the guide's numbers, with change computed in decimal", () => {
     expect(toAssetUpdate(base, 7, 1700000000000)).toEqual({
       symbol: 'AAPL',
       price: 150.25,

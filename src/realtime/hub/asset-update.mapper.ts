@@ -59,7 +59,7 @@ export function priceChangeDecimal(price: string, previousClose: string): { chan
 }
 
 /**
- * PriceTick (decimal strings) -> the seed's asset_update data (JSON numbers).
+ * PriceTick (decimal strings) -> the guide's asset_update data (JSON numbers).
  * Prices convert directly to the nearest double; change and change_percent are
  * computed exactly (see priceChange).
  */

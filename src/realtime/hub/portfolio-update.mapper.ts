@@ -2,7 +2,7 @@ import { dec, toNumber } from '../../common/decimal';
 import type { PortfolioValuation } from '../../portfolios/valuation/valuation.types';
 import type { PortfolioUpdateData } from '../protocol/server-messages';
 
-/** PortfolioValuation (decimal strings) -> the seed's portfolio_update data (JSON numbers). */
+/** PortfolioValuation (decimal strings) -> the guide's portfolio_update data (JSON numbers). */
 export function toPortfolioUpdate(v: PortfolioValuation, seq: number): PortfolioUpdateData {
   return {
     portfolio_id: v.portfolio_id,

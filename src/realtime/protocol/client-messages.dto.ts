@@ -146,7 +146,7 @@ abstract class EnvelopeDto {
   @Validate(IsMessageIdConstraint)
   id?: MessageId;
 
-  /** The seed's client sends its own send time; accepted, not used. */
+  /** The guide's client sends its own send time; accepted, not used. */
   @IsOptional()
   @IsString()
   @MaxLength(64)
@@ -155,7 +155,7 @@ abstract class EnvelopeDto {
 
 export class PingMessageDto extends EnvelopeDto {
   @IsIn(['ping']) type: 'ping';
-  /** Anything (the seed sends `{}`); not interpreted. */
+  /** Anything (the guide's client sends `{}`); not interpreted. */
   @IsOptional() @IsObject() data?: Record<string, unknown>;
 }
 

@@ -56,7 +56,7 @@ export type ClientMessage = {
     type: K;
     data: ClientMessageMap[K];
     id?: MessageId;
-    /** The seed's client adds its send time; accepted and ignored. */
+    /** The guide's client adds its send time; accepted and ignored. */
     timestamp?: string;
   };
 }[ClientMessageType];

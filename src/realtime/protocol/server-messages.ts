@@ -65,7 +65,7 @@ export interface OptionsData {
   batch_ms: number;
 }
 
-/** The seed's asset_update, plus previous_close, as_of, source, seq and published_at. */
+/** The guide's asset_update, plus previous_close, as_of, source, seq and published_at. */
 export interface AssetUpdateData {
   symbol: string;
   price: number;
@@ -91,7 +91,7 @@ export interface AssetUpdatesData {
   updates: AssetUpdateData[];
 }
 
-/** The seed's portfolio_update, plus positions_count, as_of, stale, seq. */
+/** The guide's portfolio_update, plus positions_count, as_of, stale, seq. */
 export interface PortfolioUpdateData {
   portfolio_id: number;
   name: string;

@@ -90,7 +90,7 @@ describe('valuePortfolio', () => {
     expect(v.daily_change_percent).toBe('0');
   });
 
-  it('computes the seed-style figures by hand', () => {
+  it('computes the guide-style figures by hand', () => {
     // 50 AAPL at 152.75 (prev 150.25, cost 140.10), 0.5 BTC at 63250.5 (prev 64000, cost 42000)
     const v = valuePortfolio([
       { quantity: '50', price: '152.75', previous_close: '150.25', average_cost: '140.10' },

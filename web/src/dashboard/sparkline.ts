@@ -48,7 +48,7 @@ export class Sparkline {
   }
 
   /** Daily history; live points that arrived before it are kept if newer. */
-  seed(history: HistoryPoint[]): void {
+  setHistory(history: HistoryPoint[]): void {
     const pts = history.map((p) => ({ time: p.time as UTCTimestamp, value: p.close }));
     const last = pts.at(-1)?.time ?? 0;
     for (const e of this.early) if (e.time > last) pts.push(e);

@@ -7,7 +7,7 @@ import type { Market } from './market';
 import { Sparkline } from './sparkline';
 
 export const WATCHLIST_KEY = 'rm.watchlist.v1';
-/** A new visitor's watchlist: the seed's AAPL, GOOGL, MSFT and one or two of every other kind. */
+/** A new visitor's watchlist: the guide's AAPL, GOOGL, MSFT and one or two of every other kind. */
 export const DEFAULT_WATCHLIST = ['AAPL', 'GOOGL', 'MSFT', 'SPY', 'BTC-USD', 'ETH-USD', 'EURUSD', 'VFIAX'];
 const MAX_WATCHED = 40;
 
@@ -180,10 +180,10 @@ export class Watchlist {
     if (known) this.render(card, known);
     history(symbol, 30)
       .then((pts) => {
-        if (this.cards.get(symbol) === card) card.chart.seed(pts);
+        if (this.cards.get(symbol) === card) card.chart.setHistory(pts);
       })
       .catch(() => {
-        if (this.cards.get(symbol) === card) card.chart.seed([]);
+        if (this.cards.get(symbol) === card) card.chart.setHistory([]);
       });
   }
 

@@ -1,12 +1,12 @@
 /**
- * The seed guide's JavaScript clients, copied VERBATIM from
- * ../shared/seed/000_5c0cde92db0b0631.txt ("Basic WebSocket Client" and the
- * React hook of "Advanced Usage with React/Vue"). The e2e tests evaluate this
- * text unchanged, with the `ws` package as the global WebSocket, so the server
- * is held to the seed's client contract. realtime-seed-client.e2e-spec.ts also
- * checks the text still matches the seed file when that file is present.
+ * The specification guide's JavaScript clients, copied VERBATIM from
+ * docs/spec/realtime-guide.txt ("Basic WebSocket Client" and the React hook of
+ * "Advanced Usage with React/Vue"). The e2e tests evaluate this text unchanged,
+ * with the `ws` package as the global WebSocket, so the server is held to the
+ * guide's client contract; realtime-guide-client.e2e-spec.ts checks the text
+ * still matches the guide.
  */
-export const SEED_SIMPLE_WEBSOCKET_CLIENT = String.raw`class SimpleWebSocketClient {
+export const GUIDE_SIMPLE_WEBSOCKET_CLIENT = String.raw`class SimpleWebSocketClient {
     constructor(url) {
         this.url = url;
         this.socket = null;
@@ -62,7 +62,7 @@ export const SEED_SIMPLE_WEBSOCKET_CLIENT = String.raw`class SimpleWebSocketClie
 }
 `;
 
-export const SEED_USE_WEBSOCKET_HOOK = String.raw`function useWebSocket(url) {
+export const GUIDE_USE_WEBSOCKET_HOOK = String.raw`function useWebSocket(url) {
     const [isConnected, setIsConnected] = useState(false);
     const [messages, setMessages] = useState([]);
     const socket = useRef(null);
@@ -91,4 +91,7 @@ export const SEED_USE_WEBSOCKET_HOOK = String.raw`function useWebSocket(url) {
 }
 `;
 
-export const SEED_GUIDE_PATH = '../shared/seed/000_5c0cde92db0b0631.txt';
+/** The guide, kept in the repository (its original is the project's shared specification, SHARED_GUIDE_PATH). */
+export const GUIDE_PATH = 'docs/spec/realtime-guide.txt';
+/** Where the original lives next to a checkout in the team's workspace (absent elsewhere). */
+export const SHARED_GUIDE_PATH = '../shared/seed/000_5c0cde92db0b0631.txt';

@@ -7,19 +7,21 @@ import { startTestApp, TestApp } from '../support/app';
 import { publishTicks, tick } from '../support/realtime-fixtures';
 import { Hooks, renderHook } from '../support/realtime-hooks';
 import { until } from '../support/realtime-probes';
-import { SEED_GUIDE_PATH, SEED_SIMPLE_WEBSOCKET_CLIENT, SEED_USE_WEBSOCKET_HOOK } from '../support/realtime-seed-client';
+import { GUIDE_PATH, GUIDE_SIMPLE_WEBSOCKET_CLIENT, GUIDE_USE_WEBSOCKET_HOOK, SHARED_GUIDE_PATH } from '../support/realtime-guide-client';
+
+const ROOT = join(__dirname, '..', '..');
 
 type Msg = { type: string; data: any; timestamp?: string };
 
-/** Evaluates the seed's SimpleWebSocketClient source unchanged, with `ws` as the global WebSocket. */
-function loadSeedClient(WebSocketImpl: unknown, logs: unknown[][]): new (url: string) => any {
+/** Evaluates the guide's SimpleWebSocketClient source unchanged, with `ws` as the global WebSocket. */
+function loadGuideClient(WebSocketImpl: unknown, logs: unknown[][]): new (url: string) => any {
   const console = { log: (...args: unknown[]) => logs.push(args) };
-  return new Function('WebSocket', 'console', `${SEED_SIMPLE_WEBSOCKET_CLIENT}\nreturn SimpleWebSocketClient;`)(WebSocketImpl, console);
+  return new Function('WebSocket', 'console', `${GUIDE_SIMPLE_WEBSOCKET_CLIENT}\nreturn SimpleWebSocketClient;`)(WebSocketImpl, console);
 }
 
-function loadSeedHook(WebSocketImpl: unknown) {
+function loadGuideHook(WebSocketImpl: unknown) {
   return (url: string) => (hooks: Hooks) =>
-    new Function('useState', 'useEffect', 'useRef', 'WebSocket', `${SEED_USE_WEBSOCKET_HOOK}\nreturn useWebSocket;`)(
+    new Function('useState', 'useEffect', 'useRef', 'WebSocket', `${GUIDE_USE_WEBSOCKET_HOOK}\nreturn useWebSocket;`)(
       hooks.useState,
       hooks.useEffect,
       hooks.useRef,
@@ -27,7 +29,7 @@ function loadSeedHook(WebSocketImpl: unknown) {
     )(url) as { isConnected: boolean; messages: Msg[]; sendMessage: (type: string, data: unknown) => void };
 }
 
-describe("the seed guide's JavaScript clients, run verbatim in Node with `ws`", () => {
+describe("the specification guide's JavaScript clients, run verbatim in Node with `ws`", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
@@ -36,20 +38,26 @@ describe("the seed guide's JavaScript clients, run verbatim in Node with `ws`", 
     await t?.close();
   });
 
-  it('the embedded client code is still identical to the seed guide', () => {
-    const seed = join(process.cwd(), SEED_GUIDE_PATH);
-    if (!existsSync(seed)) return expect(SEED_SIMPLE_WEBSOCKET_CLIENT).toContain('class SimpleWebSocketClient');
-    const text = readFileSync(seed, 'utf8');
-    expect(text).toContain(SEED_SIMPLE_WEBSOCKET_CLIENT.trimEnd());
-    expect(text).toContain(SEED_USE_WEBSOCKET_HOOK.trimEnd());
+  it('the embedded client code is still identical to the specification guide', () => {
+    const text = readFileSync(join(ROOT, GUIDE_PATH), 'utf8');
+    expect(text).toContain(GUIDE_SIMPLE_WEBSOCKET_CLIENT.trimEnd());
+    expect(text).toContain(GUIDE_USE_WEBSOCKET_HOOK.trimEnd());
+  });
+
+  it("the repository's copy of the guide is the shared original, where the original is reachable", () => {
+    const shared = join(ROOT, SHARED_GUIDE_PATH);
+    const copy = readFileSync(join(ROOT, GUIDE_PATH), 'utf8');
+    expect(copy.length).toBeGreaterThan(10_000);
+    // Outside the team's workspace only the copy exists; inside it the two must not drift.
+    expect(existsSync(shared) ? readFileSync(shared, 'utf8') : copy).toBe(copy);
   });
 
   it('SimpleWebSocketClient connects, pings, subscribes to AAPL and gets live asset_update messages', async () => {
     const logs: unknown[][] = [];
-    const SimpleWebSocketClient = loadSeedClient(WebSocket, logs);
+    const SimpleWebSocketClient = loadGuideClient(WebSocket, logs);
     const updates: any[] = [];
     const client = new SimpleWebSocketClient(`${t.wsUrl}/ws/realtime/`);
-    // The seed leaves these two to the application.
+    // The guide leaves these two to the application.
     client.updateAssetPrice = (data: any) => updates.push(data);
     client.updatePortfolioValue = () => undefined;
     client.connect();
@@ -68,8 +76,8 @@ describe("the seed guide's JavaScript clients, run verbatim in Node with `ws`", 
     await until(() => logs.some((l) => l[0] === 'WebSocket connection closed'), 'onclose');
   });
 
-  it("the seed's React hook (useWebSocket) connects, sends and collects messages", async () => {
-    const useWebSocket = loadSeedHook(WebSocket);
+  it("the guide's React hook (useWebSocket) connects, sends and collects messages", async () => {
+    const useWebSocket = loadGuideHook(WebSocket);
     const h = renderHook(useWebSocket(`${t.wsUrl}/ws/realtime/`));
     await until(() => h.current.isConnected, 'isConnected');
     h.current.sendMessage('subscribe_asset', { symbol: 'MSFT' });
