@@ -13,7 +13,9 @@ import type { Logger } from '@nestjs/common';
  *
  * `timeout` and `connection` mean "the service is unavailable": clients get
  * SERVICE_UNAVAILABLE (realtime) or HTTP 503 (REST), never INTERNAL / 500.
- * Anything else (a constraint, a missing table, bad SQL) is a real error.
+ * Anything else (a constraint, a missing table, bad SQL) is a real error; the constraint
+ * violations callers turn into answers (409, 404) are told by `isUniqueViolation` and
+ * `isForeignKeyViolation` below (`pgErrorCode`: the SQLSTATE however it is wrapped).
  */
 export type DbFailureKind = 'timeout' | 'connection' | 'conflict';
 
@@ -102,6 +104,34 @@ export function isTransientDbError(err: unknown): boolean {
 /** The database did not answer in time: retrying at once would wait as long again. */
 export function isDbTimeoutError(err: unknown): boolean {
   return classifyDbError(err) === 'timeout';
+}
+
+/** SQLSTATEs the application answers to itself (a constraint the request broke, not an outage). */
+export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * The code of a failed statement: the SQLSTATE of pg's DatabaseError, also through TypeORM's
+ * QueryFailedError (its driverError); a socket error's code (ECONNRESET…) otherwise; undefined
+ * when there is none. Looks at the error itself only (no cause chain: a constraint violation
+ * is the statement's own error).
+ */
+export function pgErrorCode(err: unknown): string | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as ErrorLike;
+  const driver = e.driverError as ErrorLike | null | undefined;
+  if (driver && typeof driver === 'object' && typeof driver.code === 'string') return driver.code;
+  return typeof e.code === 'string' ? e.code : undefined;
+}
+
+/** A unique constraint refused the row (23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  return pgErrorCode(err) === PG_UNIQUE_VIOLATION;
+}
+
+/** A foreign key refused the row: what it refers to is gone (23503). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return pgErrorCode(err) === PG_FOREIGN_KEY_VIOLATION;
 }
 
 /** Typed "the database is unavailable": what a bounded wait throws when its deadline passes. */

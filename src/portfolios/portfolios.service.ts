@@ -1,8 +1,9 @@
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { MessageBus } from '../bus/message-bus';
 import { AppConfig } from '../config/app-config';
+import { isForeignKeyViolation, isUniqueViolation } from '../database/db-errors';
 import { CreatePortfolioDto, CreatePositionDto, UpdatePortfolioDto, UpdatePositionDto } from './dto/portfolios.dto';
 import { Portfolio } from './entities/portfolio.entity';
 import { PortfolioJson, PortfolioRow, PositionJson, PositionRow, toPortfolioJson } from './portfolio.json';
@@ -175,9 +176,3 @@ export class PortfoliosService {
     }
   }
 }
-
-function pgCode(err: unknown): string | undefined {
-  return err instanceof QueryFailedError ? (err.driverError as { code?: string } | undefined)?.code : undefined;
-}
-const isUniqueViolation = (err: unknown) => pgCode(err) === '23505';
-const isForeignKeyViolation = (err: unknown) => pgCode(err) === '23503';

@@ -1,195 +1,59 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import type { BusMessages, PriceTick } from '../../bus/bus.messages';
+import { AssetPricesRepository } from '../../assets/asset-prices.repository';
+import type { BusMessages } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { AppConfig } from '../../config/app-config';
-import { FAST_DELTA, FAST_QUANTITY, formatLimbs16, LIMB, limbsOf, limbsToBigInt, percentOfLimbs, splitLimb, TOP_LIMIT } from './fixed-limbs';
-import { effectivePrices, formatFixed16, percentOf, staleAfterMs, toFixed8 } from './valuation.math';
+import { PortfolioHoldingsRepository } from './portfolio-holdings.repository';
+import { ReadPortfolio, ValuationEngine, ValuationListener } from './valuation-engine';
+import { staleAfterMs } from './valuation.math';
 import { PortfolioValuation, PortfolioValuationSource } from './valuation.types';
 
-/** Live state of one symbol: its effective prices (fixed8) and who holds it. */
-interface SymbolState {
-  symbol: string;
-  /** Index in LiveValuationService.symbolList (portfolios refer to their newest symbol by it). */
-  idx: number;
-  /** Raw prices as known (null = unknown). */
-  price: bigint | null;
-  prev: bigint | null;
-  /** Effective prices used in sums (see effectivePrices). */
-  effPrice: bigint;
-  effPrev: bigint;
-  /** As-of time in ms, NaN when never updated by a feed. */
-  asOf: number;
-  /** asOf as ISO 8601 (computed once per tick, not per portfolio), '' when never updated. */
-  asOfIso: string;
-  /**
-   * Its holdings, in parallel: the objects (rare paths) and, for the hot loop, contiguous typed
-   * arrays of the holder's slot and the quantity's limbs (hQh = -1: quantity off the fast path).
-   * Only the first `n` entries are live.
-   */
-  holdings: Holding[];
-  n: number;
-  /** How many of them are off the fast path (hQh = -1). */
-  slow: number;
-  hSlot: Int32Array;
-  hQh: Int32Array;
-  hQl: Int32Array;
-}
-
-/** One position: portfolio × symbol × quantity (fixed8). */
-interface Holding {
-  p: PortfolioState;
-  s: SymbolState;
-  q: bigint;
-  /** q in two base-10^7 limbs (q = qh·10^7 + ql) when q < 10^15; qh = -1 otherwise (BigInt path). */
-  qh: number;
-  ql: number;
-}
+/** Longest wait at shutdown for portfolio reloads still reading (they must not be cut by the pool closing). */
+const SHUTDOWN_WAIT_MS = 5_000;
 
 /**
- * One portfolio. Its running total of Σ q × effPrice (fixed16) is
- * big + T2[slot]·10^14 + T1[slot]·10^7 + T0[slot] (fixed-limbs.ts): price deltas
- * are added into the three Number limbs (exact integers below 2^53), kept in
- * typed arrays indexed by `slot` with the other per-batch fields, so the hot
- * loop walks contiguous memory and allocates nothing; `big` takes what does
- * not fit (huge holdings or jumps).
- */
-interface PortfolioState {
-  id: number;
-  ownerId: number;
-  name: string;
-  slot: number;
-  holdings: Holding[];
-  /** The part of the total that does not fit the limbs (flag BIG of the slot is set when it may be non-zero). */
-  big: bigint;
-  /** Σ q × effPrev (changes only when a previous close changes: BigInt is fine); its limbs are pv0..pv2[slot]. */
-  prevTotal: bigint;
-  /** The symbol whose as-of is oldest[slot] when that bound is exact (see LiveValuationService.oldest). */
-  oldestSym: SymbolState | null;
-}
-
-/** Bits of LiveValuationService.flags[slot]. */
-const BIG = 1; // PortfolioState.big may be non-zero
-const PREV_DIRTY = 2; // prevTotal changed: pv0..pv2 must be recomputed
-const PREV_BIG = 4; // prevTotal does not fit the limbs
-const TIMES_DIRTY = 8; // newest / oldest need a full recount (a symbol's as-of went back, see applyTicks)
-
-interface PositionRow {
-  portfolio_id: number;
-  owner_id: number;
-  name: string;
-  symbol: string | null;
-  quantity: string | null;
-  current_price?: string | null;
-  previous_close?: string | null;
-  last_updated?: Date | string | null;
-}
-
-type Listener = (changed: PortfolioValuation[]) => void;
-
-/** Fast-path additions a slot's limbs can take before they must be carried (keeps every limb below 2^53). */
-const CARRY_EVERY = 4;
-
-/**
- * The live portfolio valuation engine.
+ * The live portfolio valuation, as the app runs it: a thin shell around
+ * ValuationEngine (valuation-engine.ts: the typed-array state and all the
+ * arithmetic). It
  *
- * Loaded once at start-up into memory: symbol → holdings, portfolio → running
- * totals, symbol → (price, previous close, as-of). On every committed price
- * batch ('prices.committed') it applies, per changed symbol, the delta
- * quantity × (new − old) to the portfolios holding it — Number multiply-adds
- * on typed arrays, no per-position objects — and notifies listeners with the
- * touched portfolios only. On 'portfolio.changed' it reloads that one
- * portfolio with one query. Arithmetic is exact fixed-point (valuation.math.ts),
- * so the running totals always equal a full recount.
+ * - loads the engine once at start-up (onApplicationBootstrap) from the
+ *   repositories (asset prices, portfolios with their positions);
+ * - feeds it from the bus: 'prices.committed' batches, and 'portfolio.changed'
+ *   (a reload of that one portfolio with one query, or its removal). Messages
+ *   that arrive before the load are held and applied after it, in order;
+ * - serves snapshots (a portfolio created since the load is read on demand);
+ * - at shutdown stops listening and waits (at most 5 s) for reloads still
+ *   reading, so no query is cut when the pool closes.
  *
- * Each portfolio also keeps its newest as-of (updated as its symbols tick), and
- * what it needs to tell staleness without a pass over its positions (counts of
- * unpriced and never-updated positions, a lower bound of the oldest as-of).
- *
- * Deleted portfolios are dropped from the index and NOT emitted (the hub
- * learns of deletions from the bus's 'portfolio.changed' {deleted: true}).
+ * Listeners and the interest filter are the engine's (onChange, setInterest).
  */
 @Injectable()
 export class LiveValuationService extends PortfolioValuationSource implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Valuation');
-  private readonly symbols = new Map<string, SymbolState>();
-  /** Symbols by SymbolState.idx. */
-  private readonly symbolList: SymbolState[] = [];
-  private readonly portfolios = new Map<number, PortfolioState>();
-  private readonly listeners = new Set<Listener>();
+  private readonly engine: ValuationEngine;
   private readonly unsubscribe: (() => void)[] = [];
   /** Portfolio reloads under way: shutdown waits for them, so no query is cut when the pool closes. */
   private readonly reloads = new Set<Promise<void>>();
-  /** Latest reload request per portfolio: older answers are dropped. */
-  private readonly reloadGen = new Map<number, number>();
-  /** The latest reload per portfolio: a superseded one answers with its result. */
-  private readonly latestReload = new Map<number, Promise<PortfolioValuation | null>>();
-  /**
-   * Portfolios whose change must still be announced: a reload that notifies can be
-   * superseded by one that does not (a snapshot read), and the announcement must not be lost.
-   */
-  private readonly notifyWanted = new Set<number>();
   /** Bus messages that arrived before the index was loaded. */
   private backlog: (() => void)[] | null = [];
   private loading?: Promise<void>;
-  private epoch = 0;
-  private readonly staleMs: number;
-  private isWatched: ((portfolioId: number) => boolean) | null = null;
-  private lastIsoMs = NaN;
-  private lastIso = '';
-  private lastTickMs = NaN;
-  private lastTickIso = '';
-
-  // Per-portfolio hot state, indexed by PortfolioState.slot (see growSlots).
-  private slotOwner: (PortfolioState | undefined)[] = [];
-  private freeSlots: number[] = [];
-  private slotCount = 0;
-  /** The running total's limbs (normalised outside applyTicks: 0 ≤ t0, t1 < 10^7, |t2| ≤ TOP_LIMIT). */
-  private t0 = new Float64Array(0);
-  private t1 = new Float64Array(0);
-  private t2 = new Float64Array(0);
-  /** Fast-path additions since the slot's limbs were last carried (applyTicks only). */
-  private pend = new Uint8Array(0);
-  /** Batch stamp, to collect each touched portfolio once per batch. */
-  private mark = new Int32Array(0);
-  /** Newest as-of among the positions (-Infinity: none known) and the symbol that has it. */
-  private newest = new Float64Array(0);
-  private newestSym = new Int32Array(0);
-  /**
-   * A lower bound of the oldest as-of among the positions (Infinity: none known); exact when it
-   * equals oldestSym.asOf. As-of times only grow, so "now − oldest ≤ staleMs" proves the portfolio
-   * fresh without looking at its positions; they are re-read only when it may be stale.
-   */
-  private oldest = new Float64Array(0);
-  /** prevTotal's limbs (valid unless PREV_DIRTY or PREV_BIG). */
-  private pv0 = new Float64Array(0);
-  private pv1 = new Float64Array(0);
-  private pv2 = new Float64Array(0);
-  private flags = new Uint8Array(0);
-  /** What the output needs without touching the PortfolioState: id, owner, name, number of positions. */
-  private ids = new Int32Array(0);
-  private owners = new Int32Array(0);
-  private names: string[] = [];
-  private counts = new Int32Array(0);
-  /** Positions whose symbol has no price, plus positions whose symbol was never updated (as-of NaN): stale while > 0. */
-  private doubts = new Int32Array(0);
-  /** Slots touched by the current batch (first `n` entries of applyTicks' result). */
-  private touched = new Int32Array(0);
+  /** One portfolio's rows, for the engine's reloads. */
+  private readonly readPortfolio: ReadPortfolio = (id) => this.holdings.portfolio(id);
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly assetPrices: AssetPricesRepository,
+    private readonly holdings: PortfolioHoldingsRepository,
     private readonly bus: MessageBus,
     config: AppConfig,
   ) {
     super();
-    this.staleMs = staleAfterMs(config.REALTIME_UPDATE_INTERVAL);
+    this.engine = new ValuationEngine({ staleMs: staleAfterMs(config.REALTIME_UPDATE_INTERVAL), log: this.logger });
   }
 
   onModuleInit(): void {
     // Subscribe before loading so nothing committed during the load is missed.
     this.unsubscribe.push(
-      this.bus.subscribe('prices.committed', (m) => this.whenLoaded(() => this.onPrices(m))),
+      this.bus.subscribe('prices.committed', (m) => this.whenLoaded(() => void this.engine.applyPrices(m.ticks))),
       this.bus.subscribe('portfolio.changed', (m) =>
         this.whenLoaded(() => {
           const p = this.onPortfolioChanged(m);
@@ -207,10 +71,10 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   /** Runs before the database pool closes (onApplicationShutdown): stops listening, lets reloads finish (at most 5 s). */
   async onModuleDestroy(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
-    this.listeners.clear();
+    this.engine.clearListeners();
     if (this.reloads.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.reloads]), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    await Promise.race([Promise.allSettled([...this.reloads]), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
@@ -219,26 +83,21 @@ export class LiveValuationService extends PortfolioValuationSource implements On
   async snapshot(portfolioId: number): Promise<PortfolioValuation | null> {
     if (!Number.isSafeInteger(portfolioId) || portfolioId <= 0) return null;
     await this.load();
-    const p = this.portfolios.get(portfolioId);
-    if (p) return this.valuationOf(p.slot, Date.now());
     // Created after the load and its 'portfolio.changed' not processed yet: read it now.
-    return this.reload(portfolioId, false);
+    return this.engine.valuation(portfolioId) ?? this.engine.reload(portfolioId, false, this.readPortfolio);
   }
 
   override setInterest(isWatched: ((portfolioId: number) => boolean) | null): void {
-    this.isWatched = isWatched;
+    this.engine.setInterest(isWatched);
   }
 
-  onChange(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onChange(listener: ValuationListener): () => void {
+    return this.engine.onChange(listener);
   }
 
   /** Number of portfolios and positions in memory (status and tests). */
   stats(): { portfolios: number; positions: number; symbols: number } {
-    let positions = 0;
-    for (const p of this.portfolios.values()) positions += p.holdings.length;
-    return { portfolios: this.portfolios.size, positions, symbols: this.symbols.size };
+    return this.engine.stats();
   }
 
   /** Loads the index from the database (once; concurrent callers share the load). */
@@ -254,34 +113,13 @@ export class LiveValuationService extends PortfolioValuationSource implements On
 
   private async loadAll(): Promise<void> {
     const started = Date.now();
-    const assets = (await this.db.query(
-      'SELECT symbol, current_price, previous_close, last_updated FROM assets',
-    )) as { symbol: string; current_price: string | null; previous_close: string | null; last_updated: Date | null }[];
-    const rows = (await this.db.query(
-      `SELECT p.id AS portfolio_id, p.owner_id, p.name, a.symbol, pos.quantity
-         FROM portfolios p
-         LEFT JOIN positions pos ON pos.portfolio_id = p.id
-         LEFT JOIN assets a ON a.id = pos.asset_id
-        ORDER BY p.id, pos.id`,
-    )) as PositionRow[];
-    for (const a of assets) {
-      const existing = this.symbols.get(a.symbol);
-      if (existing) continue; // a tick already arrived (loads only run once, but be safe)
-      this.addSymbol(a.symbol, a.current_price, a.previous_close, a.last_updated);
-    }
-    let current: PortfolioState | undefined;
-    for (const r of rows) {
-      if (!current || current.id !== r.portfolio_id) {
-        current = this.newPortfolio(r);
-        this.portfolios.set(current.id, current);
-      }
-      if (r.symbol && r.quantity != null) this.addHolding(current, this.symbolFor(r), toFixed8(r.quantity)!);
-    }
-    for (const p of this.portfolios.values()) this.settle(p);
+    const assets = await this.assetPrices.allPrices();
+    const rows = await this.holdings.all();
+    this.engine.load(assets, rows);
     const backlog = this.backlog ?? [];
     this.backlog = null;
     for (const fn of backlog) fn();
-    const s = this.stats();
+    const s = this.engine.stats();
     this.logger.log(`Loaded ${s.portfolios} portfolios, ${s.positions} positions, ${s.symbols} symbols in ${Date.now() - started} ms`);
   }
 
@@ -290,371 +128,6 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     else fn();
   }
 
-  private addSymbol(symbol: string, price: string | null | undefined, prev: string | null | undefined, asOf: Date | string | null | undefined): SymbolState {
-    const p = toFixed8(price ?? null);
-    const pc = toFixed8(prev ?? null);
-    const [effPrice, effPrev] = effectivePrices(p, pc);
-    const ms = asOf ? new Date(asOf).getTime() : NaN;
-    const s: SymbolState = {
-      symbol,
-      idx: this.symbolList.length,
-      price: p,
-      prev: pc,
-      effPrice,
-      effPrev,
-      asOf: ms,
-      asOfIso: Number.isFinite(ms) ? new Date(ms).toISOString() : '',
-      holdings: [],
-      n: 0,
-      slow: 0,
-      hSlot: new Int32Array(4),
-      hQh: new Int32Array(4),
-      hQl: new Int32Array(4),
-    };
-    this.symbolList.push(s);
-    this.symbols.set(symbol, s);
-    return s;
-  }
-
-  private symbolFor(r: PositionRow): SymbolState {
-    return this.symbols.get(r.symbol!) ?? this.addSymbol(r.symbol!, r.current_price, r.previous_close, r.last_updated);
-  }
-
-  private newPortfolio(r: PositionRow): PortfolioState {
-    // The output reads ids from Int32Arrays: portfolios.id and users.id are PostgreSQL integers.
-    if ((r.portfolio_id | 0) !== r.portfolio_id || (r.owner_id | 0) !== r.owner_id) {
-      throw new RangeError(`portfolio ${r.portfolio_id} / owner ${r.owner_id}: ids must be 32-bit integers`);
-    }
-    let slot = this.freeSlots.pop();
-    if (slot === undefined) {
-      if (this.slotCount === this.t0.length) this.growSlots();
-      slot = this.slotCount++;
-    }
-    const p: PortfolioState = {
-      id: r.portfolio_id,
-      ownerId: r.owner_id,
-      name: r.name,
-      slot,
-      holdings: [],
-      big: 0n,
-      prevTotal: 0n,
-      oldestSym: null,
-    };
-    this.slotOwner[slot] = p;
-    this.t0[slot] = this.t1[slot] = this.t2[slot] = 0;
-    this.pend[slot] = 0;
-    this.mark[slot] = 0;
-    this.newest[slot] = -Infinity;
-    this.newestSym[slot] = -1;
-    this.oldest[slot] = Infinity;
-    this.pv0[slot] = this.pv1[slot] = this.pv2[slot] = 0;
-    this.flags[slot] = 0;
-    this.ids[slot] = p.id;
-    this.owners[slot] = p.ownerId;
-    this.names[slot] = p.name;
-    this.counts[slot] = 0;
-    this.doubts[slot] = 0;
-    return p;
-  }
-
-  /** Doubles the capacity of the per-slot arrays. */
-  private growSlots(): void {
-    const cap = Math.max(1024, this.t0.length * 2);
-    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.t0 = grow(this.t0, (n) => new Float64Array(n));
-    this.t1 = grow(this.t1, (n) => new Float64Array(n));
-    this.t2 = grow(this.t2, (n) => new Float64Array(n));
-    this.pend = grow(this.pend, (n) => new Uint8Array(n));
-    this.mark = grow(this.mark, (n) => new Int32Array(n));
-    this.newest = grow(this.newest, (n) => new Float64Array(n));
-    this.newestSym = grow(this.newestSym, (n) => new Int32Array(n));
-    this.oldest = grow(this.oldest, (n) => new Float64Array(n));
-    this.pv0 = grow(this.pv0, (n) => new Float64Array(n));
-    this.pv1 = grow(this.pv1, (n) => new Float64Array(n));
-    this.pv2 = grow(this.pv2, (n) => new Float64Array(n));
-    this.flags = grow(this.flags, (n) => new Uint8Array(n));
-    this.ids = grow(this.ids, (n) => new Int32Array(n));
-    this.owners = grow(this.owners, (n) => new Int32Array(n));
-    this.counts = grow(this.counts, (n) => new Int32Array(n));
-    this.doubts = grow(this.doubts, (n) => new Int32Array(n));
-    this.touched = new Int32Array(cap);
-  }
-
-  /** After holdings were added (BigInt sums in `big`): move the total into the limbs when it fits; count the as-of times. */
-  private settle(p: PortfolioState): void {
-    const total = this.totalOf(p);
-    const limbs = limbsOf(total);
-    const k = p.slot;
-    if (limbs) {
-      [this.t2[k], this.t1[k], this.t0[k]] = limbs;
-      p.big = 0n;
-      this.flags[k] = PREV_DIRTY;
-    } else {
-      p.big = total;
-      this.t0[k] = this.t1[k] = this.t2[k] = 0;
-      this.flags[k] = PREV_DIRTY | BIG;
-    }
-    this.recountTimes(p);
-  }
-
-  /** Exact newest and oldest as-of, and the unpriced + never-updated count, from the positions. */
-  private recountTimes(p: PortfolioState): void {
-    let newest = -Infinity;
-    let newestSym = -1;
-    let oldest = Infinity;
-    let oldestSym: SymbolState | null = null;
-    let doubts = 0;
-    const hs = p.holdings;
-    for (let i = 0; i < hs.length; i++) {
-      const s = hs[i].s;
-      const a = s.asOf;
-      if (s.price === null) doubts++;
-      if (a !== a) doubts++; // NaN
-      else {
-        if (a > newest) {
-          newest = a;
-          newestSym = s.idx;
-        }
-        if (a < oldest) {
-          oldest = a;
-          oldestSym = s;
-        }
-      }
-    }
-    this.newest[p.slot] = newest;
-    this.newestSym[p.slot] = newestSym;
-    this.oldest[p.slot] = oldest;
-    p.oldestSym = oldestSym;
-    this.doubts[p.slot] = doubts;
-    this.flags[p.slot] &= ~TIMES_DIRTY;
-  }
-
-  private addHolding(p: PortfolioState, s: SymbolState, q: bigint): void {
-    let qh = -1;
-    let ql = 0;
-    if (q >= 0n && q < FAST_QUANTITY) [qh, ql] = splitLimb(Number(q));
-    const h: Holding = { p, s, q, qh, ql };
-    p.holdings.push(h);
-    this.counts[p.slot]++;
-    if (s.n === s.hSlot.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      s.hSlot = grow(s.hSlot);
-      s.hQh = grow(s.hQh);
-      s.hQl = grow(s.hQl);
-    }
-    s.holdings[s.n] = h;
-    s.hSlot[s.n] = p.slot;
-    s.hQh[s.n] = qh;
-    s.hQl[s.n] = ql;
-    s.n++;
-    if (qh < 0) s.slow++;
-    p.big += q * s.effPrice;
-    p.prevTotal += q * s.effPrev;
-    if (s.price === null) this.doubts[p.slot]++;
-    if (s.asOf !== s.asOf) this.doubts[p.slot]++;
-  }
-
-  private removePortfolio(p: PortfolioState): void {
-    for (const h of p.holdings) {
-      const s = h.s;
-      const i = s.holdings.indexOf(h);
-      if (i < 0 || i >= s.n) continue;
-      if (h.qh < 0) s.slow--;
-      const last = --s.n;
-      s.holdings[i] = s.holdings[last];
-      s.hSlot[i] = s.hSlot[last];
-      s.hQh[i] = s.hQh[last];
-      s.hQl[i] = s.hQl[last];
-      s.holdings.pop();
-    }
-    p.holdings = [];
-    this.portfolios.delete(p.id);
-    this.slotOwner[p.slot] = undefined;
-    this.names[p.slot] = '';
-    this.freeSlots.push(p.slot);
-  }
-
-  // ------------------------------------------------------------- price ticks
-
-  private onPrices(m: BusMessages['prices.committed']): void {
-    const n = this.applyTicks(m.ticks);
-    if (n > 0) this.emit(n);
-  }
-
-  /** Carries slot k's limbs into range (exact for |limb| < 2^53); folds an oversized top limb into `big`. */
-  private carry(k: number): void {
-    const T0 = this.t0;
-    const T1 = this.t1;
-    const T2 = this.t2;
-    let x = T0[k];
-    let c = Math.floor(x / LIMB);
-    let r = x - c * LIMB;
-    if (r < 0) {
-      c--;
-      r += LIMB;
-    } else if (r >= LIMB) {
-      c++;
-      r -= LIMB;
-    }
-    T0[k] = r;
-    x = T1[k] + c;
-    c = Math.floor(x / LIMB);
-    r = x - c * LIMB;
-    if (r < 0) {
-      c--;
-      r += LIMB;
-    } else if (r >= LIMB) {
-      c++;
-      r -= LIMB;
-    }
-    T1[k] = r;
-    x = T2[k] + c;
-    if (x > TOP_LIMIT || x < -TOP_LIMIT) {
-      const p = this.slotOwner[k]!;
-      p.big += limbsToBigInt(x, 0, 0);
-      this.flags[k] |= BIG;
-      x = 0;
-    }
-    T2[k] = x;
-  }
-
-  /**
-   * Applies a batch of ticks to the running totals and returns how many
-   * portfolios it touched (their slots are the first entries of this.touched).
-   * Hot path: per changed symbol a couple of BigInt parses; per holding three
-   * Number multiply-adds on typed arrays. Carries are deferred: a slot's limbs
-   * take CARRY_EVERY additions (each product < 1.1·10^15, |t2| ≤ TOP_LIMIT
-   * before) and stay below 2^53, then are carried; every touched slot is
-   * carried at the end of the batch. Everything that is rare (BigInt path,
-   * previous-close changes, first prices and times) runs in a second loop over
-   * the symbol's holdings only when needed.
-   */
-  private applyTicks(ticks: readonly PriceTick[]): number {
-    if (this.epoch >= 0x7fffffff) {
-      this.mark.fill(0);
-      this.epoch = 0;
-    }
-    const epoch = ++this.epoch;
-    const MARK = this.mark;
-    const PEND = this.pend;
-    const T0 = this.t0;
-    const T1 = this.t1;
-    const T2 = this.t2;
-    const NEWEST = this.newest;
-    const NEWSYM = this.newestSym;
-    const touched = this.touched;
-    const OLDEST = this.oldest;
-    const FLAGS = this.flags;
-    const DOUBTS = this.doubts;
-    let tc = 0;
-    for (const t of ticks) {
-      let price: bigint | null;
-      let prev: bigint | null | undefined;
-      let asOf: number;
-      try {
-        price = toFixed8(t.price);
-        prev = t.previous_close == null ? undefined : toFixed8(t.previous_close);
-        asOf = Date.parse(t.as_of);
-      } catch {
-        this.logger.warn(`Ignored malformed tick for ${String(t?.symbol)}`);
-        continue;
-      }
-      if (price === null || price <= 0n) continue;
-      const s = this.symbols.get(t.symbol) ?? this.addSymbol(t.symbol, null, null, null);
-      if (asOf < s.asOf) continue; // older than what we have: never roll a price back
-      if (prev === undefined) prev = s.prev; // the tick did not say: keep the known previous close
-      const [effPrice, effPrev] = effectivePrices(price, prev);
-      const dPrice = effPrice - s.effPrice;
-      const dPrev = effPrev - s.effPrev;
-      const becamePriced = s.price === null;
-      const oldAsOf = s.asOf;
-      s.price = price;
-      s.prev = prev;
-      s.effPrice = effPrice;
-      s.effPrev = effPrev;
-      const a = Number.isFinite(asOf) ? asOf : Date.now();
-      if (a !== this.lastTickMs) {
-        this.lastTickMs = a;
-        this.lastTickIso = new Date(a).toISOString();
-      }
-      s.asOf = a;
-      s.asOfIso = this.lastTickIso;
-      // The price delta in two limbs (d = dh·10^7 + dl, 0 ≤ dl < 10^7) when |d| < 10^14.
-      const priceMoved = dPrice !== 0n;
-      const small = dPrice > -FAST_DELTA && dPrice < FAST_DELTA;
-      const fast = priceMoved && small;
-      const [dh, dl] = splitLimb(fast ? Number(dPrice) : 0);
-      const prevMoved = dPrev !== 0n;
-      const firstTime = oldAsOf !== oldAsOf; // was never updated (NaN)
-      const wentBack = a < oldAsOf; // only when an unreadable as-of fell back to our clock
-      const n = s.n;
-      const SL = s.hSlot;
-      const QH = s.hQh;
-      const QL = s.hQl;
-      const sIdx = s.idx;
-      for (let i = 0; i < n; i++) {
-        const k = SL[i];
-        if (MARK[k] !== epoch) {
-          MARK[k] = epoch;
-          PEND[k] = 0;
-          touched[tc++] = k;
-        }
-        if (a > NEWEST[k]) {
-          NEWEST[k] = a;
-          NEWSYM[k] = sIdx;
-        }
-        if (fast) {
-          const qh = QH[i];
-          if (qh >= 0) {
-            // Exact: every product < 1.1·10^15 (qh < 10^8, |dh| ≤ 10^7, ql, dl < 10^7).
-            const ql = QL[i];
-            T0[k] += ql * dl;
-            T1[k] += qh * dl + ql * dh;
-            T2[k] += qh * dh;
-            if (++PEND[k] === CARRY_EVERY) {
-              this.carry(k);
-              PEND[k] = 0;
-            }
-          }
-        }
-      }
-      if ((priceMoved && !small) || (fast && s.slow > 0) || prevMoved || becamePriced || firstTime || wentBack) {
-        const hs = s.holdings;
-        for (let i = 0; i < n; i++) {
-          const h = hs[i];
-          const p = h.p;
-          const k = p.slot;
-          if (priceMoved && (!small || h.qh < 0)) {
-            p.big += h.q * dPrice;
-            FLAGS[k] |= BIG;
-          }
-          if (prevMoved) {
-            p.prevTotal += h.q * dPrev;
-            FLAGS[k] |= PREV_DIRTY;
-          }
-          if (becamePriced) DOUBTS[k]--;
-          if (firstTime) {
-            DOUBTS[k]--;
-            if (a < OLDEST[k]) {
-              OLDEST[k] = a;
-              p.oldestSym = s;
-            }
-          }
-          if (wentBack) FLAGS[k] |= TIMES_DIRTY;
-        }
-      }
-    }
-    for (let i = 0; i < tc; i++) this.carry(touched[i]);
-    return tc;
-  }
   // -------------------------------------------------------- portfolio edits
 
   /**
@@ -667,14 +140,10 @@ export class LiveValuationService extends PortfolioValuationSource implements On
       id = (m as { portfolio_id?: unknown } | null | undefined)?.portfolio_id;
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) return;
       if (m.deleted) {
-        const p = this.portfolios.get(id);
-        this.reloadGen.set(id, (this.reloadGen.get(id) ?? 0) + 1);
-        this.notifyWanted.delete(id);
-        this.latestReload.delete(id);
-        if (p) this.removePortfolio(p);
+        this.engine.remove(id);
         return;
       }
-      await this.reload(id, true);
+      await this.engine.reload(id, true, this.readPortfolio);
     } catch (err) {
       try {
         this.logger.error(`Reloading portfolio ${typeof id === 'number' ? id : '?'} failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -682,178 +151,5 @@ export class LiveValuationService extends PortfolioValuationSource implements On
         // Nothing to report with: the error path itself must not throw.
       }
     }
-  }
-
-  /**
-   * Re-reads one portfolio (one query), replaces it in the index, and optionally notifies.
-   * When a newer reload starts meanwhile, this one answers with the newer one's result, and
-   * the newer one notifies if either asked to.
-   */
-  private reload(portfolioId: number, notify: boolean): Promise<PortfolioValuation | null> {
-    const gen = (this.reloadGen.get(portfolioId) ?? 0) + 1;
-    this.reloadGen.set(portfolioId, gen);
-    if (notify) this.notifyWanted.add(portfolioId);
-    const run = this.readAndReplace(portfolioId, gen);
-    this.latestReload.set(portfolioId, run);
-    void run.finally(() => {
-      if (this.latestReload.get(portfolioId) === run) this.latestReload.delete(portfolioId);
-    }).catch(() => undefined);
-    return run;
-  }
-
-  private async readAndReplace(portfolioId: number, gen: number): Promise<PortfolioValuation | null> {
-    const rows = (await this.db.query(
-      `SELECT p.id AS portfolio_id, p.owner_id, p.name, a.symbol, pos.quantity,
-              a.current_price, a.previous_close, a.last_updated
-         FROM portfolios p
-         LEFT JOIN positions pos ON pos.portfolio_id = p.id
-         LEFT JOIN assets a ON a.id = pos.asset_id
-        WHERE p.id = $1
-        ORDER BY pos.id`,
-      [portfolioId],
-    )) as PositionRow[];
-    if (this.reloadGen.get(portfolioId) !== gen) {
-      // A newer reload is in flight: its answer is the current one.
-      const newer = this.latestReload.get(portfolioId);
-      if (newer) return newer;
-      const p = this.portfolios.get(portfolioId);
-      return p ? this.valuationOf(p.slot, Date.now()) : null;
-    }
-    const old = this.portfolios.get(portfolioId);
-    if (old) this.removePortfolio(old);
-    const notify = this.notifyWanted.delete(portfolioId);
-    if (rows.length === 0) return null;
-    const p = this.newPortfolio(rows[0]);
-    for (const r of rows) if (r.symbol && r.quantity != null) this.addHolding(p, this.symbolFor(r), toFixed8(r.quantity)!);
-    this.settle(p);
-    this.portfolios.set(p.id, p);
-    const v = this.valuationOf(p.slot, Date.now());
-    if (notify) this.notify([v]);
-    return v;
-  }
-
-  // ------------------------------------------------------------------ output
-
-  private emit(count: number): void {
-    if (this.listeners.size === 0) return;
-    const now = Date.now();
-    const watched = this.isWatched;
-    const touched = this.touched;
-    const ids = this.ids;
-    const out: PortfolioValuation[] = [];
-    for (let i = 0; i < count; i++) {
-      const k = touched[i];
-      if (watched && !watched(ids[k])) continue;
-      out.push(this.valuationOf(k, now));
-    }
-    if (out.length > 0) this.notify(out);
-  }
-
-  private notify(changed: PortfolioValuation[]): void {
-    for (const l of this.listeners) {
-      try {
-        l(changed);
-      } catch (err) {
-        this.logger.error(`Valuation listener failed: ${(err as Error).stack ?? err}`);
-      }
-    }
-  }
-
-  /** Σ q × effPrice of a portfolio (fixed16), exact. */
-  private totalOf(p: PortfolioState): bigint {
-    const k = p.slot;
-    return p.big + limbsToBigInt(this.t2[k], this.t1[k], this.t0[k]);
-  }
-
-  private isoOf(ms: number): string {
-    if (ms !== this.lastIsoMs) {
-      this.lastIsoMs = ms;
-      this.lastIso = new Date(ms).toISOString();
-    }
-    return this.lastIso;
-  }
-
-  /**
-   * Stale: a position without a price or never updated, or the oldest as-of
-   * older than staleMs. oldest[slot] is a lower bound, so a fresh answer needs
-   * no pass over the positions; a possibly stale one is confirmed by oldestSym
-   * (still that old) or by a recount.
-   */
-  private isStale(k: number, now: number): boolean {
-    if (this.doubts[k] > 0) return true;
-    if (!(now - this.oldest[k] > this.staleMs)) return false;
-    const p = this.slotOwner[k]!;
-    const o = p.oldestSym;
-    if (o === null || o.asOf !== this.oldest[k]) this.recountTimes(p);
-    if (this.doubts[k] > 0) return true;
-    return now - this.oldest[k] > this.staleMs;
-  }
-
-  /**
-   * The published valuation. total_value, daily_change and daily_change_percent
-   * come from the Number limbs when possible (no BigInt), from the BigInt
-   * totals otherwise; both give the same strings.
-   */
-  private valuationOf(k: number, now: number): PortfolioValuation {
-    let f = this.flags[k];
-    if (f & TIMES_DIRTY) {
-      this.recountTimes(this.slotOwner[k]!);
-      f &= ~TIMES_DIRTY;
-    }
-    const stale = this.isStale(k, now);
-    const asOf = this.newest[k] === -Infinity ? this.isoOf(now) : this.symbolList[this.newestSym[k]].asOfIso;
-    if (f & PREV_DIRTY) {
-      const pl = limbsOf(this.slotOwner[k]!.prevTotal);
-      if (pl) {
-        this.pv2[k] = pl[0];
-        this.pv1[k] = pl[1];
-        this.pv0[k] = pl[2];
-        f &= ~(PREV_DIRTY | PREV_BIG);
-      } else f = (f & ~PREV_DIRTY) | PREV_BIG;
-      this.flags[k] = f;
-    }
-    let total: string;
-    let change: string;
-    let percent: string;
-    if ((f & (BIG | PREV_BIG)) === 0) {
-      const t0 = this.t0[k];
-      const t1 = this.t1[k];
-      const t2 = this.t2[k];
-      const p0 = this.pv0[k];
-      const p1 = this.pv1[k];
-      const p2 = this.pv2[k];
-      let c0 = t0 - p0;
-      let c1 = t1 - p1;
-      let c2 = t2 - p2;
-      if (c0 < 0) {
-        c0 += LIMB;
-        c1 -= 1;
-      }
-      if (c1 < 0) {
-        c1 += LIMB;
-        c2 -= 1;
-      }
-      total = formatLimbs16(t2, t1, t0);
-      change = formatLimbs16(c2, c1, c0);
-      percent = percentOfLimbs(c2, c1, c0, p2, p1, p0);
-    } else {
-      const p = this.slotOwner[k]!;
-      const t = this.totalOf(p);
-      const c = t - p.prevTotal;
-      total = formatFixed16(t);
-      change = formatFixed16(c);
-      percent = percentOf(c, p.prevTotal);
-    }
-    return {
-      portfolio_id: this.ids[k],
-      owner_id: this.owners[k],
-      name: this.names[k],
-      total_value: total,
-      daily_change: change,
-      daily_change_percent: percent,
-      positions_count: this.counts[k],
-      as_of: asOf,
-      stale,
-    };
   }
 }

@@ -6,11 +6,13 @@ import {
   DatabaseUnavailableError,
   isDbTimeoutError,
   isDbUnavailableError,
+  isForeignKeyViolation,
   isTransientDbError,
+  isUniqueViolation,
   OutageLog,
+  pgErrorCode,
   withDeadline,
 } from '../../../src/database/db-errors';
-import { isTransientDbError as pipelineIsTransient } from '../../../src/price-feed/pipeline/db-errors';
 
 /** An error as the PostgreSQL server sends it (pg's DatabaseError, with its SQLSTATE). */
 function pgError(code: string, message: string): DatabaseError {
@@ -89,10 +91,6 @@ describe('database error classification (one place for REST, sockets and the fee
     expect(isTransientDbError(err)).toBe(false);
   });
 
-  it('the price pipeline uses the same classification (no second copy)', () => {
-    expect(pipelineIsTransient).toBe(isTransientDbError);
-  });
-
   it('DatabaseUnavailableError carries the code clients see', () => {
     const e = new DatabaseUnavailableError('x');
     expect(e.code).toBe('SERVICE_UNAVAILABLE');
@@ -104,6 +102,40 @@ describe('database error classification (one place for REST, sockets and the fee
     const b = new Error('b', { cause: a });
     a.cause = b;
     expect(classifyDbError(a)).toBeNull();
+  });
+});
+
+describe('constraint violations (pgErrorCode, isUniqueViolation, isForeignKeyViolation)', () => {
+  it.each([
+    ['pg error', pgError('23505', 'duplicate key value violates unique constraint "uq_portfolios_owner_name"'), '23505'],
+    ['through TypeORM', viaTypeorm(pgError('23503', 'insert or update on table "positions" violates foreign key constraint')), '23503'],
+    ['a socket error', socketError('ECONNRESET', 'read ECONNRESET'), 'ECONNRESET'],
+    ['TypeORM around an error without a code', viaTypeorm(new Error('Query read timeout')), undefined],
+    ['a plain error', new Error('23505'), undefined],
+    ['a code that is not a string', Object.assign(new Error('x'), { code: 23505 }), undefined],
+    ['a string', '23505', undefined],
+    ['nothing', undefined, undefined],
+    ['null', null, undefined],
+  ])('the code of %s', (_what, err, code) => {
+    expect(pgErrorCode(err)).toBe(code);
+  });
+
+  it('tells the two violations apart, however wrapped, and never calls an outage one', () => {
+    const unique = pgError('23505', 'duplicate key');
+    const fk = pgError('23503', 'violates foreign key constraint');
+    for (const err of [unique, viaTypeorm(unique)]) {
+      expect(isUniqueViolation(err)).toBe(true);
+      expect(isForeignKeyViolation(err)).toBe(false);
+      expect(isTransientDbError(err)).toBe(false);
+    }
+    for (const err of [fk, viaTypeorm(fk)]) {
+      expect(isForeignKeyViolation(err)).toBe(true);
+      expect(isUniqueViolation(err)).toBe(false);
+    }
+    for (const err of [pgError('23514', 'check violation'), pgError('57014', 'canceling statement due to statement timeout'), new Error('x'), null, 'boom']) {
+      expect(isUniqueViolation(err)).toBe(false);
+      expect(isForeignKeyViolation(err)).toBe(false);
+    }
   });
 });
 

@@ -1,19 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { DataSource } from 'typeorm';
 import type { PriceTick } from '../../../src/bus/bus.messages';
-import { InProcessBus } from '../../../src/bus/in-process.bus';
-import { AppConfig } from '../../../src/config/app-config';
-import { validateEnv } from '../../../src/config/env.validation';
-import { LiveValuationService } from '../../../src/portfolios/valuation/live-valuation.service';
-import { valuePortfolio } from '../../../src/portfolios/valuation/valuation.math';
+import { HoldingRow, SymbolPriceRow, ValuationEngine } from '../../../src/portfolios/valuation/valuation-engine';
+import { staleAfterMs, valuePortfolio } from '../../../src/portfolios/valuation/valuation.math';
 import type { PortfolioValuation } from '../../../src/portfolios/valuation/valuation.types';
 
 /**
  * Property test of the engine's incremental arithmetic (its fast Number-limb
  * path, its BigInt path and the switch between them): after every random
  * price batch, every portfolio's live figures must equal a full recount by
- * valuation.math from the same prices. The engine reads its start state from a
- * scripted data source (the e2e suite covers the real database).
+ * valuation.math from the same prices. Drives ValuationEngine directly: its
+ * start state and reloads are rows built here, its ticks are applied as the
+ * service applies a 'prices.committed' batch (the e2e suite covers the real
+ * database and bus).
  */
 let seed = 20261125;
 const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
@@ -31,39 +29,34 @@ const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF'];
 const QUANTITIES = () => pick([decimal(10), decimal(1000), decimal(100_000_000), '0.00000001', '99999999.99999999', decimal(10_000_000_000_000, 2)]);
 const PRICES = () => pick([decimal(5), decimal(500), decimal(100_000), decimal(90_000_000), '0.00000001', '1']);
 
-describe('LiveValuationService arithmetic (property test against valuation.math)', () => {
-  it('matches a full recount after every one of 300 random batches', async () => {
+/** An engine as the service builds it for REALTIME_UPDATE_INTERVAL=30 (stale after 90 s). */
+const newEngine = () => new ValuationEngine({ staleMs: staleAfterMs(30) });
+
+describe('ValuationEngine arithmetic (property test against valuation.math)', () => {
+  it('matches a full recount after every one of 300 random batches', () => {
     const prices = new Map<string, { price: string; prev: string }>(SYMBOLS.map((s) => [s, { price: PRICES(), prev: PRICES() }]));
     const portfolios = Array.from({ length: 40 }, (_, i) => ({
       id: i + 1,
       holdings: SYMBOLS.filter(() => rnd() < 0.5).map((symbol) => ({ symbol, quantity: QUANTITIES() })),
     }));
     const t0 = new Date(Date.now() - 1000);
-    const db = {
-      query: async (text: string) => {
-        if (text.includes('FROM assets')) {
-          return SYMBOLS.map((symbol) => ({ symbol, current_price: prices.get(symbol)!.price, previous_close: prices.get(symbol)!.prev, last_updated: t0 }));
-        }
-        type Row = { portfolio_id: number; owner_id: number; name: string; symbol: string | null; quantity: string | null };
-        return portfolios.flatMap((p): Row[] =>
-          p.holdings.length === 0
-            ? [{ portfolio_id: p.id, owner_id: 1, name: `P${p.id}`, symbol: null, quantity: null }]
-            : p.holdings.map((h) => ({ portfolio_id: p.id, owner_id: 1, name: `P${p.id}`, symbol: h.symbol, quantity: h.quantity })),
-        );
-      },
-    } as unknown as DataSource;
-    const bus = new InProcessBus();
-    const engine = new LiveValuationService(db, bus, AppConfig.from(validateEnv({ REALTIME_UPDATE_INTERVAL: '30' })));
-    engine.onModuleInit();
-    await engine.onApplicationBootstrap();
+    const engine = newEngine();
+    engine.load(
+      SYMBOLS.map((symbol): SymbolPriceRow => ({ symbol, current_price: prices.get(symbol)!.price, previous_close: prices.get(symbol)!.prev, last_updated: t0 })),
+      portfolios.flatMap((p): HoldingRow[] =>
+        p.holdings.length === 0
+          ? [{ portfolio_id: p.id, owner_id: 1, name: `P${p.id}`, symbol: null, quantity: null }]
+          : p.holdings.map((h) => ({ portfolio_id: p.id, owner_id: 1, name: `P${p.id}`, symbol: h.symbol, quantity: h.quantity })),
+      ),
+    );
 
     const expected = (id: number) => {
       const p = portfolios.find((x) => x.id === id)!;
       return valuePortfolio(p.holdings.map((h) => ({ quantity: h.quantity, price: prices.get(h.symbol)!.price, previous_close: prices.get(h.symbol)!.prev })));
     };
-    const check = async (label: string) => {
+    const check = (label: string) => {
       for (const p of portfolios) {
-        const v = (await engine.snapshot(p.id)) as PortfolioValuation;
+        const v = engine.valuation(p.id)!;
         const e = expected(p.id);
         expect({ label, id: p.id, total: v.total_value, change: v.daily_change, pct: v.daily_change_percent }).toEqual({
           label,
@@ -74,7 +67,7 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         });
       }
     };
-    await check('initial');
+    check('initial');
 
     let clock = Date.now();
     for (let round = 0; round < 300; round++) {
@@ -89,17 +82,13 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         ticks.push({ symbol, price: next.price, previous_close: next.prev, high: null, low: null, volume: null, as_of: new Date(clock).toISOString(), source: 'test' });
       }
       if (ticks.length === 0) continue;
-      const applied = new Promise<void>((resolve) => {
-        const off = engine.onChange(() => {
-          off();
-          resolve();
-        });
-      });
-      await bus.publish('prices.committed', { ticks, published_at: Date.now(), origin: 'test' });
-      await applied;
-      await check(`round ${round}`);
+      let notified = 0;
+      const off = engine.onChange(() => void notified++);
+      engine.applyPrices(ticks);
+      off();
+      expect(notified).toBe(1);
+      check(`round ${round}`);
     }
-    engine.onModuleDestroy();
   });
 
   afterEach(() => {
@@ -134,7 +123,7 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
     let ports: Port[] = Array.from({ length: 30 }, (_, i) => ({ id: i + 1, owner: 1 + (i % 3), holdings: i % 7 === 0 ? [] : randomHoldings() }));
     let nextId = ports.length + 1;
     const iso = (ms: number) => new Date(ms).toISOString();
-    type Row = { portfolio_id: number; owner_id: number; name: string; symbol: string | null; quantity: string | null; current_price?: string | null; previous_close?: string | null; last_updated?: Date | null };
+    type Row = HoldingRow;
     const rowsOf = (p: Port, withPrices: boolean): Row[] => {
       const base = { portfolio_id: p.id, owner_id: p.owner, name: `P${p.id}` };
       if (p.holdings.length === 0) return [{ ...base, symbol: null, quantity: null }];
@@ -145,27 +134,23 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
           : { ...base, symbol: h.symbol, quantity: h.quantity };
       });
     };
-    const db = {
-      query: async (text: string, params?: unknown[]) => {
-        if (text.includes('WHERE p.id = $1')) {
-          const p = ports.find((x) => x.id === params![0]);
-          return p ? rowsOf(p, true) : [];
-        }
-        if (text.includes('FROM assets')) {
-          return syms.map((symbol) => {
-            const m = market.get(symbol)!;
-            return { symbol, current_price: m.price, previous_close: m.prev, last_updated: Number.isFinite(m.asOf) ? new Date(m.asOf) : null };
-          });
-        }
-        return ports.flatMap((p) => rowsOf(p, false));
-      },
-    } as unknown as DataSource;
-    const bus = new InProcessBus();
-    const engine = new LiveValuationService(db, bus, AppConfig.from(validateEnv({ REALTIME_UPDATE_INTERVAL: '30' })));
+    /** What a reload reads: the portfolio with its assets' current prices ([] once deleted). */
+    const read = async (id: number): Promise<Row[]> => {
+      const p = ports.find((x) => x.id === id);
+      return p ? rowsOf(p, true) : [];
+    };
+    const engine = newEngine();
     const emitted: PortfolioValuation[][] = [];
-    engine.onModuleInit();
-    await engine.onApplicationBootstrap();
+    engine.load(
+      syms.map((symbol): SymbolPriceRow => {
+        const m = market.get(symbol)!;
+        return { symbol, current_price: m.price, previous_close: m.prev, last_updated: Number.isFinite(m.asOf) ? new Date(m.asOf) : null };
+      }),
+      ports.flatMap((p) => rowsOf(p, false)),
+    );
     engine.onChange((c) => emitted.push(c));
+    /** As the service answers a snapshot: the engine's valuation, or a read of a portfolio it does not hold yet. */
+    const snapshot = async (id: number) => engine.valuation(id) ?? (await engine.reload(id, false, read));
 
     const reference = (p: Port): PortfolioValuation => {
       const f = valuePortfolio(p.holdings.map((h) => ({ quantity: h.quantity, price: market.get(h.symbol)!.price, previous_close: market.get(h.symbol)!.prev })));
@@ -187,12 +172,8 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         stale,
       };
     };
-    const settle = async () => {
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setImmediate(r));
-    };
     const checkAll = async (label: string) => {
-      for (const p of ports) expect({ label, v: await engine.snapshot(p.id) }).toEqual({ label, v: reference(p) });
+      for (const p of ports) expect({ label, v: await snapshot(p.id) }).toEqual({ label, v: reference(p) });
     };
     await checkAll('initial');
 
@@ -231,8 +212,7 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
           applied.add(symbol);
         }
         if (ticks.length === 0) continue;
-        await bus.publish('prices.committed', { ticks, published_at: now, origin: 'test' });
-        await settle();
+        engine.applyPrices(ticks);
         const touched = ports.filter((p) => p.holdings.some((h) => applied.has(h.symbol)));
         const got = emitted.flat();
         expect({ round, ids: got.map((v) => v.portfolio_id).sort((a, b) => a - b) }).toEqual({ round, ids: touched.map((p) => p.id).sort((a, b) => a - b) });
@@ -248,23 +228,23 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
           const free = syms.filter((s) => !p.holdings.some((h) => h.symbol === s));
           if (free.length > 0) p.holdings.push({ symbol: pick(free), quantity: QUANTITIES() });
         }
-        await bus.publish('portfolio.changed', { portfolio_id: p.id, owner_id: p.owner });
-        await settle();
+        expect({ round, answer: await engine.reload(p.id, true, read) }).toEqual({ round, answer: reference(p) });
         expect({ round, got: emitted.flat() }).toEqual({ round, got: [reference(p)] });
       } else if (action < 0.95 && ports.length > 5) {
         const p = pick(ports);
         ports = ports.filter((x) => x !== p);
-        await bus.publish('portfolio.changed', { portfolio_id: p.id, owner_id: p.owner, deleted: true });
-        await settle();
+        engine.remove(p.id);
         expect(emitted.flat()).toEqual([]);
-        expect(await engine.snapshot(p.id)).toBeNull();
+        expect(engine.valuation(p.id)).toBeNull();
+        expect(await snapshot(p.id)).toBeNull(); // read again: gone
       } else {
         // Created after the load: the first snapshot reads it, the announcement reloads it.
         const p: Port = { id: nextId++, owner: 1, holdings: randomHoldings() };
         ports.push(p);
-        expect(await engine.snapshot(p.id)).toEqual(reference(p));
-        await bus.publish('portfolio.changed', { portfolio_id: p.id, owner_id: p.owner });
-        await settle();
+        expect(await snapshot(p.id)).toEqual(reference(p));
+        expect(emitted.flat()).toEqual([]); // a snapshot's read announces nothing
+        await engine.reload(p.id, true, read);
+        expect(emitted.flat()).toEqual([reference(p)]);
       }
       await checkAll(`round ${round}`);
       for (const p of ports) {
@@ -275,33 +255,26 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
     }
     // The run must have exercised staleness in both directions.
     expect(flips).toBeGreaterThan(20);
-    engine.onModuleDestroy();
   });
 
-  /** A one-portfolio engine over the given assets, fed through the bus. */
-  async function smallEngine(assets: { symbol: string; price: string | null; last_updated: Date | null }[], holdings: { symbol: string; quantity: string }[]) {
-    const db = {
-      query: async (text: string) =>
-        text.includes('FROM assets')
-          ? assets.map((a) => ({ symbol: a.symbol, current_price: a.price, previous_close: a.price, last_updated: a.last_updated }))
-          : holdings.map((h) => ({ portfolio_id: 1, owner_id: 1, name: 'P', symbol: h.symbol, quantity: h.quantity })),
-    } as unknown as DataSource;
-    const bus = new InProcessBus();
-    const engine = new LiveValuationService(db, bus, AppConfig.from(validateEnv({ REALTIME_UPDATE_INTERVAL: '30' })));
-    engine.onModuleInit();
-    await engine.onApplicationBootstrap();
-    const tick = async (symbol: string, price: string, as_of: string) => {
-      await bus.publish('prices.committed', { ticks: [{ symbol, price, previous_close: null, high: null, low: null, volume: null, as_of, source: 'test' }], published_at: Date.now(), origin: 'test' });
-      await new Promise((r) => setImmediate(r));
+  /** A one-portfolio engine over the given assets; `tick` applies a one-tick batch. */
+  function smallEngine(assets: { symbol: string; price: string | null; last_updated: Date | null }[], holdings: { symbol: string; quantity: string }[]) {
+    const engine = newEngine();
+    engine.load(
+      assets.map((a) => ({ symbol: a.symbol, current_price: a.price, previous_close: a.price, last_updated: a.last_updated })),
+      holdings.map((h) => ({ portfolio_id: 1, owner_id: 1, name: 'P', symbol: h.symbol, quantity: h.quantity })),
+    );
+    const tick = (symbol: string, price: string, as_of: string) => {
+      engine.applyPrices([{ symbol, price, previous_close: null, high: null, low: null, volume: null, as_of, source: 'test' }]);
     };
     return { engine, tick };
   }
 
-  it('recounts newest and oldest when an unreadable as_of moves a symbol back to the clock', async () => {
+  it('recounts newest and oldest when an unreadable as_of moves a symbol back to the clock', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const now = Date.UTC(2026, 10, 25, 12, 0, 0);
     vi.setSystemTime(now);
-    const { engine, tick } = await smallEngine(
+    const { engine, tick } = smallEngine(
       [
         { symbol: 'A', price: '10', last_updated: new Date(now - 1000) },
         { symbol: 'B', price: '20', last_updated: new Date(now - 1000) },
@@ -311,22 +284,21 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         { symbol: 'B', quantity: '2' },
       ],
     );
-    await tick('A', '11', new Date(now + 60_000).toISOString()); // stamped in the future
-    await tick('B', '21', new Date(now + 30_000).toISOString());
-    expect((await engine.snapshot(1))!.as_of).toBe(new Date(now + 60_000).toISOString());
-    await tick('A', '12', 'garbage'); // falls back to the clock: A goes back from now+60 s to now
-    const v = (await engine.snapshot(1))!;
+    tick('A', '11', new Date(now + 60_000).toISOString()); // stamped in the future
+    tick('B', '21', new Date(now + 30_000).toISOString());
+    expect(engine.valuation(1)!.as_of).toBe(new Date(now + 60_000).toISOString());
+    tick('A', '12', 'garbage'); // falls back to the clock: A goes back from now+60 s to now
+    const v = engine.valuation(1)!;
     expect(v.as_of).toBe(new Date(now + 30_000).toISOString());
     expect(v.total_value).toBe('54');
     expect(v.stale).toBe(false);
-    engine.onModuleDestroy();
   });
 
-  it('turns stale when a never-updated symbol first ticks with an old as_of', async () => {
+  it('turns stale when a never-updated symbol first ticks with an old as_of', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const now = Date.UTC(2026, 10, 25, 12, 0, 0);
     vi.setSystemTime(now);
-    const { engine, tick } = await smallEngine(
+    const { engine, tick } = smallEngine(
       [
         { symbol: 'A', price: '10', last_updated: new Date(now - 1000) },
         { symbol: 'N', price: '5', last_updated: null },
@@ -336,19 +308,18 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         { symbol: 'N', quantity: '1' },
       ],
     );
-    expect((await engine.snapshot(1))!.stale).toBe(true); // N never updated
-    await tick('N', '6', new Date(now - 10_000).toISOString());
-    expect((await engine.snapshot(1))!.stale).toBe(false);
-    await tick('A', '11', new Date(now).toISOString());
+    expect(engine.valuation(1)!.stale).toBe(true); // N never updated
+    tick('N', '6', new Date(now - 10_000).toISOString());
+    expect(engine.valuation(1)!.stale).toBe(false);
+    tick('A', '11', new Date(now).toISOString());
     vi.setSystemTime(now + 85_000); // N is 95 s old, A 85 s: stale (limit 90 s)
-    expect((await engine.snapshot(1))!.stale).toBe(true);
-    await tick('N', '7', new Date(now + 85_000).toISOString());
-    expect((await engine.snapshot(1))!).toMatchObject({ stale: false, as_of: new Date(now + 85_000).toISOString(), total_value: '18' });
-    engine.onModuleDestroy();
+    expect(engine.valuation(1)!.stale).toBe(true);
+    tick('N', '7', new Date(now + 85_000).toISOString());
+    expect(engine.valuation(1)!).toMatchObject({ stale: false, as_of: new Date(now + 85_000).toISOString(), total_value: '18' });
 
     // First tick already older than everything else: the portfolio must turn stale at once.
     vi.setSystemTime(now);
-    const second = await smallEngine(
+    const second = smallEngine(
       [
         { symbol: 'A', price: '10', last_updated: new Date(now - 1000) },
         { symbol: 'N', price: '5', last_updated: null },
@@ -358,27 +329,21 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         { symbol: 'N', quantity: '1' },
       ],
     );
-    await second.tick('N', '6', new Date(now - 200_000).toISOString());
-    expect((await second.engine.snapshot(1))!).toMatchObject({ stale: true, as_of: new Date(now - 1000).toISOString() });
-    second.engine.onModuleDestroy();
+    second.tick('N', '6', new Date(now - 200_000).toISOString());
+    expect(second.engine.valuation(1)!).toMatchObject({ stale: true, as_of: new Date(now - 1000).toISOString() });
   });
 
-  it('stays exact at the bounds of the Number-limb path (many large holdings per portfolio, large price moves)', async () => {
+  it('stays exact at the bounds of the Number-limb path (many large holdings per portfolio, large price moves)', () => {
     // Quantities just under 10^7 units and price moves just under $10^6 (the fast path's limits), 30
     // symbols per portfolio moving in one batch: the limbs must be carried often enough to stay exact.
     const syms = Array.from({ length: 30 }, (_, i) => `S${i}`);
     const prices = new Map(syms.map((s) => [s, decimal(999_000) || '1']));
     const quantities = Array.from({ length: 5 }, () => new Map(syms.map((s) => [s, `${9_000_000 + Math.floor(rnd() * 999_999)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`])));
-    const db = {
-      query: async (text: string) =>
-        text.includes('FROM assets')
-          ? syms.map((symbol) => ({ symbol, current_price: prices.get(symbol), previous_close: prices.get(symbol), last_updated: new Date() }))
-          : quantities.flatMap((q, i) => syms.map((symbol) => ({ portfolio_id: i + 1, owner_id: 1, name: `P${i}`, symbol, quantity: q.get(symbol) }))),
-    } as unknown as DataSource;
-    const bus = new InProcessBus();
-    const engine = new LiveValuationService(db, bus, AppConfig.from(validateEnv({ REALTIME_UPDATE_INTERVAL: '30' })));
-    engine.onModuleInit();
-    await engine.onApplicationBootstrap();
+    const engine = newEngine();
+    engine.load(
+      syms.map((symbol) => ({ symbol, current_price: prices.get(symbol)!, previous_close: prices.get(symbol)!, last_updated: new Date() })),
+      quantities.flatMap((q, i) => syms.map((symbol) => ({ portfolio_id: i + 1, owner_id: 1, name: `P${i}`, symbol, quantity: q.get(symbol)! }))),
+    );
     const prev = new Map(prices);
     for (let round = 0; round < 40; round++) {
       const ticks: PriceTick[] = syms.map((symbol) => {
@@ -388,14 +353,12 @@ describe('LiveValuationService arithmetic (property test against valuation.math)
         prices.set(symbol, price);
         return { symbol, price, previous_close: prev.get(symbol)!, high: null, low: null, volume: null, as_of: new Date().toISOString(), source: 'test' };
       });
-      await bus.publish('prices.committed', { ticks, published_at: Date.now(), origin: 'test' });
-      await new Promise((r) => setImmediate(r));
+      engine.applyPrices(ticks);
       for (const [i, q] of quantities.entries()) {
         const e = valuePortfolio(syms.map((s) => ({ quantity: q.get(s)!, price: prices.get(s)!, previous_close: prev.get(s)! })));
-        const v = (await engine.snapshot(i + 1))!;
+        const v = engine.valuation(i + 1)!;
         expect({ round, i, total: v.total_value, change: v.daily_change, pct: v.daily_change_percent }).toEqual({ round, i, total: e.total_value, change: e.daily_change, pct: e.daily_change_percent });
       }
     }
-    engine.onModuleDestroy();
   });
 });
