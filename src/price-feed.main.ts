@@ -6,14 +6,16 @@ const HELP = `Usage: node dist/price-feed.main.js [options]
        npm run price-feed -- [options]
        nest start price-feed -- [options]
 
-Runs the price feed on its own (no HTTP server): every interval it prices all
+Runs the price feed on its own (no HTTP server): on its schedule (the cron job
+price-feed-batch: PRICE_FEED_CRON, or every --interval seconds) it prices all
 assets in batches, writes them to PostgreSQL and publishes them to the API
 through Redis pub/sub. Only one feed writes at a time (PostgreSQL advisory
 lock); a second one stands by and takes over when the first stops.
 SIGTERM/SIGINT finish the current batch and exit.
 
 Options (override the environment):
-  --interval <seconds>     seconds between runs        (REALTIME_UPDATE_INTERVAL, default 30)
+  --interval <seconds>     seconds between runs        (REALTIME_UPDATE_INTERVAL, default 30;
+                                                       wins over PRICE_FEED_CRON)
   --batch-size <n>         assets per batch, 1..5000   (REALTIME_BATCH_SIZE, default 50)
   --providers <spec>       provider chains, e.g. "stocks=yahoo,alphavantage;crypto=coingecko;*=simulated"
                                                        (PRICE_PROVIDERS, default "*=simulated")
@@ -50,6 +52,8 @@ export function applyFlags(argv: string[], env: NodeJS.ProcessEnv): { help: bool
     const n = Number(values.interval);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--interval must be a positive number of seconds, got "${values.interval}"`);
     env.REALTIME_UPDATE_INTERVAL = values.interval;
+    // The flag wins over a PRICE_FEED_CRON from the environment or .env (empty = unset, and .env does not override a set key).
+    env.PRICE_FEED_CRON = '';
   }
   if (values['batch-size'] !== undefined) {
     if (!/^\d+$/.test(values['batch-size'])) throw new Error(`--batch-size must be a whole number, got "${values['batch-size']}"`);
@@ -99,7 +103,8 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(PriceFeedProcessModule, { logger, abortOnError: false });
   await app.init();
   const scheduler = app.get(PriceFeedScheduler);
-  log.log(`Price feed process ${process.pid} up (interval ${env.REALTIME_UPDATE_INTERVAL} s, batch size ${env.REALTIME_BATCH_SIZE})`);
+  const { describeSchedule } = await import('./price-feed/feed/feed-schedule.js');
+  log.log(`Price feed process ${process.pid} up (${describeSchedule(scheduler.schedule)}, batch size ${env.REALTIME_BATCH_SIZE})`);
 
   signals.whenUp(async () => {
     await scheduler.stop();

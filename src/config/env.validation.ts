@@ -12,6 +12,7 @@ import {
   validateSync,
   ValidateBy,
 } from 'class-validator';
+import { CronTime } from 'cron';
 import { redactUrl, StartupError } from '../common/startup-error';
 
 // Reads the raw string (obj[key]): implicit conversion has already turned "false" into `true` in `value`.
@@ -35,6 +36,37 @@ const IsUrlOf = (protocols: string[], example: string) =>
         }
       },
       defaultMessage: () => `must be a URL like ${example}`,
+    },
+  });
+
+/**
+ * Why `value` is not a cron expression the price feed can run on (undefined when it is one): six
+ * fields, seconds first, that the `cron` package (the one @nestjs/schedule runs) accepts and that
+ * fire at least once in the next years.
+ */
+export function cronExpressionProblem(value: string): string | undefined {
+  const expression = value.trim();
+  const fields = expression.split(/\s+/).filter(Boolean).length;
+  if (fields !== 6) return `it has ${fields} field${fields === 1 ? '' : 's'}`;
+  const { valid, error } = CronTime.validateCronExpression(expression);
+  if (!valid) return error?.message ?? 'not understood';
+  try {
+    new CronTime(expression, 'UTC').sendAt();
+  } catch {
+    return 'it never fires';
+  }
+  return undefined;
+}
+
+/** A 6-field cron expression with seconds (see cronExpressionProblem). */
+const IsCronExpression = () =>
+  ValidateBy({
+    name: 'isCronExpression',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && cronExpressionProblem(value) === undefined,
+      defaultMessage: (args) =>
+        'must be a cron expression with seconds: 6 fields (second minute hour day-of-month month day-of-week, in UTC), e.g. "*/30 * * * * *" for every 30 seconds' +
+        (typeof args?.value === 'string' ? ` (${cronExpressionProblem(args.value)})` : ''),
     },
   });
 
@@ -132,6 +164,8 @@ export class EnvironmentVariables {
   // --- Price feed ---
   /** inprocess: the API runs the feed; external: a separate price-feed process feeds it through Redis; off: no feed. */
   @IsIn(['inprocess', 'external', 'off']) PRICE_FEED_MODE: 'inprocess' | 'external' | 'off' = 'inprocess';
+  /** Cron expression of the feed's batch job `price-feed-batch`: 6 fields with seconds (second minute hour day-of-month month day-of-week), in UTC, e.g. `0 * * * * *` for the start of every minute. Unset: derived from REALTIME_UPDATE_INTERVAL (30 fires at :00 and :30 of every minute, 120 every second minute); an interval no cron expression fires at evenly (below 1 s, fractional, or not dividing a minute, an hour or a day) runs on a fixed-rate timer instead. The feed process's --interval flag wins over this setting. */
+  @IsOptional() @IsCronExpression() PRICE_FEED_CRON?: string = undefined;
   /** Provider chains per asset type, e.g. `stocks=yahoo,alphavantage;crypto=coingecko;*=simulated`. */
   @IsString() PRICE_PROVIDERS: string = '*=simulated';
   /** Seed of the simulated market (same seed, same prices). */

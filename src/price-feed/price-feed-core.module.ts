@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AssetPricesRepository } from '../assets/asset-prices.repository';
 import { LatestPriceCache } from './cache/latest-price.cache';
 import { PriceFeedStatus } from './feed/price-feed-status.service';
 import { LatestPriceSource } from './latest-price.source';
@@ -27,6 +28,7 @@ const VENDORS = [SimulatedProvider, YahooProvider, AlphaVantageProvider, CoinGec
  */
 @Module({
   providers: [
+    AssetPricesRepository,
     PriceFeedRedis,
     VendorClientFactory,
     ...VENDORS,

@@ -140,3 +140,54 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
     expect((await c.exited).code).toBe(0);
   });
 });
+
+describe('price-feed process: the batch cycle is the cron job price-feed-batch', { timeout: 60_000 }, () => {
+  let db: { url: string; drop: () => Promise<void> };
+  const prefix = `rmtest-${randomUUID()}:`;
+  const procs: FeedProcess[] = [];
+  const start = (env: Record<string, string>, args: string[] = []) => {
+    const p = new FeedProcess({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log', ...env }, args);
+    procs.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    requireBuild();
+    db = await createTestDatabase('rmfeedcron');
+  });
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    const r = new Redis(REDIS_URL);
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+    await db?.drop();
+  });
+
+  it('runs on PRICE_FEED_CRON: a first run when it takes the lock, then one per firing; SIGTERM still exits 0', async () => {
+    const p = start({ PRICE_FEED_CRON: '* * * * * *', REALTIME_UPDATE_INTERVAL: '1' });
+    await p.waitFor(/Price feed started: cron "\* \* \* \* \* \*" \(UTC, from PRICE_FEED_CRON\)/);
+    await p.waitFor(/Price feed process \d+ up \(cron "\* \* \* \* \* \*"/);
+    await p.waitFor(/Holding the price-feed lock/);
+    // Three runs of every asset: the lock is taken once, so at least two came from the job's firings.
+    await until(async () => (await ticks(db.url)) >= 3 * 129, 20_000);
+    expect(p.output).not.toMatch(/has no cron expression/);
+    p.kill('SIGTERM');
+    expect((await p.exited).code).toBe(0);
+    expect(p.output).toMatch(/Price feed stopped/);
+  });
+
+  it('--interval wins over PRICE_FEED_CRON: --interval 2 runs the job every 2 seconds, --interval 0.3 on the timer fallback', async () => {
+    const cron = start({ PRICE_FEED_CRON: '0 0 0 * * *' }, ['--interval', '2']);
+    await cron.waitFor(/Price feed started: cron "\*\/2 \* \* \* \* \*" \(UTC, from REALTIME_UPDATE_INTERVAL\)/);
+    cron.kill('SIGTERM');
+    expect((await cron.exited).code).toBe(0);
+    const timer = start({ PRICE_FEED_CRON: '0 0 0 * * *' }, ['--interval', '0.3']);
+    await timer.waitFor(/REALTIME_UPDATE_INTERVAL=0\.3 s has no cron expression/);
+    await timer.waitFor(/Price feed started: every 300 ms \(fixed-rate timer\)/);
+    timer.kill('SIGTERM');
+    expect((await timer.exited).code).toBe(0);
+    expect(timer.output.match(/has no cron expression/g)).toHaveLength(1);
+  });
+});

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
+import { AssetPricesRepository, AssetQuoteRow } from '../../assets/asset-prices.repository';
 import { checkTick } from '../../bus/bus-message.validator';
 import type { PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
@@ -16,17 +15,6 @@ export const STALE_AFTER_INTERVALS = 3;
 interface Entry {
   tick: PriceTick;
   expiresAt: number;
-}
-
-interface AssetPriceRow {
-  symbol: string;
-  current_price: string;
-  previous_close: string | null;
-  day_high: string | null;
-  day_low: string | null;
-  volume: string | null;
-  last_updated: Date | null;
-  source: string | null;
 }
 
 const trim = (v: string | null): string | null => (v == null ? null : trimZeros(String(v)));
@@ -51,7 +39,7 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
   constructor(
     private readonly config: AppConfig,
     private readonly bus: MessageBus,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly assetPrices: AssetPricesRepository,
     redis: PriceFeedRedis,
   ) {
     super();
@@ -173,13 +161,9 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
   }
 
   private async fromDatabase(symbols: string[], out: Map<string, PriceTick>): Promise<void> {
-    let rows: AssetPriceRow[];
+    let rows: AssetQuoteRow[];
     try {
-      rows = await this.db.query(
-        `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source
-           FROM assets WHERE symbol = ANY($1::text[]) AND current_price IS NOT NULL`,
-        [symbols],
-      );
+      rows = await this.assetPrices.latestQuotes(symbols);
     } catch (err) {
       this.logger.warn(`Database read of latest prices failed: ${(err as Error).message}`);
       return;

@@ -1,11 +1,23 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { Cron, SchedulerRegistry } from '@nestjs/schedule';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleDestroy,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import { Cron, CronExpression, SchedulerRegistry } from '@nestjs/schedule';
+import { CronTime } from 'cron';
 import { AppConfig } from '../../config/app-config';
 import { feedMetrics } from '../metrics';
 import { PricePipeline } from '../pipeline/price-pipeline.service';
 import { HistoryService } from '../pipeline/history.service';
 import { SimulatedProvider } from '../providers/simulated.provider';
 import { FeedLeaderLock } from './feed-leader.lock';
+import { describeSchedule, FEED_CRON_TIME_ZONE, FeedSchedule, feedSchedule, longestGapMs } from './feed-schedule';
 import { PriceFeedStatus } from './price-feed-status.service';
 
 /** Provided (value `{ standalone: true }`) by the separate feed process: run the feed whatever PRICE_FEED_MODE says. */
@@ -14,6 +26,9 @@ export interface FeedRunOptions {
   standalone: boolean;
 }
 
+/** The batch cycle: a @Cron job of this name (its time set at start-up from PRICE_FEED_CRON / REALTIME_UPDATE_INTERVAL). */
+export const FEED_BATCH_JOB_NAME = 'price-feed-batch';
+/** The fixed-rate timer (a SchedulerRegistry interval) that replaces the batch job for intervals no cron expression states. */
 export const FEED_INTERVAL_NAME = 'price-feed';
 export const FEED_DAILY_JOB_NAME = 'price-feed-daily';
 
@@ -21,24 +36,37 @@ export const FEED_DAILY_JOB_NAME = 'price-feed-daily';
  * The scheduled feed. Runs when PRICE_FEED_MODE=inprocess (inside the API) or
  * in the separate price-feed process; 'external' and 'off' leave it idle.
  *
- * Every REALTIME_UPDATE_INTERVAL seconds (an interval registered at start-up
- * through the SchedulerRegistry) it prices every asset in batches of
- * REALTIME_BATCH_SIZE through the pipeline, provided it holds the feed lock.
- * Runs never overlap: a tick that finds the previous run still going is
- * skipped and logged. A nightly job (00:00 UTC) rolls the simulated market
- * over, turns yesterday's ticks into daily bars, backfills daily history and
- * prunes old ticks.
+ * The batch cycle is the @Cron job `price-feed-batch` (declared disabled; at
+ * start-up its time is set to PRICE_FEED_CRON, or to the expression derived
+ * from REALTIME_UPDATE_INTERVAL, and it is started). An interval no cron
+ * expression states (sub-second, fractional, not dividing a minute, an hour
+ * or a day) runs on a fixed-rate timer instead, registered as the interval
+ * `price-feed` (said once at start-up). Each tick prices every asset in
+ * batches of REALTIME_BATCH_SIZE through the pipeline, provided this process
+ * holds the feed lock; the first run starts as soon as it does. Runs never
+ * overlap: a tick that finds the previous run still going is skipped, counted,
+ * and logged once per streak. A nightly job (00:00 UTC) rolls the simulated
+ * market over, turns yesterday's ticks into daily bars, backfills daily
+ * history and prunes old ticks.
+ *
+ * Leadership changes also make the pipeline forget the known prices it keeps
+ * in memory (another feed may have written meanwhile).
  */
 @Injectable()
-export class PriceFeedScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger('PriceFeed');
   readonly enabled: boolean;
   private current?: Promise<void>;
   private currentStartedAt = 0;
+  /** Ticks skipped while the current run goes on (one warning at the first, one summary at the end). */
+  private skippedInStreak = 0;
   private backfilling?: Promise<void>;
   private stopping = false;
   private readonly abort = new AbortController();
   private unsubscribeLock?: () => void;
+  private unsubscribeKnown?: () => void;
+  /** When the batch cycle runs (fixed at construction from the validated settings). */
+  readonly schedule: FeedSchedule;
 
   constructor(
     private readonly config: AppConfig,
@@ -52,6 +80,16 @@ export class PriceFeedScheduler implements OnApplicationBootstrap, BeforeApplica
   ) {
     this.enabled = !!runOptions?.standalone || config.PRICE_FEED_MODE === 'inprocess';
     if (runOptions?.standalone) status.mode = 'standalone';
+    this.schedule = feedSchedule(config);
+  }
+
+  onModuleInit(): void {
+    // Whoever takes or loses the lock, the known prices the pipeline keeps in memory are read from the database again.
+    this.unsubscribeKnown = this.lock.onChange(() => this.pipeline.forgetKnown());
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribeKnown?.();
   }
 
   get intervalMs(): number {
@@ -77,8 +115,33 @@ export class PriceFeedScheduler implements OnApplicationBootstrap, BeforeApplica
       }
     });
     this.lock.start(Math.min(Math.max(this.intervalMs, 200), 2000));
-    this.registry.addInterval(FEED_INTERVAL_NAME, setInterval(() => this.tick(), this.intervalMs));
-    this.logger.log(`Price feed started: every ${this.config.REALTIME_UPDATE_INTERVAL} s, batches of ${this.config.REALTIME_BATCH_SIZE}`);
+    const s = this.schedule;
+    if (s.kind === 'cron') {
+      // The @Cron declaration below names the job; its time comes from the settings (docs/architecture-feed.md, "dynamic cron time").
+      const job = this.registry.getCronJob(FEED_BATCH_JOB_NAME);
+      job.setTime(new CronTime(s.expression, FEED_CRON_TIME_ZONE));
+      job.start();
+      if (s.from === 'PRICE_FEED_CRON') this.warnIfStale(s.expression);
+    } else {
+      this.registry.addInterval(FEED_INTERVAL_NAME, setInterval(() => this.tick(), s.everyMs));
+      this.logger.log(
+        `REALTIME_UPDATE_INTERVAL=${this.config.REALTIME_UPDATE_INTERVAL} s has no cron expression (${s.reason}): ` +
+          `the batch cycle runs on a fixed-rate timer (interval "${FEED_INTERVAL_NAME}") instead of the cron job "${FEED_BATCH_JOB_NAME}"`,
+      );
+    }
+    this.logger.log(`Price feed started: ${describeSchedule(s)}, batches of ${this.config.REALTIME_BATCH_SIZE}`);
+  }
+
+  /** Prices turn stale after 3 × REALTIME_UPDATE_INTERVAL: a PRICE_FEED_CRON that leaves longer gaps gets one warning. */
+  private warnIfStale(expression: string): void {
+    const staleMs = Math.max(5_000, 3 * this.config.REALTIME_UPDATE_INTERVAL * 1000);
+    const gapMs = longestGapMs(expression);
+    if (gapMs > staleMs) {
+      this.logger.warn(
+        `PRICE_FEED_CRON "${expression}" leaves up to ${Math.round(gapMs / 1000)} s between runs, but prices count as stale after ${Math.round(staleMs / 1000)} s ` +
+          `(3 × REALTIME_UPDATE_INTERVAL): set REALTIME_UPDATE_INTERVAL to about the gap between runs`,
+      );
+    }
   }
 
   /** Before any pool or the embedded server closes: finish the current batch and release the lock first. */
@@ -94,24 +157,36 @@ export class PriceFeedScheduler implements OnApplicationBootstrap, BeforeApplica
   async stop(): Promise<void> {
     if (!this.enabled || this.stopping) return this.current;
     this.stopping = true;
+    // Stopped, not deleted: the job stays declared (ScheduleModule deletes every job at shutdown).
+    if (this.registry.doesExist('cron', FEED_BATCH_JOB_NAME)) void this.registry.getCronJob(FEED_BATCH_JOB_NAME).stop();
     if (this.registry.doesExist('interval', FEED_INTERVAL_NAME)) this.registry.deleteInterval(FEED_INTERVAL_NAME);
-    this.unsubscribeLock?.();
     if (this.current) this.logger.log('Finishing the current batch before stopping');
     await this.current;
     this.abort.abort();
     await this.backfilling;
     await this.lock.stop();
+    this.unsubscribeLock?.();
     this.status.role = 'stopped';
     this.logger.log('Price feed stopped');
   }
 
-  /** One scheduler tick: starts a run unless one is still going (then skips and says so). */
+  /**
+   * One tick of the batch cycle (the cron job's handler; also called when the lock is taken):
+   * starts a run unless one is still going. A skipped tick is counted every time and logged once
+   * per streak (at its first skip; a summary when the run ends if more followed).
+   */
+  @Cron(CronExpression.EVERY_30_SECONDS, { name: FEED_BATCH_JOB_NAME, timeZone: FEED_CRON_TIME_ZONE, disabled: true })
   tick(): void {
     if (this.stopping || !this.lock.isHeld) return;
     if (this.current) {
       this.status.skippedRuns++;
       feedMetrics.runsSkipped.inc();
-      this.logger.warn(`Previous run still in progress after ${Math.round(performance.now() - this.currentStartedAt)} ms: skipping this interval`);
+      if (this.skippedInStreak++ === 0) {
+        this.logger.warn(
+          `Previous run still in progress after ${Math.round(performance.now() - this.currentStartedAt)} ms: skipping this interval ` +
+            `(further skips while it runs are counted in price_feed_runs_skipped_total, not logged)`,
+        );
+      }
       return;
     }
     this.currentStartedAt = performance.now();
@@ -121,6 +196,10 @@ export class PriceFeedScheduler implements OnApplicationBootstrap, BeforeApplica
         this.logger.error(`Run failed: ${(err as Error).message}`);
       })
       .finally(() => {
+        if (this.skippedInStreak > 1) {
+          this.logger.warn(`The run took ${Math.round(performance.now() - this.currentStartedAt)} ms: ${this.skippedInStreak} intervals skipped meanwhile`);
+        }
+        this.skippedInStreak = 0;
         this.current = undefined;
       });
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import type { PriceTick } from '../../bus/bus.messages';
+import { isUniqueViolation } from '../../database/db-errors';
 import { trimZeros } from '../../database/decimal.transformer';
 import type { ValidQuote } from '../validation/quote-validator';
 import { pgArray } from './pg-array';
@@ -26,8 +27,6 @@ interface UpdatedRow {
   volume: string | null;
   source: string | null;
 }
-
-const UNIQUE_VIOLATION = '23505';
 
 const trim = (v: string | null): string | null => (v == null ? null : trimZeros(String(v)));
 
@@ -146,7 +145,7 @@ export class PriceBatchWriter {
       const client = (await runner.connect()) as { query(sql: string, params: unknown[]): Promise<{ rowCount: number | null }> };
       return (await client.query(insert, params)).rowCount ?? 0;
     } catch (err) {
-      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      if (!isUniqueViolation(err)) throw err;
       await runner.query('ROLLBACK TO SAVEPOINT price_history_insert');
       return (await runner.query(`${insert}
            ON CONFLICT (asset_id, "interval", "timestamp") DO NOTHING`, params, true)).affected ?? 0;

@@ -1,20 +1,17 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { hostname } from 'node:os';
-import { DataSource } from 'typeorm';
+import { AssetPricesRepository } from '../../assets/asset-prices.repository';
 import type { AssetType } from '../../assets/entities/asset.entity';
 import type { PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { LatestPriceCache } from '../cache/latest-price.cache';
+import { isDbTimeoutError, isTransientDbError } from '../../database/db-errors';
 import { trimZeros } from '../../database/decimal.transformer';
-import { FeedLeaderLock } from '../feed/feed-leader.lock';
 import { feedMetrics } from '../metrics';
 import type { ProviderAsset } from '../providers/price-provider.interface';
 import { ProviderRouter } from '../providers/provider-router.service';
 import { KnownPrice, QuoteValidator, RejectReason, ValidQuote } from '../validation/quote-validator';
-import { isDbTimeoutError, isTransientDbError } from './db-errors';
 import { PriceBatchWriter, WriteFence } from './price-batch.writer';
 
 export type SymbolStatus = 'updated' | 'valid' | 'unchanged' | 'rejected' | 'unpriced' | 'unknown' | 'failed';
@@ -57,14 +54,6 @@ export interface BatchOptions {
   signal?: AbortSignal;
 }
 
-interface AssetRow {
-  symbol: string;
-  asset_type: AssetType;
-  current_price: string | null;
-  previous_close: string | null;
-  last_updated: Date | null;
-}
-
 /** Most quotes kept across runs while the database is unreachable. */
 const MAX_CARRIED = 100_000;
 
@@ -102,27 +91,18 @@ export class PricePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   /** Bumped when the known prices are dropped: a database read started before then is not kept. */
   private knownEpoch = 0;
   private readonly unsubscribe: Array<() => void> = [];
-
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly assetPrices: AssetPricesRepository,
     private readonly router: ProviderRouter,
     private readonly validator: QuoteValidator,
     private readonly writer: PriceBatchWriter,
     private readonly bus: MessageBus,
     private readonly cache: LatestPriceCache,
-    private readonly moduleRef: ModuleRef,
   ) {}
 
   onApplicationBootstrap(): void {
     this.unsubscribe.push(this.bus.subscribe('prices.committed', (m) => this.remember(m.ticks)));
-    // The lock lives in the feed's module (absent from the one-shot commands): any change of leader drops the known prices.
-    let lock: FeedLeaderLock | undefined;
-    try {
-      lock = this.moduleRef.get(FeedLeaderLock, { strict: false });
-    } catch {
-      lock = undefined;
-    }
-    if (lock) this.unsubscribe.push(lock.onChange(() => this.forgetKnown()));
+    // A change of feed leader drops the known prices too: PriceFeedScheduler, which owns the lock, calls forgetKnown().
   }
 
   onModuleDestroy(): void {
@@ -186,12 +166,7 @@ export class PricePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   /** Assets by symbol, in the order asked; `null` symbols are not in the assets table. */
   async loadAssets(symbols?: string[]): Promise<Map<string, KnownAsset>> {
     const epoch = this.knownEpoch;
-    const rows = (await (symbols
-      ? this.db.query(
-          `SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets WHERE symbol = ANY($1::text[]) ORDER BY symbol`,
-          [symbols],
-        )
-      : this.db.query(`SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets ORDER BY symbol`))) as AssetRow[];
+    const rows = await this.assetPrices.knownPrices(symbols);
     const assets = new Map<string, KnownAsset>(
       rows.map((r) => [
         r.symbol,

@@ -4,9 +4,13 @@ import { D } from '../../../src/common/decimal';
 import type { RawQuote } from '../../../src/price-feed/providers/price-provider.interface';
 import { KnownPrice, QuoteValidator, ValidationResult } from '../../../src/price-feed/validation/quote-validator';
 import { testConfig } from './support/config';
+import { ReferenceQuoteValidator } from './support/reference-quote-validator';
 
-// The validator's fast path (plain decimals without decimal.js) must give exactly what the
-// decimal.js path gives (QuoteValidator#fastPath = false), for every input.
+// QuoteValidator states its rules once, over exact canonical decimal strings, so that plain
+// decimals (almost every quote) never touch decimal.js. It must give exactly what the same rules
+// give when every number goes through decimal.js (support/reference-quote-validator.ts: the
+// validator's former decimal.js path, kept as the oracle), for every input: same accepted quotes,
+// same rejections with the same reasons and details, same repeats, batch after batch.
 
 const NOW = Date.parse('2024-03-05T15:00:00Z');
 
@@ -34,6 +38,9 @@ const EDGE_STRINGS = [
   '9999999999999999.999999995', '10000000000000000', '1e16', '99999999999999999999.99999999', '100000000000000000000', '1e20',
   '123456789012345678901234567890.5', '1.00000000000000000000000001', '0000000000000000000000000.1', '1e400', '1e-400', '1e-9', '1e9999999999', '-1e-9999999999', '0.000000004', '12345678901234567', '9999999999999999.9',
   '5e-324', '100', '100.00000000', '150.25', '189.98',
+  // Magnitude limits of a literal (leading digit at 10^±100), spelled plainly and with an exponent.
+  '1' + '0'.repeat(100), '9'.repeat(101), '1' + '0'.repeat(101), '-1' + '0'.repeat(101), '0.' + '0'.repeat(99) + '1', '0.' + '0'.repeat(100) + '1',
+  '000' + '1' + '0'.repeat(100) + '.000', '1e100', '1e101', '1e-100', '1e-101',
 ];
 const EDGE_NUMBERS = [0, -0, 1e-7, 1e-8, 1e21, 1e16, 1e20, 189.98, NaN, Infinity, -Infinity, -5, 0.1 + 0.2, Number.MAX_VALUE, 5e-324, 2 ** 53 + 1, 123456.789, 1 / 3];
 
@@ -85,8 +92,7 @@ function knownPrices(r: Rng): Map<string, KnownPrice> {
 
 function pair(threshold: string) {
   const fast = new QuoteValidator(testConfig({ PRICE_JUMP_THRESHOLD: threshold }));
-  const reference = new QuoteValidator(testConfig({ PRICE_JUMP_THRESHOLD: threshold }));
-  reference.fastPath = false;
+  const reference = new ReferenceQuoteValidator(threshold);
   return { fast, reference };
 }
 
@@ -98,7 +104,7 @@ const outcome = (f: () => ValidationResult) => {
   }
 };
 
-describe('QuoteValidator fast path = decimal.js path', () => {
+describe('QuoteValidator = the same rules in decimal.js', () => {
   beforeAll(() => {
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
@@ -146,9 +152,13 @@ describe('QuoteValidator fast path = decimal.js path', () => {
     }
   });
 
-  it('plain quotes do not touch decimal.js at all (so the comparisons above do test the fast path)', () => {
+  it('plain quotes do not touch decimal.js at all (the ingest benchmark depends on it)', () => {
     const { fast, reference } = pair('0.25');
-    const slow = vi.spyOn(fast as unknown as { checkDecimal: () => unknown }, 'checkDecimal');
+    // Every Decimal (D is a clone) shares one prototype: no method of it may run while plain quotes are validated.
+    const proto = Object.getPrototypeOf(new D(1)) as Record<string, unknown>;
+    const methods = ['toFixed', 'toDecimalPlaces', 'comparedTo', 'cmp', 'minus', 'plus', 'div', 'times', 'abs', 'gt', 'gte', 'lt', 'lte', 'eq', 'isZero', 'isFinite'];
+    const spies = methods.filter((m) => typeof proto[m] === 'function').map((m) => vi.spyOn(proto as Record<string, () => unknown>, m));
+    expect(spies.length).toBeGreaterThanOrEqual(10);
     const quotes: RawQuote[] = [
       { symbol: 'AAPL', price: '189.98', previous_close: '188.83', high: 190.32, low: '188.19', volume: 48794366, as_of: new Date(NOW - 1000), source: 't' },
       { symbol: 'AAPL', price: '190.5000', high: '191', low: '189', volume: '1000', as_of: new Date(NOW - 500), source: 't' },
@@ -156,7 +166,14 @@ describe('QuoteValidator fast path = decimal.js path', () => {
     ];
     const known = new Map<string, KnownPrice>([['AAPL', { price: '188.5', asOf: new Date(NOW - 60_000) }]]);
     const res = fast.validate(quotes, known, NOW);
-    expect(slow).not.toHaveBeenCalled();
+    const used = spies.filter((s) => s.mock.calls.length > 0).map((s) => s.getMockName());
+    for (const s of spies) s.mockRestore();
+    expect(used).toEqual([]);
+    // The spies do see decimal.js when it is used (an exponent needs it).
+    const probe = vi.spyOn(proto as Record<string, () => unknown>, 'toFixed');
+    fast.validate([{ symbol: 'X', price: '1.5e2', as_of: new Date(NOW - 1000), source: 't' }], new Map(), NOW);
+    expect(probe).toHaveBeenCalled();
+    probe.mockRestore();
     expect(res).toEqual(reference.validate(quotes, known, NOW));
     expect(res.accepted).toEqual([
       { symbol: 'AAPL', price: '190.5', previous_close: '188.83', high: '191', low: '188.19', volume: '48794366', as_of: new Date(NOW - 500), source: 't' },
