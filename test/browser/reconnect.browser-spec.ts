@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { startTestApp } from '../support/app';
 import { LIVE_APP_ENV, poll, screenshot, useLiveBrowserApp } from './support/browser';
+import { observeFor } from '../support/poll';
 
 /** Stop the server under an open dashboard, start it again on the same port: the page reconnects and resumes. */
 describe('dashboard reconnect (real browser)', () => {
@@ -32,7 +33,7 @@ describe('dashboard reconnect (real browser)', () => {
     });
     await screenshot(page, 'dashboard-server-down');
     // Stays down for a few retries.
-    await new Promise((r) => setTimeout(r, 1500));
+    await observeFor(1_500, 'the page stays off Live through a few retries');
     expect(await label(page)).not.toBe('Live');
 
     ctx.app = await startTestApp(LIVE_APP_ENV, { databaseUrl, port });

@@ -4,6 +4,7 @@ import type { BusMessages } from '../../src/bus/bus.messages';
 import { MessageBus } from '../../src/bus/message-bus';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
+import { poll } from '../support/poll';
 
 function sessionCookie(res: request.Response): string | undefined {
   const raw = res.headers['set-cookie'] as unknown as string[] | undefined;
@@ -132,7 +133,7 @@ describe('auth: register, login, logout, me', () => {
       expect(out.body).toEqual({ logged_out: true });
       expect(sessionCookie(out)).toMatch(/rm\.sid=;/);
       expect((await sql(t.databaseUrl, `SELECT 1 FROM session WHERE sid = $1`, [sid])).length).toBe(0);
-      for (let i = 0; i < 50 && ended.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await poll('session.ended on the bus', () => ended.length > 0, 2_000);
       expect(ended).toEqual([{ session_id: sid, user_id: login.body.id }]);
 
       expect((await agent.get('/auth/me')).status).toBe(401);

@@ -6,7 +6,8 @@ import { MAX_TICKS_PER_MESSAGE } from '../../src/bus/bus-message.validator';
 import { MessageBus } from '../../src/bus/message-bus';
 import { LiveValuationService } from '../../src/portfolios/valuation/live-valuation.service';
 import { startTestApp, type TestApp } from '../support/app';
-import { metricSamples, OutputCapture, observe, STACK_LINE, until } from '../support/output-capture';
+import { metricSamples, OutputCapture, observe, STACK_LINE } from '../support/output-capture';
+import { poll } from '../support/poll';
 import { addPosition, createPortfolio, loginAs, publishTicks, tick } from '../support/realtime-fixtures';
 import { WsProbe, type Envelope } from '../support/realtime-probes';
 
@@ -181,7 +182,7 @@ describe('hostile messages on the Redis bus', { timeout: 120_000 }, () => {
       // Counted, by topic and reason: exactly what was published.
       const wantMessages = Object.fromEntries(expected);
       const wantTicks = Object.fromEntries(expectedTicks);
-      await until('the drop counters', async () => {
+      await poll('the drop counters', async () => {
         const now = await metrics(t);
         return JSON.stringify(sortKeys(delta(counts(now, DROPPED), counts(metricsBefore, DROPPED)))) === JSON.stringify(sortKeys(wantMessages));
       }, 10_000).catch(() => undefined);

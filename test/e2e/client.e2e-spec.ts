@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { RealtimeClient, RealtimeError, type AssetUpdateData, type PortfolioUpdateData, type StateChange, type WebSocketLike } from '../../client';
 import { startTestApp, type TestApp } from '../support/app';
 import { sql } from '../support/database';
+import { observeFor, poll } from '../support/poll';
 
 /**
  * The project's client (client/) against the real server over loopback, on
@@ -13,16 +14,6 @@ import { sql } from '../support/database';
 const ENV = { PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.3' };
 const TRANSPORTS = ['websocket', 'socketio'] as const;
 
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < timeoutMs / 20 + 1; i++) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 function makeClient(app: TestApp, transport: (typeof TRANSPORTS)[number], headers: Record<string, string> = {}, extra: ConstructorParameters<typeof RealtimeClient>[0] = {}): RealtimeClient {
   return new RealtimeClient({
@@ -69,7 +60,7 @@ describe('typed client against the real server', () => {
         const updates: AssetUpdateData[] = [];
         client.on('asset_update', (u) => updates.push(u));
         client.connect();
-        await until('connected', () => client.state === 'connected');
+        await poll('connected', () => client.state === 'connected');
         expect(states).toEqual(['connecting', 'connected']);
         expect(client.connection).toMatchObject({ status: 'connected', authenticated: false, user_id: null, transport });
 
@@ -80,8 +71,8 @@ describe('typed client against the real server', () => {
         const ack = await client.subscribeAssets(['aapl', 'BTC-USD']);
         expect(ack).toMatchObject({ type: 'subscribed', data: { subscriptions: { assets: expect.arrayContaining(['AAPL', 'BTC-USD']) } } });
         // Snapshot right after subscribe, then live ticks.
-        await until('a snapshot per symbol', () => ['AAPL', 'BTC-USD'].every((s) => updates.some((u) => u.symbol === s)), 3_000);
-        await until('three AAPL updates', () => updates.filter((u) => u.symbol === 'AAPL').length >= 3);
+        await poll('a snapshot per symbol', () => ['AAPL', 'BTC-USD'].every((s) => updates.some((u) => u.symbol === s)), 3_000);
+        await poll('three AAPL updates', () => updates.filter((u) => u.symbol === 'AAPL').length >= 3);
         const seqs = updates.filter((u) => u.symbol === 'AAPL').map((u) => u.seq);
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
         expect(new Set(seqs).size).toBe(seqs.length);
@@ -90,7 +81,7 @@ describe('typed client against the real server', () => {
 
         await client.unsubscribeAssets(['AAPL', 'BTC-USD']);
         const count = updates.length;
-        await new Promise((r) => setTimeout(r, 900)); // three feed intervals
+        await observeFor(900, 'three feed intervals without an update');
         expect(updates.length).toBe(count);
         expect(client.subscriptions.assets).toEqual([]);
       });
@@ -98,7 +89,7 @@ describe('typed client against the real server', () => {
       it('refuses unknown and malformed symbols with typed errors and keeps the known ones', async () => {
         const client = track(makeClient(app, transport));
         client.connect();
-        await until('connected', () => client.state === 'connected');
+        await poll('connected', () => client.state === 'connected');
         const err = await client.subscribeAssets(['MSFT', 'NOSUCHSYM', 'ETH-USD']).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(RealtimeError);
         expect(err).toMatchObject({ code: 'UNKNOWN_SYMBOL', data: { symbols: ['NOSUCHSYM'] } });
@@ -121,12 +112,12 @@ describe('typed client against the real server', () => {
         const values: PortfolioUpdateData[] = [];
         client.on('portfolio_update', (u) => values.push(u));
         client.connect();
-        await until('connected', () => client.state === 'connected');
+        await poll('connected', () => client.state === 'connected');
         expect(client.connection).toMatchObject({ authenticated: true, user_id: expect.any(Number) });
         await client.subscribePortfolio(row!.id);
-        await until('a portfolio snapshot', () => values.length >= 1, 3_000);
+        await poll('a portfolio snapshot', () => values.length >= 1, 3_000);
         expect(values[0]).toMatchObject({ portfolio_id: row!.id, name: 'Demo Portfolio', total_value: expect.any(Number) });
-        await until('a live portfolio update', () => values.length >= 2);
+        await poll('a live portfolio update', () => values.length >= 2);
         // Someone else's / a missing portfolio: NOT_FOUND, and forgotten.
         await expect(client.subscribePortfolio(999_999)).rejects.toMatchObject({ code: 'NOT_FOUND' });
         expect(client.subscriptions.portfolios).toEqual([row!.id]);
@@ -153,26 +144,26 @@ describe('typed client across a server restart', () => {
     client.on('asset_update', (u) => updates.push(u));
     try {
       client.connect();
-      await until('connected', () => client.state === 'connected');
+      await poll('connected', () => client.state === 'connected');
       await client.subscribeAssets(['AAPL', 'EURUSD']);
-      await until('updates', () => updates.length >= 2);
+      await poll('updates', () => updates.length >= 2);
       const firstConnection = client.connection!.connection_id;
 
       const { port, databaseUrl } = app;
       await app.stop();
-      await until('reconnecting', () => client.state === 'reconnecting');
+      await poll('reconnecting', () => client.state === 'reconnecting');
       // Let a few attempts fail against the closed port: the delays grow.
-      await until('three failed attempts', () => changes.filter((c) => c.state === 'reconnecting' && c.retryInMs !== undefined).length >= 3, 8_000);
+      await poll('three failed attempts', () => changes.filter((c) => c.state === 'reconnecting' && c.retryInMs !== undefined).length >= 3, 8_000);
       const delays = changes.filter((c) => c.retryInMs !== undefined).map((c) => c.retryInMs!);
       expect(delays.every((d) => d >= 50 && d <= 1_000)).toBe(true);
       expect(Math.max(...delays)).toBeGreaterThan(Math.min(...delays));
 
       app = await startTestApp(ENV, { databaseUrl, port });
-      await until('connected again', () => client.state === 'connected', 15_000);
+      await poll('connected again', () => client.state === 'connected', 15_000);
       expect(client.connection!.connection_id).not.toBe(firstConnection);
       const mark = updates.length;
       // Resubscribed by the client itself: fresh snapshots and live updates for both symbols.
-      await until('updates for both symbols after the restart', () => ['AAPL', 'EURUSD'].every((s) => updates.slice(mark).some((u) => u.symbol === s)), 5_000);
+      await poll('updates for both symbols after the restart', () => ['AAPL', 'EURUSD'].every((s) => updates.slice(mark).some((u) => u.symbol === s)), 5_000);
       expect(client.subscriptions.assets.sort()).toEqual(['AAPL', 'EURUSD']);
       const last = changes.at(-1)!;
       expect(last).toMatchObject({ state: 'connected', attempt: 0 });
@@ -198,8 +189,8 @@ describe('typed client and the server idle timeout (WS_IDLE_TIMEOUT)', () => {
       client.onState((s) => changes.push(s));
       try {
         client.connect();
-        await until('connected', () => client.state === 'connected');
-        const offline = await until('closed by the server as idle', () => changes.find((c) => c.state === 'offline'), 5_000);
+        await poll('connected', () => client.state === 'connected');
+        const offline = await poll('closed by the server as idle', () => changes.find((c) => c.state === 'offline'), 5_000);
         expect(offline.reason).toMatch(/^IDLE_TIMEOUT: /);
         // Bounded observation window, longer than several reconnect delays and idle timeouts: no new attempt.
         await new Promise((r) => setTimeout(r, 2_500));
@@ -209,8 +200,8 @@ describe('typed client and the server idle timeout (WS_IDLE_TIMEOUT)', () => {
         const updates: AssetUpdateData[] = [];
         client.on('asset_update', (u) => updates.push(u));
         await client.subscribeAssets('AAPL');
-        await until('connected again', () => client.state === 'connected');
-        await until('the AAPL snapshot', () => updates.some((u) => u.symbol === 'AAPL'), 5_000);
+        await poll('connected again', () => client.state === 'connected');
+        await poll('the AAPL snapshot', () => updates.some((u) => u.symbol === 'AAPL'), 5_000);
         await new Promise((r) => setTimeout(r, 2_000));
         expect(client.state).toBe('connected');
         await expect(client.ping()).resolves.toMatchObject({ pong: { type: 'pong' } });

@@ -12,7 +12,8 @@ import { FEED_INTERVAL_NAME, PriceFeedScheduler } from '../../src/price-feed/fee
 import { startTestApp, TestApp } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { api, createPortfolio, loginAs } from '../support/realtime-fixtures';
-import { Envelope, IoProbe, openProbe, Probe, until, WsProbe } from '../support/realtime-probes';
+import { Envelope, openProbe, Probe, WsProbe } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 
 /**
  * A stalled PostgreSQL (frozen process, black-holed network) must not stall the
@@ -244,7 +245,7 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
     portfolioId = await createPortfolio(t, alice.cookie, 'Stall');
     // The feed leads and has completed runs before the database stalls.
     const status = t.app.get(PriceFeedStatus);
-    await until(() => t.app.get(FeedLeaderLock).isHeld && status.runs >= 2, 'the feed leads and runs', 15_000);
+    await poll('the feed leads and runs', () => t.app.get(FeedLeaderLock).isHeld && status.runs >= 2, 15_000);
     // Connections authenticated before the stall (each sends one message, so no idle rule closes it).
     for (const kind of ['websocket', 'socketio'] as const) {
       const p = await openProbe(kind, t, { origin: t.url, cookie: alice.cookie });
@@ -270,22 +271,22 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
     const errorBefore = status.lastError;
     freeze();
     // A run is in flight during the stall (one starts every 0.3 s while the lock is held).
-    await until(() => scheduler.busy, 'a feed run in flight on the frozen database', 2000, 5);
+    await poll('a feed run in flight on the frozen database', () => scheduler.busy, 2000, 5);
     const inFlight = Date.now();
-    await until(() => !scheduler.busy, 'the run in flight ends', QUERY_MS + CONNECT_MS + SLACK_MS, 10);
+    await poll('the run in flight ends', () => !scheduler.busy, QUERY_MS + CONNECT_MS + SLACK_MS, 10);
     expect(Date.now() - inFlight).toBeLessThanOrEqual(QUERY_MS + CONNECT_MS + SLACK_MS);
     expect(status.lastError).not.toBe(errorBefore);
     expect(status.lastError).toMatch(/timeout|terminated|unavailable|connect/i);
     // The lock's own check is bounded too: leadership is dropped (no writes) rather than waited on.
-    await until(() => !lock.isHeld, 'the lock connection check fails', QUERY_MS + 500 + SLACK_MS, 10);
+    await poll('the lock connection check fails', () => !lock.isHeld, QUERY_MS + 500 + SLACK_MS, 10);
     // A run started while the lock was still held ends within the same bound, and no new one starts.
-    await until(() => !scheduler.busy, 'no run is stuck', QUERY_MS + CONNECT_MS + SLACK_MS, 10);
+    await poll('no run is stuck', () => !scheduler.busy, QUERY_MS + CONNECT_MS + SLACK_MS, 10);
     const runs = status.runs;
     const skipped = status.skippedRuns;
     // The schedule stays registered; its ticks find no leadership and do nothing (a few intervals of 0.3 s).
     expect(t.app.get(SchedulerRegistry).doesExist('interval', FEED_INTERVAL_NAME)).toBe(true);
     const quietUntil = Date.now() + 1000;
-    await until(() => Date.now() >= quietUntil || scheduler.busy, 'a second of ticks', 2000, 20);
+    await poll('a second of ticks', () => Date.now() >= quietUntil || scheduler.busy, 2000, 20);
     expect(scheduler.busy).toBe(false);
     expect([status.runs, status.skippedRuns]).toEqual([runs, skipped]);
   });
@@ -353,7 +354,7 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
     const status = t.app.get(PriceFeedStatus);
     const runsBefore = status.runs;
     const headers = { cookie: alice.cookie, origin: t.url };
-    await until(async () => (await api(t, alice.cookie, 'GET', '/api/portfolios')).status === 200, 'REST answers 200 again', 10_000, 100);
+    await poll('REST answers 200 again', async () => (await api(t, alice.cookie, 'GET', '/api/portfolios')).status === 200, 10_000, 100);
     const ws = await wsHandshake(t.wsUrl, headers, 5000);
     expect(ws.status, JSON.stringify(ws)).toBe(101);
     const sio = await ioHandshake(t.url, headers, 5000);
@@ -367,7 +368,7 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
       expect((await replyTo(p, `bye-${i}`, 2000)).data.portfolios).toEqual([portfolioId]);
     }
     // The feed takes the lock again and runs on schedule.
-    await until(() => t.app.get(FeedLeaderLock).isHeld && status.runs > runsBefore + 1, 'the feed leads and runs again', 20_000, 50);
+    await poll('the feed leads and runs again', () => t.app.get(FeedLeaderLock).isHeld && status.runs > runsBefore + 1, 20_000, 50);
   }, 45_000);
 
   it.each([0, 1])('(%#) a subscribe pending when its topic is unsubscribed does not re-add it when it completes', async (i) => {

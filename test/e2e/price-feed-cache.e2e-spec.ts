@@ -8,6 +8,7 @@ import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
 import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.service';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
+import { poll } from '../support/poll';
 
 const REDIS_URL = inject('redisUrl');
 
@@ -15,15 +16,6 @@ function tick(symbol: string, price: string, asOf: Date, extra: Partial<PriceTic
   return { symbol, price, previous_close: '100', high: price, low: price, volume: '10', as_of: asOf.toISOString(), source: 'test', ...extra };
 }
 
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 500 && Date.now() < end; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}
 
 describe('LatestPriceSource (cache)', () => {
   let app: TestApp;
@@ -85,12 +77,12 @@ describe('LatestPriceSource (cache)', () => {
     await bus.ready();
     const now = new Date();
     await bus.publish('prices.committed', { ticks: [tick('ZZBUS', '50.25', now)], published_at: Date.now(), origin: 'test' });
-    const got = await until(async () => (await src.get('ZZBUS'))?.price === '50.25' && (await src.get('ZZBUS')));
+    const got = await poll('(await src.get(\'ZZBUS\'))?.price === \'50.25\' && (await src.get(\'ZZBU...', async () => (await src.get('ZZBUS'))?.price === '50.25' && (await src.get('ZZBUS')));
     expect(got && src.isStale(got)).toBe(false);
     // An older quote arriving later does not win.
     await bus.publish('prices.committed', { ticks: [tick('ZZBUS', '49', new Date(now.getTime() - 60_000))], published_at: Date.now(), origin: 'test' });
     await bus.publish('prices.committed', { ticks: [tick('ZZOTHER', '1', now)], published_at: Date.now(), origin: 'test' });
-    await until(async () => !!(await src.get('ZZOTHER')));
+    await poll('!!(await src.get(\'ZZOTHER\'))', async () => !!(await src.get('ZZOTHER')));
     expect((await src.get('ZZBUS'))?.price).toBe('50.25');
     // The committing process writes Redis (PricePipeline → put); a bus subscriber does not.
     expect(await redis.get(`${prefix}price:ZZBUS`)).toBeNull();

@@ -10,6 +10,7 @@ import { TEST_BUS_SECRET } from '../support/app';
 import { runCli } from '../support/cli';
 import { createTestDatabase, sql } from '../support/database';
 import { requireBuild } from '../unit/price-feed/support/feed-process';
+import { poll } from '../support/poll';
 
 const REDIS_URL = inject('redisUrl');
 const CLI_MAIN = join(__dirname, '..', '..', 'dist', 'cli.main.js');
@@ -140,7 +141,7 @@ describe('update-asset-prices', () => {
     try {
       const r = await runCli(['update-asset-prices', '--symbols', 'ETH-USD'], { ...env, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET });
       expect(r.exitCode).toBe(0);
-      for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
+      await poll('the CLI batch on the bus', () => seen.length > 0, 2_000);
       expect(seen).toHaveLength(1);
       expect(seen[0].ticks.map((t) => t.symbol)).toEqual(['ETH-USD']);
       expect(seen[0].origin).toMatch(/^update-asset-prices:/);

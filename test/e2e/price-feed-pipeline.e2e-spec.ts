@@ -14,18 +14,10 @@ import { PricePipeline } from '../../src/price-feed/pipeline/price-pipeline.serv
 import { QuoteValidator, ValidQuote } from '../../src/price-feed/validation/quote-validator';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
+import { observeFor, poll } from '../support/poll';
 
 type Committed = BusMessages['prices.committed'];
 
-async function until<T>(fn: () => T | Promise<T>, ms = 5000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 1000 && Date.now() < end; i++) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}
 
 function collect(app: TestApp): Committed[] {
   const seen: Committed[] = [];
@@ -79,7 +71,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
       ['NOPE', 'unknown'],
     ]);
     expect(report.historyRows).toBe(3);
-    const msg = await until(() => seen[0]);
+    const msg = await poll('seen[0]', () => seen[0]);
     expect(msg.origin).toBe('test');
     expect(msg.published_at).toBeLessThanOrEqual(Date.now());
     expect(msg.ticks.map((t) => t.symbol).sort()).toEqual(['AAPL', 'BTC-USD', 'MSFT']);
@@ -98,7 +90,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     const aapl = msg.ticks.find((t) => t.symbol === 'AAPL')!;
     expect(aapl).toMatchObject({ source: 'simulated', previous_close: expect.any(String), high: expect.any(String), low: expect.any(String) });
     // The cache learnt it from the bus.
-    await until(async () => (await app.app.get(LatestPriceSource).get('AAPL'))?.price === aapl.price);
+    await poll('(await app.app.get(LatestPriceSource).get(\'AAPL\'))?.price === aapl....', async () => (await app.app.get(LatestPriceSource).get('AAPL'))?.price === aapl.price);
   });
 
   it('a written batch written again adds nothing, and an older quote never overwrites a newer one', async () => {
@@ -146,7 +138,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     // Bypass validation: price 0 violates ck_assets_current_price on the 3rd row.
     await expect(writer.write([vq('AAPL', '1', now), vq('MSFT', '2', now), vq('GOOGL', '0', now), vq('NVDA', '3', now)])).rejects.toThrow(/ck_assets_current_price/);
     expect(await snapshot(app.databaseUrl)).toEqual(before);
-    await new Promise((r) => setTimeout(r, 100));
+    await observeFor(100, 'nothing is published for a rolled-back batch');
     expect(seen).toEqual([]);
   });
 
@@ -180,7 +172,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     );
     await sql(app.databaseUrl, `CREATE TRIGGER slow_history BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION slow_history()`);
     const killWriter = async () => {
-      const [victim] = await until(() =>
+      const [victim] = await poll('sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_acti...', () =>
         sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`).then((r) => (r.length ? r : null)),
       );
       // Between the asset UPDATE and the history INSERT: the update is not visible from outside.
@@ -206,7 +198,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
       expect(after[1][0].n).toBe(before[1][0].n + 2);
       const dupes = await sql(app.databaseUrl, `SELECT asset_id, "timestamp", count(*) FROM price_history GROUP BY 1, 2 HAVING count(*) > 1`);
       expect(dupes).toEqual([]);
-      await until(() => seen.length === 1);
+      await poll('seen.length === 1', () => seen.length === 1);
     } finally {
       await sql(app.databaseUrl, `DROP TRIGGER slow_history ON price_history; DROP FUNCTION slow_history()`);
     }
@@ -227,7 +219,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     await sql(app.databaseUrl, `CREATE TRIGGER slow_history2 BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION slow_history2()`);
     try {
       const killWriter = async () => {
-        const [victim] = await until(() =>
+        const [victim] = await poll('sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_acti...', () =>
           sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`).then((r) => (r.length ? r : null)),
         );
         await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [victim.pid]);
@@ -260,9 +252,9 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     const later = new Date(Date.now() + 3_600_000).toISOString();
     const bus = app.app.get(MessageBus);
     await bus.publish('prices.committed', { ticks: [{ symbol: 'AMD', price: '321.5', previous_close: null, high: null, low: null, volume: null, as_of: later, source: 'elsewhere' }], published_at: Date.now(), origin: 'other' });
-    await until(async () => (await pipeline.knownAssets(['AMD'])).get('AMD')?.lastPrice === '321.5');
+    await poll('(await pipeline.knownAssets([\'AMD\'])).get(\'AMD\')?.lastPrice === \'32...', async () => (await pipeline.knownAssets(['AMD'])).get('AMD')?.lastPrice === '321.5');
     await bus.publish('prices.committed', { ticks: [{ symbol: 'AMD', price: '1', previous_close: null, high: null, low: null, volume: null, as_of: new Date(0).toISOString(), source: 'old' }], published_at: Date.now(), origin: 'other' });
-    await new Promise((r) => setTimeout(r, 50));
+    await observeFor(50, 'the older tick is not taken');
     expect((await pipeline.knownAssets(['AMD'])).get('AMD')).toMatchObject({ lastPrice: '321.5', asOf: new Date(later) });
     // A change of leader: whatever the other feed wrote, the prices are read from the database again.
     const lock = app.app.get(FeedLeaderLock) as unknown as { setHeld(v: boolean): void };
@@ -352,7 +344,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     ]);
     expect(report.results[0].price).toMatch(/^\d+(\.\d+)?$/);
     expect(await snapshot(app.databaseUrl)).toEqual(before);
-    await new Promise((r) => setTimeout(r, 100));
+    await observeFor(100, 'nothing is published for a rolled-back batch');
     expect(seen).toEqual([]);
   });
 
@@ -410,7 +402,7 @@ describe('Price pipeline: rejected and unpriced quotes', () => {
       META: 'not_finite',
       NVDA: 'unpriced', // the replay has not reached year 2999 yet
     });
-    const msg = await until(() => seen[0]);
+    const msg = await poll('seen[0]', () => seen[0]);
     expect(msg.ticks.map((t) => t.symbol)).toEqual(['AAPL']);
     expect(await sql(app.databaseUrl, `SELECT symbol, current_price FROM assets WHERE symbol IN ('MSFT','GOOGL','AMZN','META','NVDA') ORDER BY symbol`)).toEqual(before);
   });

@@ -4,18 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TEST_BUS_SECRET } from '../support/app';
 import { createTestDatabase, sql } from '../support/database';
 import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-process';
+import { observeFor, poll } from '../support/poll';
 
 const REDIS_URL = inject('redisUrl');
 
-async function until<T>(fn: () => T | Promise<T>, ms = 15_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 3000 && Date.now() < end; i++) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
 
 const ticks = async (url: string) => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM price_history WHERE "interval" = 'tick'`))[0].n;
 const duplicates = (url: string) => sql(url, `SELECT asset_id, "interval", "timestamp" FROM price_history GROUP BY 1, 2, 3 HAVING count(*) > 1`);
@@ -79,10 +71,10 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
     await a.waitFor(/Holding the price-feed lock/);
     await a.waitFor(/batches of 50/);
     await a.waitFor(/Batch 1: \d+ updated/);
-    await until(async () => (await ticks(db.url)) > 129);
+    await poll('(await ticks(db.url)) > 129', async () => (await ticks(db.url)) > 129);
     // The heartbeat tells an API in PRICE_FEED_MODE=external that a feed runs.
     const r = new Redis(REDIS_URL);
-    const beat = JSON.parse((await until(() => r.get(`${prefix}price-feed:heartbeat`))) as string);
+    const beat = JSON.parse((await poll('r.get(`${prefix}price-feed:heartbeat`)', () => r.get(`${prefix}price-feed:heartbeat`))) as string);
     r.disconnect();
     expect(beat).toMatchObject({ role: 'leader', interval_seconds: 0.2, batch_size: 50, pid: a.child.pid });
   });
@@ -90,7 +82,7 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
   it('a second process stands by and does not write', async () => {
     b = start();
     await b.waitFor(/Another price feed holds the lock: standing by/);
-    await new Promise((r) => setTimeout(r, 600));
+    await observeFor(600, 'the standby does not take the lock');
     expect(b.output).not.toMatch(/Holding the price-feed lock/);
     expect(await duplicates(db.url)).toEqual([]);
   });
@@ -100,7 +92,7 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
     expect((await a.exited).signal).toBe('SIGKILL');
     await b.waitFor(/Holding the price-feed lock/, 15_000);
     const n = await ticks(db.url);
-    await until(async () => (await ticks(db.url)) > n + 129);
+    await poll('(await ticks(db.url)) > n + 129', async () => (await ticks(db.url)) > n + 129);
     expect(await duplicates(db.url)).toEqual([]);
   });
 
@@ -115,7 +107,7 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
     await b.waitFor(/Lock connection (lost|closed|check failed)|Lost the price-feed lock/, 10_000, from);
     await b.waitFor(/Holding the price-feed lock/, 15_000, from);
     const n = await ticks(db.url);
-    await until(async () => (await ticks(db.url)) > n + 129);
+    await poll('(await ticks(db.url)) > n + 129', async () => (await ticks(db.url)) > n + 129);
     expect(b.child.exitCode).toBeNull();
     expect(await duplicates(db.url)).toEqual([]);
     // Prices stay consistent with the last history row of each asset.
@@ -171,7 +163,7 @@ describe('price-feed process: the batch cycle is the cron job price-feed-batch',
     await p.waitFor(/Price feed process \d+ up \(cron "\* \* \* \* \* \*"/);
     await p.waitFor(/Holding the price-feed lock/);
     // Three runs of every asset: the lock is taken once, so at least two came from the job's firings.
-    await until(async () => (await ticks(db.url)) >= 3 * 129, 20_000);
+    await poll('(await ticks(db.url)) >= 3 * 129', async () => (await ticks(db.url)) >= 3 * 129, 20_000);
     expect(p.output).not.toMatch(/has no cron expression/);
     p.kill('SIGTERM');
     expect((await p.exited).code).toBe(0);

@@ -9,16 +9,8 @@ import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { observe, OutputCapture } from '../support/output-capture';
 import { VendorServer } from '../unit/price-feed/support/vendor-server';
+import { poll } from '../support/poll';
 
-async function until<T>(fn: () => T | Promise<T>, ms = 8000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not met in time');
-}
 
 const count = async (url: string, where = 'TRUE') => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM price_history WHERE ${where}`))[0].n;
 
@@ -59,11 +51,11 @@ describe('Scheduled feed inside the API (PRICE_FEED_MODE=inprocess), sub-second 
 
   it('takes the lock and moves prices every interval, in batches', async () => {
     const status = app.app.get(PriceFeedStatus);
-    await until(() => status.role === 'leader');
+    await poll('status.role === \'leader\'', () => status.role === 'leader');
 
     const batches: BusMessages['prices.committed'][] = [];
     app.app.get(MessageBus).subscribe('prices.committed', (m) => batches.push(m));
-    await until(() => batches.length >= 8);
+    await poll('batches.length >= 8', () => batches.length >= 8);
     // 129 catalog symbols in batches of at most 40.
     expect(Math.max(...batches.map((b) => b.ticks.length))).toBeLessThanOrEqual(40);
     const aapl = batches.flatMap((b) => b.ticks).filter((t) => t.symbol === 'AAPL');
@@ -84,7 +76,7 @@ describe('Scheduled feed inside the API (PRICE_FEED_MODE=inprocess), sub-second 
           `SELECT count(*)::int AS n FROM assets a WHERE NOT EXISTS (SELECT 1 FROM price_history h WHERE h.asset_id = a.id AND h."interval" = '1d')`,
         )
       )[0].n;
-    await until(async () => (await missing()) === 0 || null, 20_000);
+    await poll('(await missing()) === 0 || null', async () => (await missing()) === 0 || null, 20_000);
     expect(await missing()).toBe(0);
     // The 7 days before today: any 7 consecutive days hold exactly 5 weekdays, whatever today is;
     // crypto trades every day, everything else on weekdays only.
@@ -156,7 +148,7 @@ describe.each([
 
   it('a slow run makes the next ticks skip (counted; logged once per run, not per tick), never two runs at once', async () => {
     const status = app.app.get(PriceFeedStatus);
-    await until(() => status.runs >= 2, 20_000);
+    await poll('status.runs >= 2', () => status.runs >= 2, 20_000);
     expect(status.skippedRuns).toBeGreaterThanOrEqual(minSkipped);
     expect(yahoo.maxInFlight).toBe(1);
     expect(yahoo.count('/v7/')).toBeLessThanOrEqual(status.runs + 1);
@@ -210,11 +202,11 @@ describe.each([
   it('its firings run the feed (after the first run, which starts as soon as the lock is taken)', async () => {
     const registry = app.app.get(SchedulerRegistry);
     const status = app.app.get(PriceFeedStatus);
-    await until(() => status.role === 'leader');
-    await until(() => status.runs >= 1);
+    await poll('status.role === \'leader\'', () => status.role === 'leader');
+    await poll('status.runs >= 1', () => status.runs >= 1);
     const runs = status.runs;
     // Two more runs need two firings of the job: the lock is taken only once.
-    await until(() => status.runs >= runs + 2, everyMs * 4 + 6000);
+    await poll('status.runs >= runs + 2', () => status.runs >= runs + 2, everyMs * 4 + 6000);
     const fired = registry.getCronJob(FEED_BATCH_JOB_NAME).lastDate();
     expect(fired).not.toBeNull();
     expect(status.lastRunAt!.getTime()).toBeGreaterThanOrEqual(fired!.getTime());
@@ -249,7 +241,7 @@ describe('PRICE_FEED_CRON that fires rarely (daily)', () => {
 
   it('still runs once right after start (when the lock is taken), and warns once that prices will turn stale between runs', async () => {
     const status = app.app.get(PriceFeedStatus);
-    await until(() => status.runs >= 1);
+    await poll('status.runs >= 1', () => status.runs >= 1);
     const job = app.app.get(SchedulerRegistry).getCronJob(FEED_BATCH_JOB_NAME);
     expect(job.isActive).toBe(true);
     expect(job.cronTime.source).toBe('0 0 0 * * *');
@@ -286,7 +278,7 @@ describe('Two in-process feeds on one database', () => {
 
   beforeAll(async () => {
     first = await start(env);
-    await until(() => first.app.get(PriceFeedStatus).role === 'leader');
+    await poll('first.app.get(PriceFeedStatus).role === \'leader\'', () => first.app.get(PriceFeedStatus).role === 'leader');
     second = await start(env, { databaseUrl: first.databaseUrl });
   });
   afterAll(async () => {
@@ -299,8 +291,8 @@ describe('Two in-process feeds on one database', () => {
     expect(second.app.get(PriceFeedStatus).role).toBe('standby');
     expect(second.app.get(PriceFeedStatus).runs).toBe(0);
     await first.stop();
-    await until(() => second.app.get(PriceFeedStatus).role === 'leader');
+    await poll('second.app.get(PriceFeedStatus).role === \'leader\'', () => second.app.get(PriceFeedStatus).role === 'leader');
     const n = await count(first.databaseUrl);
-    await until(async () => (await count(first.databaseUrl)) > n);
+    await poll('(await count(first.databaseUrl)) > n', async () => (await count(first.databaseUrl)) > n);
   });
 });

@@ -6,6 +6,7 @@ import { startTestApp, TEST_BUS_SECRET, TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { WsProbe } from '../support/realtime-probes';
 import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-process';
+import { observeFor } from '../support/poll';
 
 const REDIS_URL = inject('redisUrl');
 
@@ -29,7 +30,7 @@ describe('price-feed process → Redis → API (PRICE_FEED_MODE=external) → We
   });
 
   it('the API does not price anything itself', async () => {
-    await new Promise((r) => setTimeout(r, 400));
+    await observeFor(400, 'the API does not run a feed');
     const [{ n }] = await sql<{ n: number }>(t.databaseUrl, `SELECT count(*)::int AS n FROM price_history`);
     expect(n).toBe(0);
     expect((await t.app.get(PriceFeedStatus).snapshot()).price_feed_running).toBe(false);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
-import { CloseInfo, IoProbe, openProbe, Probe, sleep, until, WsProbe } from '../support/realtime-probes';
+import { CloseInfo, IoProbe, openProbe, Probe, WsProbe } from '../support/realtime-probes';
+import { observeFor, poll } from '../support/poll';
 
 const IDLE_TIMEOUT_S = 1;
 const MAX_PROTOCOL_ERRORS = 5;
@@ -55,7 +56,7 @@ describe('realtime: abuse limits', () => {
         await p.close();
       }
       // Gone from the hub before the idle test counts connections.
-      await until(() => hub().stats().total_connections === count, 'the probe released');
+      await poll('the probe released', () => hub().stats().total_connections === count);
     });
 
     it('WS_IDLE_TIMEOUT: a connection that sends nothing valid is closed with IDLE_TIMEOUT and released; one that subscribed or sent a valid message stays', async () => {
@@ -85,9 +86,9 @@ describe('realtime: abuse limits', () => {
         }
       }
       expect(Date.now() - started).toBeLessThan(IDLE_TIMEOUT_S * 1000 + 3000);
-      await until(() => hub().stats().total_connections === before + 2, 'idle connections released');
+      await poll('idle connections released', () => hub().stats().total_connections === before + 2);
       // Bounded observation window, well past the idle timeout and its check period: the others stay.
-      await sleep(Math.max(0, started + IDLE_TIMEOUT_S * 1000 + 1500 - Date.now()));
+      await observeFor(Math.max(0, started + IDLE_TIMEOUT_S * 1000 + 1500 - Date.now()), 'past the idle timeout and its check period: the others stay');
       for (const p of [subscriber, pinger]) {
         p.send('ping', {}, 'still-here');
         expect((await p.next('pong', (m) => m.id === 'still-here')).id).toBe('still-here');
@@ -124,7 +125,7 @@ describe('realtime: abuse limits', () => {
         expect(errors).toHaveLength(MAX_PROTOCOL_ERRORS + 1);
         expect(errors.at(-1)!.data).toMatchObject({ code: 'PROTOCOL_ERRORS', request_type: null, id: null });
       }
-      await until(() => hub().stats().total_connections === before, 'the offender is released');
+      await poll('the offender is released', () => hub().stats().total_connections === before);
     });
   });
 
@@ -150,11 +151,11 @@ describe('realtime: abuse limits', () => {
     expect(closed.reason).toMatch(/rate limit/i);
     // Pongs only within the inbound limit (WS_RATE_LIMIT 20/s + WS_RATE_BURST 40).
     expect(pongs).toBeLessThanOrEqual(61);
-    await until(() => hub().stats().total_connections === before - 1, 'the flooder is released');
+    await poll('the flooder is released', () => hub().stats().total_connections === before - 1);
     // A few pings are fine.
     const q = (await connect('websocket')) as WsProbe;
     const pong = new Promise<void>((resolve) => q.ws.once('pong', () => resolve()));
     q.ws.ping();
-    await Promise.race([pong, sleep(5000).then(() => Promise.reject(new Error('no pong to a single ping')))]);
+    await Promise.race([pong, observeFor(5_000, 'a bound on the pong').then(() => Promise.reject(new Error('no pong to a single ping')))]);
   });
 });

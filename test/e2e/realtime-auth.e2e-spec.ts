@@ -4,7 +4,8 @@ import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { addPosition, api, createPortfolio, loginAs, logout, publishTicks, tick } from '../support/realtime-fixtures';
-import { IoProbe, openProbe, Probe, ProbeOptions, sleep, until, WsProbe } from '../support/realtime-probes';
+import { IoProbe, openProbe, Probe, ProbeOptions, WsProbe } from '../support/realtime-probes';
+import { observeFor, poll } from '../support/poll';
 
 const EVIL = 'http://evil.example';
 const LISTED = 'http://app.example.com:3000';
@@ -39,12 +40,12 @@ describe('realtime: sessions, ownership and handshake rules', () => {
     await addPosition(t, alice.cookie, alicePortfolio, 'AAPL', '10', '150');
     // The engine applies the setup's portfolio.changed reloads on its own time: start from their result.
     const engine = t.app.get(PortfolioValuationSource);
-    await until(async () => (await engine.snapshot(alicePortfolio))?.positions_count === 1, 'the valuation to hold the setup position');
+    await poll('the valuation to hold the setup position', async () => (await engine.snapshot(alicePortfolio))?.positions_count === 1);
   });
   afterEach(async () => {
     // Every test starts with no connections (the per-user limit counts across tests otherwise).
     await Promise.all(open.splice(0).map((p) => p.close()));
-    await until(() => t.app.get(RealtimeHub).stats().total_connections === 0, 'all connections released');
+    await poll('all connections released', () => t.app.get(RealtimeHub).stats().total_connections === 0);
   });
   afterAll(async () => {
     await t?.close();
@@ -93,7 +94,7 @@ describe('realtime: sessions, ownership and handshake rules', () => {
       p.send('subscribe_portfolio', { portfolio_id: bobPortfolio });
       await p.next('subscribed');
       await p.next('portfolio_update');
-      await sleep(200);
+      await observeFor(200, 'no other portfolio reaches this connection');
       expect(p.inbox.received.filter((m) => m.type === 'portfolio_update').map((m) => m.data.portfolio_id)).toEqual([bobPortfolio]);
     });
 
@@ -120,7 +121,7 @@ describe('realtime: sessions, ownership and handshake rules', () => {
       expect((await p.next('asset_update', (m) => m.data.price === 304)).data.symbol).toBe('AAPL');
       // The other session of the same user is untouched.
       await other.next('portfolio_update', (m) => m.data.portfolio_id === alicePortfolio, 10_000);
-      await sleep(100);
+      await observeFor(100, 'no portfolio_update reaches the logged-out connection');
       expect(p.inbox.drain('portfolio_update')).toEqual([]);
     });
 
@@ -196,7 +197,7 @@ describe('realtime: sessions, ownership and handshake rules', () => {
       expect(anon.inbox.received.length).toBe(1);
       five[0].destroy();
       const hub = t.app.get(RealtimeHub);
-      await until(() => countUser(t, carol.userId) === 4, 'the dead slot is released');
+      await poll('the dead slot is released', () => countUser(t, carol.userId) === 4);
       expect(hub.stats().total_connections).toBe(5);
       const again = await connect(kind, { cookie: carol.cookie });
       expect(again.inbox.received[0].data.authenticated).toBe(true);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TestApp } from '../support/app';
 import { publishTicks, tick } from '../support/realtime-fixtures';
-import { Envelope, IoProbe, openProbe, sleep, until, WsProbe } from '../support/realtime-probes';
+import { Envelope, IoProbe, openProbe, WsProbe } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 
 const SYMBOLS = ['AAPL', 'MSFT', 'GOOGL'];
 
@@ -27,7 +28,7 @@ describe('realtime: batched frames (opt-in)', () => {
     const ROUNDS = 20;
     for (let i = 1; i <= ROUNDS; i++) await publishTicks(t, SYMBOLS.map((s) => tick(s, (200 + i).toFixed(2))));
     const done = () => SYMBOLS.every((s) => updatesIn(p.inbox.received).filter((u) => u.symbol === s).at(-1)?.price === 200 + ROUNDS);
-    await until(done, 'every update of the last round', 5000);
+    await poll('every update of the last round', done, 5000);
     const frames = p.inbox.received.filter((m) => m.type === 'asset_updates');
     expect(p.inbox.received.filter((m) => m.type === 'asset_update')).toEqual([]);
     const updates = updatesIn(frames);
@@ -54,14 +55,13 @@ describe('realtime: batched frames (opt-in)', () => {
     await publishTicks(t, [tick('NVDA', '500.00')]);
     await publishTicks(t, [tick('NVDA', '501.00')]);
     const batch = await p.next('asset_updates');
-    await until(() => updatesIn(p.inbox.received).some((u) => u.price === 501), 'both updates');
+    await poll('both updates', () => updatesIn(p.inbox.received).some((u) => u.price === 501));
     expect(batch.data.updates[0]).toMatchObject({ symbol: 'NVDA', price: 500 });
     p.send('set_options', { batch_ms: 0 });
     expect((await p.next('options')).data.batch_ms).toBe(0);
     await publishTicks(t, [tick('NVDA', '502.00')]);
     expect((await p.next('asset_update')).data.price).toBe(502);
     if (p instanceof IoProbe) expect(p.events).toContain('asset_updates');
-    await sleep(50);
     await p.close();
   });
 });

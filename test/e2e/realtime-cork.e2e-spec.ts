@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../src/realtime/hub/connection-registry';
 import { OutboundFrame } from '../../src/realtime/hub/outbound-frame';
 import { startTestApp, TestApp } from '../support/app';
-import { openProbe, Probe, sleep } from '../support/realtime-probes';
+import { openProbe, Probe } from '../support/realtime-probes';
+import { observeFor } from '../support/poll';
 
 /**
  * Corking on the real transports (the fan-out relies on it): while corked, frames
@@ -30,7 +31,7 @@ describe('realtime: corking the real sockets', () => {
     const frames = [1, 2, 3].map((seq) => OutboundFrame.of('asset_update', { symbol: 'CORK', seq } as never, 'a:CORK'));
     for (const f of frames) conn.sendFrame(f);
     expect(conn.bufferedBytes()).toBeGreaterThan(0);
-    await sleep(100);
+    await observeFor(100, 'nothing leaves a corked socket');
     expect(p.inbox.received.filter((m) => m.type === 'asset_update')).toEqual([]);
 
     conn.uncork();

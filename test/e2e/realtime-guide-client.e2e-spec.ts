@@ -6,7 +6,7 @@ import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
 import { publishTicks, tick } from '../support/realtime-fixtures';
 import { Hooks, renderHook } from '../support/realtime-hooks';
-import { until } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 import { GUIDE_PATH, GUIDE_SIMPLE_WEBSOCKET_CLIENT, GUIDE_USE_WEBSOCKET_HOOK, SHARED_GUIDE_PATH } from '../support/realtime-guide-client';
 
 const ROOT = join(__dirname, '..', '..');
@@ -61,32 +61,32 @@ describe("the specification guide's JavaScript clients, run verbatim in Node wit
     client.updateAssetPrice = (data: any) => updates.push(data);
     client.updatePortfolioValue = () => undefined;
     client.connect();
-    await until(() => logs.some((l) => l[0] === 'Received:' && (l[1] as Msg).type === 'pong'), 'pong for the onopen ping');
+    await poll('pong for the onopen ping', () => logs.some((l) => l[0] === 'Received:' && (l[1] as Msg).type === 'pong'));
     expect(logs[0]).toEqual(['Connected to WebSocket']);
     const connection = logs.find((l) => l[0] === 'Received:' && (l[1] as Msg).type === 'connection')![1] as Msg;
     expect(connection.data).toMatchObject({ status: 'connected', authenticated: false, user_id: null });
 
     client.subscribeToAsset('AAPL');
-    await until(() => updates.length === 1, 'the snapshot');
+    await poll('the snapshot', () => updates.length === 1);
     await publishTicks(t, [tick('AAPL', '150.25', { previous_close: '147.75', volume: '50000000', high: '151.00', low: '148.50' })]);
-    await until(() => updates.length === 2, 'a live update');
+    await poll('a live update', () => updates.length === 2);
     expect(updates[1]).toMatchObject({ symbol: 'AAPL', price: 150.25, change: 2.5, change_percent: 1.6920, volume: 50000000, high: 151, low: 148.5 });
 
     client.socket.close();
-    await until(() => logs.some((l) => l[0] === 'WebSocket connection closed'), 'onclose');
+    await poll('onclose', () => logs.some((l) => l[0] === 'WebSocket connection closed'));
   });
 
   it("the guide's React hook (useWebSocket) connects, sends and collects messages", async () => {
     const useWebSocket = loadGuideHook(WebSocket);
     const h = renderHook(useWebSocket(`${t.wsUrl}/ws/realtime/`));
-    await until(() => h.current.isConnected, 'isConnected');
+    await poll('isConnected', () => h.current.isConnected);
     h.current.sendMessage('subscribe_asset', { symbol: 'MSFT' });
-    await until(() => h.current.messages.some((m) => m.type === 'asset_update'), 'the snapshot through the hook');
+    await poll('the snapshot through the hook', () => h.current.messages.some((m) => m.type === 'asset_update'));
     await publishTicks(t, [tick('MSFT', '420.50')]);
-    await until(() => h.current.messages.filter((m) => m.type === 'asset_update').at(-1)?.data.price === 420.5, 'the live update');
+    await poll('the live update', () => h.current.messages.filter((m) => m.type === 'asset_update').at(-1)?.data.price === 420.5);
     expect(h.current.messages.map((m) => m.type).slice(0, 2)).toEqual(['connection', 'subscribed']);
     // Unmount runs the hook's cleanup (socket.close()): the server releases the connection.
     h.unmount();
-    await until(() => t.app.get(RealtimeHub).stats().total_connections === 0, 'the server sees the close');
+    await poll('the server sees the close', () => t.app.get(RealtimeHub).stats().total_connections === 0);
   });
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
-import { IoProbe, openProbe, Probe, until, WsProbe } from '../support/realtime-probes';
+import { IoProbe, openProbe, Probe, WsProbe } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 
 /** Hostile and broken clients: every bad frame gets a typed error and the connection keeps working. */
 describe('realtime: hostile clients', () => {
@@ -87,7 +88,7 @@ describe('realtime: hostile clients', () => {
       }
       // Served well under the flood: at most rate + burst pongs.
       expect(p.inbox.received.filter((m) => m.type === 'pong').length).toBeLessThanOrEqual(61);
-      await until(() => connections() === before - 1, 'the flooder is released');
+      await poll('the flooder is released', () => connections() === before - 1);
       // Everyone else is fine.
       const q = await connect(kind);
       q.send('ping', {}, 'fine');
@@ -101,7 +102,7 @@ describe('realtime: hostile clients', () => {
       const hub = t.app.get(RealtimeHub);
       const before = hub.stats();
       p.destroy();
-      await until(() => hub.stats().total_connections === before.total_connections - 1, 'the dead connection is released');
+      await poll('the dead connection is released', () => hub.stats().total_connections === before.total_connections - 1);
       expect(hub.stats().asset_subscriptions).toBe(before.asset_subscriptions - 2);
     });
   });
@@ -164,12 +165,12 @@ describe('realtime: heartbeat', () => {
     // Stop reading: no pongs go back.
     const tcp = silent instanceof WsProbe ? (silent.ws as unknown as { _socket: import('node:net').Socket })._socket : (silent as IoProbe).netSocket();
     tcp.pause();
-    await until(() => hub.stats().total_connections === 1, 'the silent peer is dropped', 8000, 50);
+    await poll('the silent peer is dropped', () => hub.stats().total_connections === 1, 8000, 50);
     expect(hub.stats().asset_subscriptions).toBe(0);
     live.send('ping', {}, 'still-here');
     expect((await live.next('pong')).id).toBe('still-here');
     await live.close();
     tcp.destroy();
-    await until(() => hub.stats().total_connections === 0, 'all released');
+    await poll('all released', () => hub.stats().total_connections === 0);
   });
 });

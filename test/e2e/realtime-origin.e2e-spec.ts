@@ -3,7 +3,8 @@ import { normaliseOrigin } from '../../src/realtime/transports/handshake.service
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
 import { loginAs } from '../support/realtime-fixtures';
-import { IoProbe, until, WsProbe } from '../support/realtime-probes';
+import { IoProbe, WsProbe } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 
 const LISTED = ['https://app.example.com', 'http://localhost:5173'];
 
@@ -111,7 +112,7 @@ describe('realtime: exact Origin check', () => {
       expect(await handshake(kind, t, { host: 'localhost', origin: 'http://localhost:80', cookie })).toEqual({ authenticated: true });
       expect(await handshake(kind, t, { host: 'localhost:80', origin: 'http://localhost', cookie })).toEqual({ authenticated: true });
       expect(await handshake(kind, t, { host: 'localhost', origin: 'http://localhost:8080', cookie })).toEqual({ refused: 403 });
-      await until(() => t.app.get(RealtimeHub).stats().total_connections === 0, 'probes closed');
+      await poll('probes closed', () => t.app.get(RealtimeHub).stats().total_connections === 0);
     });
   });
 });

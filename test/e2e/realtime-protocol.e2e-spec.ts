@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetCatalogService } from '../../src/assets/asset-catalog.service';
 import { startTestApp, TestApp } from '../support/app';
 import { publishTicks, tick } from '../support/realtime-fixtures';
-import { Envelope, IoProbe, openProbe, Probe, sleep, WsProbe } from '../support/realtime-probes';
+import { Envelope, IoProbe, openProbe, Probe, WsProbe } from '../support/realtime-probes';
+import { observeFor, poll } from '../support/poll';
+import { LatestPriceSource } from '../../src/price-feed/latest-price.source';
 
 /**
  * The guide's protocol on both transports, same scenarios: connect, ping/pong,
@@ -88,7 +90,7 @@ describe('realtime protocol', () => {
 
     it('a late subscriber gets the latest tick seen on the bus as its snapshot', async () => {
       await publishTicks(t, [tick(S3, '77.70')]);
-      await sleep(50);
+      await poll('the tick in the latest-price cache', async () => (await t.app.get(LatestPriceSource).get(S3))?.price === '77.70');
       const p = await connect(kind);
       await p.next('connection');
       p.send('subscribe_asset', { symbol: S3.toLowerCase() });
@@ -227,7 +229,7 @@ describe('realtime protocol', () => {
       const limited = await p.next('error', (m) => m.data.code === 'RATE_LIMITED');
       expect(limited.data.retry_after).toBeGreaterThan(0);
       expect(limited.data.retry_after).toBeLessThanOrEqual(10);
-      await sleep(1200);
+      await observeFor(1_200, 'the rate limiter refills');
       p.send('ping', {}, 'recovered');
       expect((await p.next('pong', (m) => m.id === 'recovered', 3000)).id).toBe('recovered');
       const pongs = p.inbox.received.filter((m) => m.type === 'pong' && typeof m.id === 'number').length;

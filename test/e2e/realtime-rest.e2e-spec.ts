@@ -3,7 +3,8 @@ import { CLIENT_MESSAGE_TYPES } from '../../src/realtime/protocol/client-message
 import { ERROR_CODES } from '../../src/realtime/protocol/error-codes';
 import { SERVER_MESSAGE_TYPES } from '../../src/realtime/protocol/server-messages';
 import { startTestApp, TestApp } from '../support/app';
-import { IoProbe, until, WsProbe } from '../support/realtime-probes';
+import { IoProbe, WsProbe } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 
 describe('realtime REST (the guide shapes)', () => {
   let t: TestApp;
@@ -70,6 +71,6 @@ describe('realtime REST (the guide shapes)', () => {
     expect(body.price_feed.cache).toMatchObject({ cached_symbols: expect.any(Number), stale_symbols: expect.any(Array) });
     await a.close();
     await b.close();
-    await until(async () => ((await (await fetch(`${t.url}${path}`)).json()) as any).global_stats.total_connections === 0, 'closed connections are uncounted');
+    await poll('closed connections are uncounted', async () => ((await (await fetch(`${t.url}${path}`)).json()) as any).global_stats.total_connections === 0);
   });
 });

@@ -2,7 +2,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
-import { until, WsProbe } from '../support/realtime-probes';
+import { WsProbe } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 
 /** Sends a bare upgrade request and returns the raw HTTP answer (bounded in time). */
 function rawUpgrade(port: number, path: string): Promise<string> {
@@ -52,7 +53,7 @@ describe('realtime: upgrades during shutdown', () => {
     expect(hub.stats().total_connections).toBe(1);
 
     const stopping = t.stop();
-    await until(() => hub.stats().total_connections === 0, 'the hub to drop its connections');
+    await poll('the hub to drop its connections', () => hub.stats().total_connections === 0);
 
     const [raw, sio] = await Promise.all([rawUpgrade(t.port, '/ws/realtime/'), rawUpgrade(t.port, '/socket.io/?EIO=4&transport=websocket')]);
     for (const answer of [raw, sio]) {

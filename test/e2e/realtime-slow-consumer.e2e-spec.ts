@@ -6,7 +6,8 @@ import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { CLOSE_GRACE_MS } from '../../src/realtime/transports/websocket.connection';
 import { startTestApp, TestApp } from '../support/app';
 import { publishTicks, tick } from '../support/realtime-fixtures';
-import { Envelope, IoProbe, Probe, sleep, until, WsProbe } from '../support/realtime-probes';
+import { Envelope, IoProbe, Probe, WsProbe } from '../support/realtime-probes';
+import { observeFor, poll } from '../support/poll';
 
 const HIGH_WATER = 16 * 1024;
 const HARD_LIMIT = 64 * 1024;
@@ -62,7 +63,7 @@ describe('realtime: slow consumers', () => {
       p.send('subscribe_asset', { symbols });
       await p.next('subscribed');
     }
-    for (const p of all) await until(() => p.inbox.received.filter((m) => m.type === 'asset_update').length === 50, 'snapshots');
+    for (const p of all) await poll('snapshots', () => p.inbox.received.filter((m) => m.type === 'asset_update').length === 50);
     const slowConns = [serverConnection(t, ids[2]), serverConnection(t, ids[3])];
     const slowTcp = [(slowWs.ws as unknown as { _socket: import('node:net').Socket })._socket, slowIo.netSocket()];
     for (const s of slowTcp) s.pause();
@@ -73,7 +74,7 @@ describe('realtime: slow consumers', () => {
       const price = (100 + i / 100).toFixed(2);
       await publishTicks(t, symbols.map((s) => tick(s, price)));
       if (i % 10 === 0) {
-        await sleep(1);
+        await observeFor(1, 'a turn of the event loop: sockets flush');
         for (const c of slowConns) maxOutbound = Math.max(maxOutbound, hub.outboundBytes(c));
       }
     }
@@ -85,7 +86,7 @@ describe('realtime: slow consumers', () => {
     };
 
     // The fast readers get every update of every symbol, in order.
-    await until(() => hasFinal(fastWs) && hasFinal(fastIo), 'fast readers receive the last batch', 30_000, 20);
+    await poll('fast readers receive the last batch', () => hasFinal(fastWs) && hasFinal(fastIo), 30_000, 20);
     for (const p of [fastWs, fastIo]) {
       const m = lastOf(p);
       for (const s of symbols) expect(m.get(s)!.length, `${p.kind} ${s}`).toBe(1 + BATCHES);
@@ -105,7 +106,7 @@ describe('realtime: slow consumers', () => {
 
     // Reading again: they catch up to the newest price of every symbol, never older-after-newer.
     for (const s of slowTcp) s.resume();
-    await until(() => hasFinal(slowWs) && hasFinal(slowIo), 'stalled readers catch up with the newest values', 30_000, 20);
+    await poll('stalled readers catch up with the newest values', () => hasFinal(slowWs) && hasFinal(slowIo), 30_000, 20);
     for (const p of [slowWs, slowIo]) {
       expectStrictlyIncreasingSeq(p.inbox.received);
       const total = p.inbox.received.filter((m) => m.type === 'asset_update').length;
@@ -117,7 +118,7 @@ describe('realtime: slow consumers', () => {
       p.send('ping', {}, 'back');
       expect((await p.next('pong', (m) => m.id === 'back', 10_000)).id).toBe('back');
     }
-    await until(() => hub.stats().outbound.conflated_connections === 0, 'conflation ends once drained');
+    await poll('conflation ends once drained', () => hub.stats().outbound.conflated_connections === 0);
     for (const p of all) await p.close();
   }, 90_000);
 });
@@ -141,13 +142,13 @@ describe('realtime: a reader stuck past the stall timeout', () => {
       p.send('subscribe_asset', { symbols });
       await p.next('subscribed');
     }
-    await until(() => stuck.inbox.received.filter((m) => m.type === 'asset_update').length === 20, 'snapshots');
+    await poll('snapshots', () => stuck.inbox.received.filter((m) => m.type === 'asset_update').length === 20);
     stuck.pause();
     let i = 0;
     while (hub.stats().outbound.slow_consumer_closes === 0 && i < 5000) {
       i++;
       await publishTicks(t, symbols.map((s) => tick(s, (50 + i / 100).toFixed(2))));
-      if (i % 20 === 0) await sleep(20);
+      if (i % 20 === 0) await observeFor(20, 'the stuck reader\'s buffer grows');
     }
     expect(hub.stats().outbound.slow_consumer_closes).toBe(1);
     expect(hub.stats().total_connections).toBe(1);
@@ -194,7 +195,7 @@ describe('realtime: a Socket.IO reader stuck past the stall timeout', () => {
       p.send('subscribe_asset', { symbols });
       await p.next('subscribed');
     }
-    await until(() => stuck.inbox.received.filter((m) => m.type === 'asset_update').length === 20, 'snapshots');
+    await poll('snapshots', () => stuck.inbox.received.filter((m) => m.type === 'asset_update').length === 20);
     const clientTcp = stuck.netSocket();
     const serverTcp = serverSockets.find((s) => s.remotePort === clientTcp.localPort);
     expect(serverTcp, "the stuck client's server-side socket").toBeDefined();
@@ -204,16 +205,16 @@ describe('realtime: a Socket.IO reader stuck past the stall timeout', () => {
     while (hub.stats().outbound.slow_consumer_closes === 0 && i < 5000) {
       i++;
       await publishTicks(t, symbols.map((s) => tick(s, (50 + i / 100).toFixed(2))));
-      if (i % 20 === 0) await sleep(20);
+      if (i % 20 === 0) await observeFor(20, 'the stuck reader\'s buffer grows');
     }
     expect(hub.stats().outbound.slow_consumer_closes).toBe(1);
     const closedAt = Date.now();
     expect(hub.stats().total_connections).toBe(1);
     // Engine.IO alone would wait for ever for a drain; the server destroys the socket after the grace.
     expect(serverTcp!.destroyed).toBe(false);
-    await until(() => serverTcp!.destroyed, 'the server-side TCP socket is destroyed', CLOSE_GRACE_MS + 4000, 50);
+    await poll('the server-side TCP socket is destroyed', () => serverTcp!.destroyed, CLOSE_GRACE_MS + 4000, 50);
     expect(Date.now() - closedAt).toBeLessThan(CLOSE_GRACE_MS + 3000);
-    await until(async () => (await connections()) <= before - 1, 'the HTTP server counts one connection less');
+    await poll('the HTTP server counts one connection less', async () => (await connections()) <= before - 1);
     ok.send('ping', {}, 'fine');
     expect((await ok.next('pong', (m) => m.id === 'fine', 15_000)).id).toBe('fine');
     clientTcp.destroy();

@@ -11,7 +11,8 @@ import { freePort } from '../../src/database/embedded-postgres';
 import { startTestApp, TEST_BUS_SECRET, type TestApp } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { API_MAIN, NodeProcess, requireBuild } from '../support/node-process';
-import { OutputCapture, observe, STACK_LINE, until } from '../support/output-capture';
+import { OutputCapture, observe, STACK_LINE } from '../support/output-capture';
+import { poll } from '../support/poll';
 import { publishTicks, tick } from '../support/realtime-fixtures';
 import { WsProbe } from '../support/realtime-probes';
 import { startRedisServer, type PrivateRedis } from '../support/redis-server';
@@ -75,7 +76,7 @@ describe('Redis with a password (redis://:password@host:port)', { timeout: 90_00
     const t = await startTestApp({ REDIS_URL: redis.url, REDIS_PREFIX: prefix });
     try {
       await t.app.get(MessageBus).ready(10_000);
-      await until('/health redis up', async () => (await health(t)).redis === 'up');
+      await poll('/health redis up', async () => (await health(t)).redis === 'up');
       const ws = await watch(t, 'AAPL');
       try {
         await publishTicks(t, [tick('AAPL', '211.11')]);
@@ -99,7 +100,7 @@ describe('Redis with a password (redis://:password@host:port)', { timeout: 90_00
       expect(Date.now() - started).toBeLessThan(30_000);
       const target = esc(`127.0.0.1:${redis.port}`);
       const LINE = new RegExp(`Redis link to ${target} could not be established at start-up \\(WRONGPASS invalid username-password pair or user is disabled; check the user name and password in REDIS_URL`);
-      await until('the link warning', () => out.match(LINE, mark).length > 0, 10_000, 25);
+      await poll('the link warning', () => out.match(LINE, mark).length > 0, 10_000, 25);
       expect(await health(t)).toMatchObject({ status: 'degraded', redis: 'down', bus: 'redis' });
       await expect(t.app.get(MessageBus).ready(300)).rejects.toThrow(/not active after 300 ms/);
 
@@ -162,7 +163,7 @@ describe('Redis over TLS (rediss://) with a private CA (REDIS_TLS_CA_FILE)', { t
     const t = await startTestApp({ REDIS_URL: tlsUrl, REDIS_PREFIX: prefix, REDIS_TLS_CA_FILE: ca });
     try {
       await t.app.get(MessageBus).ready(10_000);
-      await until('/health redis up', async () => (await health(t)).redis === 'up');
+      await poll('/health redis up', async () => (await health(t)).redis === 'up');
       // The API's connections are TLS ones: the server counts them on its TLS port.
       const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
       try {
@@ -193,7 +194,7 @@ describe('Redis over TLS (rediss://) with a private CA (REDIS_TLS_CA_FILE)', { t
     try {
       const target = esc(`127.0.0.1:${tlsPort}`);
       const LINE = new RegExp(`Redis link to ${target} could not be established at start-up \\([^)]*certificate[^;]*; check the TLS setup: .*REDIS_TLS_CA_FILE`);
-      await until('the link warning', () => out.match(LINE, mark).length > 0, 10_000, 25);
+      await poll('the link warning', () => out.match(LINE, mark).length > 0, 10_000, 25);
       await observe(2_500);
       expect(out.match(new RegExp(target), mark)).toHaveLength(1);
       expect(out.match(NOISE, mark)).toEqual([]);

@@ -17,6 +17,7 @@ import { createTestDatabase } from '../support/database';
 import { publishTicks, tick } from '../support/realtime-fixtures';
 import { WsProbe } from '../support/realtime-probes';
 import { startRedisServer, type PrivateRedis } from '../support/redis-server';
+import { poll } from '../support/poll';
 
 /**
  * Redis going away and coming back under a running API (a private redis-server,
@@ -36,7 +37,6 @@ class OutputCapture {
       const lines = this.lines;
       stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
         const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
-        // eslint-disable-next-line no-control-regex
         for (const l of text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) if (l.trim()) lines.push(l);
         return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
       } as typeof stream.write;
@@ -56,24 +56,7 @@ class OutputCapture {
   }
 }
 
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
-/** Polls `fn` until it returns a truthy value; bounded in attempts and time. */
-async function until<T>(what: string, fn: () => T | Promise<T>, ms = 15_000, everyMs = 100): Promise<Truthy<T>> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    try {
-      const v = await fn();
-      if (v) return v as Truthy<T>;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`Timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
 
 /** A fixed observation window (not synchronisation): how long we watch the log for lines that must not appear. */
 const observe = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,7 +110,7 @@ describe('Redis outage under a running API', { timeout: 90_000 }, () => {
     const BACK = new RegExp(`Redis link to ${target} is back`);
 
     // Before: Redis up, /health says so, a client subscribed to AAPL gets prices from another process.
-    const before = await until('/health redis up', async () => {
+    const before = await poll('/health redis up', async () => {
       const h = await health(t);
       return h.body.redis === 'up' && h;
     });
@@ -149,13 +132,13 @@ describe('Redis outage under a running API', { timeout: 90_000 }, () => {
       publisher?.disconnect();
       publisher = undefined;
       await redis.stop();
-      const down = await until('/health redis down', async () => {
+      const down = await poll('/health redis down', async () => {
         const h = await health(t);
         return h.body.redis === 'down' && h;
       });
       expect(down.code).toBe(200);
       expect(down.body).toMatchObject({ status: 'degraded', database: 'up', bus: 'redis', redis: 'down' });
-      await until('the lost-link warning', () => out.match(LOST, mark).length > 0, 5_000, 25);
+      await poll('the lost-link warning', () => out.match(LOST, mark).length > 0, 5_000, 25);
 
       // This process's own prices still reach its clients while Redis is away.
       await publishTicks(t, [tick('AAPL', '202.02')]);
@@ -174,7 +157,7 @@ describe('Redis outage under a running API', { timeout: 90_000 }, () => {
       // Redis comes back (empty: it keeps nothing), on the same port.
       const restartMark = out.lines.length;
       await redis.start();
-      const up = await until('/health redis up again', async () => {
+      const up = await poll('/health redis up again', async () => {
         const h = await health(t);
         return h.body.redis === 'up' && h;
       });
@@ -223,7 +206,7 @@ describe('start-up with Redis unreachable', { timeout: 90_000 }, () => {
       await expect(t.app.get(MessageBus).ready(300)).rejects.toThrow(/not active after 300 ms/);
 
       const WARN = new RegExp(`Redis link to ${target} could not be established at start-up`);
-      await until('the start-up warning', () => out.match(WARN).length > 0, 5_000, 25);
+      await poll('the start-up warning', () => out.match(WARN).length > 0, 5_000, 25);
       await observe(2_000); // retries go on: still one line
       const warned = out.match(WARN);
       expect(warned).toHaveLength(1);
@@ -239,7 +222,7 @@ describe('start-up with Redis unreachable', { timeout: 90_000 }, () => {
       await client.next('subscribed');
       await client.next('asset_update'); // the snapshot (from the database)
       await redis.start();
-      await until('/health redis up', async () => (await health(t!)).body.redis === 'up');
+      await poll('/health redis up', async () => (await health(t!)).body.redis === 'up');
       await t.app.get(MessageBus).ready(5_000);
       const BACK = new RegExp(`Redis link to ${target} is back`);
       expect(out.match(BACK)).toHaveLength(1);
@@ -293,7 +276,7 @@ describe('start-up with Redis unreachable', { timeout: 90_000 }, () => {
       expect(app.get(RedisLinkState).status()).toBe('down');
 
       const WARN = new RegExp(`Redis link to ${target} could not be established at start-up`);
-      await until('the start-up warning', () => out.match(WARN).length > 0, 5_000, 25);
+      await poll('the start-up warning', () => out.match(WARN).length > 0, 5_000, 25);
       await observe(2_000);
       expect(out.match(WARN)).toHaveLength(1);
       expect(out.match(/s3cret-pw/)).toEqual([]);

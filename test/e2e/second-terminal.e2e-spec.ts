@@ -10,6 +10,7 @@ import { sql } from '../support/database';
 import { API_MAIN, CLI_MAIN, FEED_MAIN, NodeProcess, requireBuild } from '../support/node-process';
 import { portOpen } from '../support/ports';
 import { WsProbe } from '../support/realtime-probes';
+import { poll } from '../support/poll';
 
 const ROOT = join(__dirname, '..', '..');
 const ORM_CLI = join(ROOT, 'node_modules', 'typeorm', 'cli.js');
@@ -27,16 +28,6 @@ function clusterUrl(dataDir: string): string | undefined {
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/realtime_markets`;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000; i++) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('a second terminal: CLI commands and the price feed next to `npm start` on the default (embedded) database', { timeout: 180_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rm-second-terminal-'));
@@ -76,7 +67,7 @@ describe('a second terminal: CLI commands and the price feed next to `npm start`
       } catch {
         /* gone */
       }
-      await until('the leftover cluster to stop', () => !existsSync(join(dataDir, 'postgres', 'postmaster.pid')), 20_000).catch(() => undefined);
+      await poll('the leftover cluster to stop', () => !existsSync(join(dataDir, 'postgres', 'postmaster.pid')), 20_000).catch(() => undefined);
     }
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -142,7 +133,7 @@ describe('a second terminal: CLI commands and the price feed next to `npm start`
     const url = clusterUrl(dataDir)!;
     const stamp = async () => (await sql<{ t: string }>(url, `SELECT max(last_updated)::text AS t FROM assets`))[0].t;
     const t0 = await stamp();
-    await until('the feed to write after the API stopped', async () => (await stamp()) !== t0, 20_000);
+    await poll('the feed to write after the API stopped', async () => (await stamp()) !== t0, 20_000);
 
     // Ctrl-C in terminal 2: the last process out stops the cluster.
     const feedMark = feed.lines.length;

@@ -6,6 +6,7 @@ import { LiveValuationService } from '../../src/portfolios/valuation/live-valuat
 import { PortfolioValuation, PortfolioValuationSource } from '../../src/portfolios/valuation/valuation.types';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
+import { poll } from '../support/poll';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -20,25 +21,9 @@ describe('live portfolio valuation (real bus, real database)', () => {
   let demoId: number;
   const batches: PortfolioValuation[][] = [];
 
-  const latest = (id: number): PortfolioValuation | undefined => {
-    for (let i = batches.length - 1; i >= 0; i--) {
-      const v = batches[i].find((x) => x.portfolio_id === id);
-      if (v) return v;
-    }
-    return undefined;
-  };
-
   /** Waits (bounded) for a notification that satisfies `pred`, after position `from` in the log. */
-  async function waitFor(pred: (v: PortfolioValuation) => boolean, from: number): Promise<PortfolioValuation> {
-    for (let i = 0; i < 300; i++) {
-      for (const b of batches.slice(from)) {
-        const hit = b.find(pred);
-        if (hit) return hit;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('no matching valuation notification within 3 s');
-  }
+  const waitFor = (pred: (v: PortfolioValuation) => boolean, from: number): Promise<PortfolioValuation> =>
+    poll('a matching valuation notification', () => batches.slice(from).flat().find(pred), 3_000, 10);
 
   /** Like the feed: commit prices to the assets table, then publish the batch. Returns the log position before it. */
   async function commitPrices(prices: { symbol: string; price: string; previous_close: string }[], asOf = new Date()): Promise<number> {
@@ -78,7 +63,7 @@ describe('live portfolio valuation (real bus, real database)', () => {
     await bob.post(`/api/portfolios/${p2}/positions`).send({ symbol: 'BTC-USD', quantity: '0.5', average_cost: '1' }).expect(201);
     [{ id: demoId }] = await sql<{ id: number }>(t.databaseUrl, `SELECT id FROM portfolios WHERE name = 'Demo Portfolio'`);
     // Let the engine apply the portfolio.changed reloads.
-    for (let i = 0; i < 300 && (await engine.snapshot(p2))?.positions_count !== 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await poll('the engine to apply the setup reloads', async () => (await engine.snapshot(p2))?.positions_count === 2);
   });
   afterAll(async () => {
     await t?.close();
@@ -257,7 +242,7 @@ describe('live portfolio valuation (real bus, real database)', () => {
 
   it('drops a deleted portfolio and does not notify it', async () => {
     await alice.delete(`/api/portfolios/${p1}`).expect(204);
-    for (let i = 0; i < 300 && (await engine.snapshot(p1)) !== null; i++) await new Promise((r) => setTimeout(r, 10));
+    await poll('the deleted portfolio to leave the engine', async () => (await engine.snapshot(p1)) === null);
     expect(await engine.snapshot(p1)).toBeNull();
     const mark = await commitPrices([{ symbol: 'AAPL', price: '7', previous_close: '6' }]);
     await waitFor((x) => x.portfolio_id === demoId, mark);

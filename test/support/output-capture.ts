@@ -9,7 +9,6 @@ export class OutputCapture {
       const lines = this.lines;
       stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
         const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
-        // eslint-disable-next-line no-control-regex
         for (const l of text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) if (l.trim()) lines.push(l);
         return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
       } as typeof stream.write;
@@ -29,24 +28,6 @@ export class OutputCapture {
   }
 }
 
-type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
-
-/** Polls `fn` until it returns a truthy value; bounded in attempts and time. */
-export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 15_000, everyMs = 50): Promise<Truthy<T>> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    try {
-      const v = await fn();
-      if (v) return v as Truthy<T>;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`Timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
 
 /** A fixed observation window (not synchronisation): how long we watch for things that must not happen. */
 export const observe = (ms: number) => new Promise((r) => setTimeout(r, ms));

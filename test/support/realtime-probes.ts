@@ -231,14 +231,3 @@ export function openProbe(kind: 'websocket' | 'socketio', t: { url: string; wsUr
   return kind === 'websocket' ? WsProbe.open(t.wsUrl, opts) : IoProbe.open(t.url, opts);
 }
 
-/** Bounded polling wait for a condition (default 5 s). */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = DEFAULT_WAIT_MS, stepMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; ; i++) {
-    if (await cond()) return;
-    if (Date.now() > deadline || i > timeoutMs / stepMs + 1000) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,44 +8,14 @@ import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from '../../support/app';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
-const DIST = join(ROOT, 'web', 'dist');
-const SOURCES = [join(ROOT, 'web', 'src'), join(ROOT, 'web', 'dashboard'), join(ROOT, 'web', 'test'), join(ROOT, 'web', 'vite.config.ts'), join(ROOT, 'client')];
 export const SCREENSHOT_DIR = join(ROOT, 'test-output', 'screenshots');
 
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
-
 /**
- * Builds web/dist once when it is missing or older than its sources (CI's
- * `npm run build` has normally built it already). Never per test.
+ * Builds what is stale (server and pages) through the project's own build-if-stale script,
+ * which holds the checkout's build lock; normally `npm test`'s pretest has built it already.
  */
 export function ensureWebBuilt(): void {
-  const pages = [join(DIST, 'dashboard', 'index.html'), join(DIST, 'test', 'index.html')];
-  const builtAt = Math.min(...pages.map((p) => (existsSync(p) ? statSync(p).mtimeMs : 0)));
-  const sourcesAt = Math.max(...SOURCES.map(newestMtime));
-  if (builtAt > 0 && builtAt >= sourcesAt) return;
-  const lock = join(ROOT, 'web', '.build-lock');
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`web build lock ${lock} held for 2 minutes`);
-      execFileSync('sleep', ['0.5']);
-    }
-  }
-  try {
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
-  } finally {
-    rmdirSync(lock);
-  }
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.mjs'), '--quiet'], { cwd: ROOT, stdio: 'pipe', timeout: 300_000 });
 }
 
 /** Debian's Chromium (`apt-get install chromium`). */
@@ -228,23 +198,8 @@ export async function saveDocScreenshot(page: Page, relPath: string): Promise<vo
   await page.screenshot({ path, fullPage: true });
 }
 
-/** Polls `fn` until it returns a truthy value; bounded in time and count. */
-export async function poll<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < Math.ceil(timeoutMs / everyMs) + 1; i++) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
+/** The tests' one polling helper (test/support/poll.ts). */
+export { poll } from '../../support/poll';
 
 /**
  * Collects page errors, console errors and failed same-origin requests (404,

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoundedPgClient, dbTimeouts, pgClientBounds, pgPoolBounds, queryTimeoutMs } from '../../../src/database/db-bounds';
-import { until } from '../../support/realtime-probes';
+import { poll } from '../../support/poll';
 
 /**
  * A loopback stand-in for a PostgreSQL server that froze after the connection
@@ -60,7 +60,7 @@ describe('BoundedPgClient', () => {
     const started = Date.now();
     await expect(bounded.query('SELECT 1')).rejects.toThrow('Query read timeout');
     expect(Date.now() - started).toBeLessThan(2000);
-    await until(() => srv.closed() === 1, 'the bounded client closed its connection', 2000);
+    await poll('the bounded client closed its connection', () => srv.closed() === 1, 2000);
     // And it is not usable any more: the next query fails at once instead of queueing behind the lost one.
     await expect(bounded.query('SELECT 1')).rejects.toThrow(/not queryable|terminated|closed/i);
   });
@@ -74,7 +74,7 @@ describe('BoundedPgClient', () => {
     await c.connect();
     const err = await new Promise<Error | null>((resolve) => c.query('SELECT 1', (e: Error | null) => resolve(e)));
     expect(err?.message).toBe('Query read timeout');
-    await until(() => srv.closed() === 1, 'the connection was closed', 2000);
+    await poll('the connection was closed', () => srv.closed() === 1, 2000);
   });
 
   it('the settings bound every wait: statement, read (statement + 1 s), connect, idle transaction, keepalive', () => {

@@ -8,6 +8,7 @@ import type { PortfolioHoldingsRepository } from '../../../src/portfolios/valuat
 import type { HoldingRow, SymbolPriceRow } from '../../../src/portfolios/valuation/valuation-engine';
 import type { PortfolioValuation } from '../../../src/portfolios/valuation/valuation.types';
 import { describeRejection, logUnhandledRejections } from '../../../src/common/unhandled-rejection';
+import { poll } from '../../support/poll';
 
 const CONFIG = { REALTIME_UPDATE_INTERVAL: 30 } as AppConfig;
 
@@ -43,15 +44,6 @@ const tick = (symbol: string, price: string, asOf = new Date()) => ({
   source: 'test',
 });
 
-/** Polls until `fn` is true; bounded in count and time. */
-async function until(fn: () => boolean, ms = 2_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 1_000 && Date.now() < end; i++) {
-    if (fn()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition not met in time');
-}
 
 describe('LiveValuationService: portfolio.changed never rejects', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -80,7 +72,7 @@ describe('LiveValuationService: portfolio.changed never rejects', () => {
       // Through a bus that does not check (the in-process one): nothing rejects unhandled.
       await bus.publish('portfolio.changed', null as never);
       await bus.publish('portfolio.changed', { portfolio_id: 8, owner_id: 1 });
-      await until(() => errors.length === 2);
+      await poll('errors.length === 2', () => errors.length === 2);
       expect(errors[1]).toBe('Reloading portfolio 8 failed: null');
       await new Promise((r) => setTimeout(r, 50)); // a bounded window for late rejections
       expect(unhandled).toEqual([]);
@@ -124,7 +116,7 @@ describe('LiveValuationService: the shell around the engine', () => {
     expect(seen).toEqual([]);
     assets.resolve(A_PRICE());
     await booted;
-    await until(() => seen.length === 2);
+    await poll('seen.length === 2', () => seen.length === 2);
     // The price batch first (2 x 11), then the reload (3 x 11): the order they arrived in.
     expect(seen.map((c) => c.map((v) => v.total_value))).toEqual([['22'], ['33']]);
     expect(reads).toEqual([1]);
@@ -174,14 +166,14 @@ describe('LiveValuationService: the shell around the engine', () => {
     svc.onModuleInit();
     await svc.onApplicationBootstrap();
     await bus.publish('portfolio.changed', { portfolio_id: 7, owner_id: 1 });
-    await until(() => pending.length === 1); // the announcing reload is reading
+    await poll('pending.length === 1', () => pending.length === 1); // the announcing reload is reading
     const snap = svc.snapshot(7); // not loaded: a second read, which announces nothing by itself
-    await until(() => pending.length === 2);
+    await poll('pending.length === 2', () => pending.length === 2);
     const rows = (quantity: string): HoldingRow[] => [{ portfolio_id: 7, owner_id: 1, name: 'P7', symbol: 'A', quantity, current_price: '10', previous_close: '10', last_updated: new Date() }];
     pending[1].d.resolve(rows('5')); // the newest read answers first and applies
     expect(await snap).toMatchObject({ total_value: '50' });
     pending[0].d.resolve(rows('4')); // the superseded one's rows are dropped
-    await until(() => seen.length === 1);
+    await poll('seen.length === 1', () => seen.length === 1);
     expect(seen[0]).toEqual([expect.objectContaining({ portfolio_id: 7, total_value: '50' })]);
     expect(await svc.snapshot(7)).toMatchObject({ total_value: '50' });
     await svc.onModuleDestroy();
@@ -206,9 +198,9 @@ describe('LiveValuationService: the shell around the engine', () => {
     svc.onModuleInit();
     await svc.onApplicationBootstrap();
     await bus.publish('portfolio.changed', { portfolio_id: 1, owner_id: 1 });
-    await until(() => reads === 1);
+    await poll('reads === 1', () => reads === 1);
     await bus.publish('portfolio.changed', { portfolio_id: 1, owner_id: 1, deleted: true });
-    await until(() => svc.stats().portfolios === 0);
+    await poll('svc.stats().portfolios === 0', () => svc.stats().portfolios === 0);
     read.resolve([{ ...A_ROWS[0], current_price: '10', previous_close: '10', last_updated: new Date() }]); // read before the delete committed
     await svc.onModuleDestroy(); // waits for that reload
     expect(svc.stats()).toEqual({ portfolios: 0, positions: 0, symbols: 1 });
@@ -233,7 +225,7 @@ describe('LiveValuationService: the shell around the engine', () => {
     svc.onModuleInit();
     await svc.onApplicationBootstrap();
     await bus.publish('portfolio.changed', { portfolio_id: 1, owner_id: 1 });
-    await until(() => reads === 1);
+    await poll('reads === 1', () => reads === 1);
     let finished = false;
     const destroyed = svc.onModuleDestroy().then(() => void (finished = true));
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // a few turns: still waiting
@@ -263,7 +255,7 @@ describe('LiveValuationService: the shell around the engine', () => {
     svc.onModuleInit();
     await svc.onApplicationBootstrap();
     await bus.publish('portfolio.changed', { portfolio_id: 1, owner_id: 1 });
-    await until(() => reads === 1);
+    await poll('reads === 1', () => reads === 1);
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let finished = false;
     const destroyed = svc.onModuleDestroy().then(() => void (finished = true));

@@ -8,6 +8,7 @@ import { SimulatedProvider } from '../../../../src/price-feed/providers/simulate
 import { YahooProvider } from '../../../../src/price-feed/providers/yahoo.provider';
 import { testConfig, vendorFactory } from '../support/config';
 import { VendorServer } from '../support/vendor-server';
+import { observeFor } from '../../../support/poll';
 
 const stock = (symbol: string): ProviderAsset => ({ symbol, assetType: 'STOCK', lastPrice: '100', previousClose: '100' });
 const crypto = (symbol: string): ProviderAsset => ({ symbol, assetType: 'CRYPTO', lastPrice: '30000', previousClose: '30000' });
@@ -101,7 +102,7 @@ describe('ProviderRouter: failover along the chain, circuit breaker, rate limits
 
     // After the pause one trial request goes through; Yahoo is back, the breaker closes.
     yahooServer.on('/v7/finance/quote', { fixture: 'yahoo/quote-v7-ok.json' });
-    await new Promise((r) => setTimeout(r, 350));
+    await observeFor(350, 'the breaker cooldown (300 ms) passes');
     const r4 = await router.fetchQuotes([stock('MSFT')]);
     expect(sources(r4.quotes)).toEqual({ MSFT: 'yahoo' });
     expect(yahooServer.count('/v7/')).toBe(3);
@@ -113,7 +114,7 @@ describe('ProviderRouter: failover along the chain, circuit breaker, rate limits
     await router.fetchQuotes([stock('MSFT')]);
     await router.fetchQuotes([stock('MSFT')]);
     expect(yahoo.http.breakerState).toBe('open');
-    await new Promise((r) => setTimeout(r, 350));
+    await observeFor(350, 'the breaker cooldown (300 ms) passes');
     await router.fetchQuotes([stock('MSFT')]);
     expect(yahooServer.count('/v7/')).toBe(3);
     expect(yahoo.http.breakerState).toBe('open');
