@@ -29,7 +29,6 @@ export const PERCENT_DECIMALS = 4;
 /** A price older than this many feed intervals makes a valuation stale. */
 export const STALE_AFTER_INTERVALS = 3;
 
-const TEN8 = 10n ** 8n;
 const PERCENT_FACTOR = 100n * 10n ** BigInt(PERCENT_DECIMALS);
 const SIMPLE = /^([+-]?)(\d+)(?:\.(\d*))?$/;
 const EXPONENT = /^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d{1,4}$/;

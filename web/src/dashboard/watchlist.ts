@@ -74,7 +74,7 @@ export class Watchlist {
   start(): void {
     for (const s of this.symbols) this.addCard(s);
     this.updateCount();
-    this.sync();
+    void this.sync(); // never rejects: failures go to the page's notice line
   }
 
   /** Fills in names and types once the catalog has loaded. */
