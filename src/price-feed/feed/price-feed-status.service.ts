@@ -55,7 +55,7 @@ export class PriceFeedStatus {
   lastError: string | null = null;
 
   constructor(
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly cache: LatestPriceCache,
     private readonly router: ProviderRouter,
     private readonly redis: PriceFeedRedis,

@@ -76,7 +76,7 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
     private readonly history: HistoryService,
     private readonly simulated: SimulatedProvider,
     private readonly status: PriceFeedStatus,
-    @Optional() @Inject(FEED_RUN_OPTIONS) private readonly runOptions?: FeedRunOptions,
+    @Optional() @Inject(FEED_RUN_OPTIONS) runOptions?: FeedRunOptions,
   ) {
     this.enabled = !!runOptions?.standalone || config.PRICE_FEED_MODE === 'inprocess';
     if (runOptions?.standalone) status.mode = 'standalone';

@@ -42,7 +42,7 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly hub: RealtimeHub,
     private readonly router: MessageRouter,
     private readonly handshake: HandshakeService,
