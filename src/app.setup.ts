@@ -14,7 +14,7 @@ import { validateEnv } from './config/env.validation';
 import { RealtimeIoAdapter } from './realtime/transports/realtime-io.adapter';
 
 /** Nest's own logger, text for people or JSON lines for log shippers (LOG_FORMAT), at LOG_LEVEL. */
-export function createLogger(): AppLogger {
+function createLogger(): AppLogger {
   return createAppLogger(validateEnv(process.env));
 }
 

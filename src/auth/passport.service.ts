@@ -6,7 +6,7 @@ import { AuthUser } from './auth-user';
 import { LoginRateLimiter } from './login-rate-limiter';
 import { UsersService } from './users.service';
 
-export const INVALID_CREDENTIALS = 'Invalid username or password';
+const INVALID_CREDENTIALS = 'Invalid username or password';
 
 /**
  * This application's own passport instance (not the process-wide singleton,

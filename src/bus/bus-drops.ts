@@ -13,7 +13,7 @@ export const busMetrics = {
 };
 
 /** How often, at most, drops are logged (one line summarising them). */
-export const BUS_DROP_LOG_INTERVAL_MS = 60_000;
+const BUS_DROP_LOG_INTERVAL_MS = 60_000;
 
 export interface BusDropLogOptions {
   intervalMs?: number;

@@ -23,9 +23,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * `portfolio.changed` only makes instances re-read that portfolio from PostgreSQL, and a
  * replayed `session.ended` only ends a session's portfolio subscriptions early.
  */
-export const BUS_ENVELOPE_VERSION = 1;
-
-const HEAD = '{"v":1,"sig":"';
+const HEAD = '{"v":1,"sig":"'; // envelope version 1
 const MID = '","body":';
 const SIG_HEX = 64;
 /** Offset of the body in an envelope: HEAD + signature + MID. */
@@ -34,7 +32,7 @@ const HEX = /^[0-9a-f]{64}$/;
 const DOMAIN = 'rm-bus/1\n';
 
 /** Shortest secret accepted (BUS_SECRET is validated with the same bound). */
-export const BUS_SECRET_MIN_LENGTH = 32;
+const BUS_SECRET_MIN_LENGTH = 32;
 
 export type OpenResult = { ok: true; body: string } | { ok: false; reason: 'bad_signature'; detail: string };
 

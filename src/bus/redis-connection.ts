@@ -4,7 +4,7 @@ import type { RedisLinkState } from './redis-link';
 /** Longest pause between two reconnection attempts. */
 export const REDIS_MAX_RETRY_DELAY_MS = 2_000;
 /** How long one connection attempt may take (an unreachable host that drops packets). */
-export const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 
 /** ioredis retryStrategy: 100, 200, 400, 800, 1600, then every 2000 ms, forever (never gives up). */
 export function redisRetryDelay(attempt: number): number {

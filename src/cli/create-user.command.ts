@@ -11,7 +11,7 @@ export interface CreateUserOptions {
 }
 
 /** Where the password comes from: never the command line (it would show in `ps` and shell history). */
-export const DEFAULT_PASSWORD_ENV = 'NEW_USER_PASSWORD';
+const DEFAULT_PASSWORD_ENV = 'NEW_USER_PASSWORD';
 
 /**
  * `create-user <username> [--staff]`: creates an account with the same rules as

@@ -10,7 +10,7 @@ const MAX_INPUT_LENGTH = 40;
  * string ("12", "0.1", "1e-7" -> "0.0000001"); anything else is returned
  * unchanged for the validator to reject. Strings keep every digit they had.
  */
-export function normaliseDecimalInput(value: unknown): unknown {
+function normaliseDecimalInput(value: unknown): unknown {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return value;
     // Shortest round-trip text of the double (0.1 -> "0.1"), then plain notation.

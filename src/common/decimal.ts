@@ -12,8 +12,3 @@ export function dec(v: Decimal.Value | null | undefined): Dec {
 export function toNumber(v: Dec, dp = 8): number {
   return Number(v.toDecimalPlaces(dp).toString());
 }
-
-/** Decimal to a canonical string without trailing zeros. */
-export function toPlain(v: Dec, dp = 8): string {
-  return v.toDecimalPlaces(dp).toFixed();
-}

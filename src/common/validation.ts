@@ -29,7 +29,7 @@ function firstFailure(constraints: Record<string, string>): string | undefined {
 }
 
 /** The same errors with at most one message per field (nested fields too). */
-export function oneMessagePerField(errors: ValidationError[]): ValidationError[] {
+function oneMessagePerField(errors: ValidationError[]): ValidationError[] {
   return errors.map((e) => {
     const out = Object.assign(Object.create(Object.getPrototypeOf(e) as object) as ValidationError, e);
     const name = e.constraints ? firstFailure(e.constraints) : undefined;

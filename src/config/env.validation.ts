@@ -44,7 +44,7 @@ const IsUrlOf = (protocols: string[], example: string) =>
  * fields, seconds first, that the `cron` package (the one @nestjs/schedule runs) accepts and that
  * fire at least once in the next years.
  */
-export function cronExpressionProblem(value: string): string | undefined {
+function cronExpressionProblem(value: string): string | undefined {
   const expression = value.trim();
   const fields = expression.split(/\s+/).filter(Boolean).length;
   if (fields !== 6) return `it has ${fields} field${fields === 1 ? '' : 's'}`;

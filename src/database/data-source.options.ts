@@ -10,7 +10,7 @@ import { InitialSchema1764100000000 } from './migrations/1764100000000-initial-s
 import { AssetsHotUpdates1764200000000 } from './migrations/1764200000000-assets-hot-updates';
 import { PriceHistoryNoAssetFk1764300000000 } from './migrations/1764300000000-price-history-no-asset-fk';
 
-export const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position];
+const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position];
 export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates1764200000000, PriceHistoryNoAssetFk1764300000000];
 
 /**

@@ -31,7 +31,7 @@ export interface DbTimeouts {
 /** How long after statement_timeout the client stops waiting for the server's answer. */
 export const QUERY_TIMEOUT_GRACE_MS = 1000;
 /** Idle time before the first TCP keepalive probe. */
-export const KEEPALIVE_IDLE_MS = 10_000;
+const KEEPALIVE_IDLE_MS = 10_000;
 
 type DbSettings = Pick<EnvironmentVariables, 'DB_STATEMENT_TIMEOUT_MS' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_MIGRATION_TIMEOUT_MS'>;
 

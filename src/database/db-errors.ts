@@ -107,8 +107,8 @@ export function isDbTimeoutError(err: unknown): boolean {
 }
 
 /** SQLSTATEs the application answers to itself (a constraint the request broke, not an outage). */
-export const PG_UNIQUE_VIOLATION = '23505';
-export const PG_FOREIGN_KEY_VIOLATION = '23503';
+const PG_UNIQUE_VIOLATION = '23505';
+const PG_FOREIGN_KEY_VIOLATION = '23503';
 
 /**
  * The code of a failed statement: the SQLSTATE of pg's DatabaseError, also through TypeORM's

@@ -98,7 +98,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Alive: signal 0 succeeds, or is refused because the process belongs to another user. */
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

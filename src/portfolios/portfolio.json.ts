@@ -98,7 +98,7 @@ export function toPortfolioJson(p: PortfolioRow, rows: PositionRow[], opts: { wi
   return json;
 }
 
-export function toPositionJson(r: PositionRow, f: PositionFigures): PositionJson {
+function toPositionJson(r: PositionRow, f: PositionFigures): PositionJson {
   return {
     id: r.id,
     portfolio_id: r.portfolio_id,

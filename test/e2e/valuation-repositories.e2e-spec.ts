@@ -5,7 +5,8 @@ import { buildDataSourceOptions } from '../../src/database/data-source.options';
 import { isForeignKeyViolation, isTransientDbError, isUniqueViolation, pgErrorCode } from '../../src/database/db-errors';
 import { PortfolioHoldingsRepository } from '../../src/portfolios/valuation/portfolio-holdings.repository';
 import { ValuationEngine } from '../../src/portfolios/valuation/valuation-engine';
-import { staleAfterMs, valuePortfolio } from '../../src/portfolios/valuation/valuation.math';
+import { staleAfterMs } from '../../src/common/staleness';
+import { valuePortfolio } from '../../src/portfolios/valuation/valuation.math';
 import { createTestDatabase } from '../support/database';
 
 /**

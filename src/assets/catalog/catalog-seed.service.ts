@@ -8,7 +8,7 @@ import { AssetCatalogService } from '../asset-catalog.service';
 import { CatalogEntry, loadCatalog } from './catalog';
 
 /** Key of the PostgreSQL advisory lock that serialises seeding between processes. */
-export const SEED_LOCK_KEY = 7_264_130_001;
+const SEED_LOCK_KEY = 7_264_130_001;
 
 /** Provide this token (value `true`) to stop the automatic seeding at start-up (the CLI does). */
 export const SKIP_STARTUP_SEED = Symbol('SKIP_STARTUP_SEED');

@@ -22,7 +22,7 @@ export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-=^]{0,31}$/;
 const DECIMAL = /^\d{1,16}(\.\d{1,8})?$/;
 
 /** Where the catalog lives: next to this file (nest-cli.json copies it into dist/). */
-export const CATALOG_PATH = join(__dirname, 'catalog.json');
+const CATALOG_PATH = join(__dirname, 'catalog.json');
 
 let cached: readonly CatalogEntry[] | undefined;
 

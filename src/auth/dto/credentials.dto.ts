@@ -1,6 +1,6 @@
 import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 /** POST /auth/register body. */
 export class RegisterDto {

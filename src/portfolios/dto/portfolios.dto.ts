@@ -7,8 +7,8 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
 
 /** Bounds of position inputs (well inside NUMERIC(28,8) / NUMERIC(24,8)). */
-export const MAX_QUANTITY = '1000000000000'; // 10^12
-export const MAX_AVERAGE_COST = '1000000000000000'; // 10^15
+const MAX_QUANTITY = '1000000000000'; // 10^12
+const MAX_AVERAGE_COST = '1000000000000000'; // 10^15
 
 export class CreatePortfolioDto {
   @Transform(trim) @IsString() @IsNotEmpty({ message: 'name must not be empty' }) @MaxLength(100) name: string;

@@ -10,7 +10,7 @@
 import { percentOf } from './valuation.math';
 
 export const LIMB = 1e7;
-export const LIMB_BIG = 10_000_000n;
+const LIMB_BIG = 10_000_000n;
 const LIMB2_BIG = LIMB_BIG * LIMB_BIG;
 /** |x2| above this is folded into BigInt by the hot path (leaves room for one more product < 10^15). */
 export const TOP_LIMIT = 4e15;

@@ -5,7 +5,7 @@ import { MessageBus } from '../../bus/message-bus';
 import { AppConfig } from '../../config/app-config';
 import { PortfolioHoldingsRepository } from './portfolio-holdings.repository';
 import { ReadPortfolio, ValuationEngine, ValuationListener } from './valuation-engine';
-import { staleAfterMs } from './valuation.math';
+import { staleAfterMs } from '../../common/staleness';
 import { PortfolioValuation, PortfolioValuationSource } from './valuation.types';
 
 /** Longest wait at shutdown for portfolio reloads still reading (they must not be cut by the pool closing). */

@@ -21,13 +21,12 @@
  * A priced position without previous_close has no daily change (previous_close = price).
  */
 import { D } from '../../common/decimal';
+import { staleAfterMs } from '../../common/staleness';
 
 /** Digits after the point of stored quantities and prices. */
-export const FIXED_SCALE = 8;
+const FIXED_SCALE = 8;
 /** Digits after the point of percentages. */
-export const PERCENT_DECIMALS = 4;
-/** A price older than this many feed intervals makes a valuation stale. */
-export const STALE_AFTER_INTERVALS = 3;
+const PERCENT_DECIMALS = 4;
 
 const PERCENT_FACTOR = 100n * 10n ** BigInt(PERCENT_DECIMALS);
 const SIMPLE = /^([+-]?)(\d+)(?:\.(\d*))?$/;
@@ -61,7 +60,7 @@ export function toFixed8(v: string | number | null | undefined): bigint | null {
 }
 
 /** toFixed8 for a value that is always present (quantities). */
-export function requireFixed8(v: string | number): bigint {
+function requireFixed8(v: string | number): bigint {
   return toFixed8(v)!;
 }
 
@@ -188,11 +187,6 @@ export function valuePortfolio(positions: readonly PositionInput[]): PortfolioFi
     unpriced_positions: unpriced,
     positions: out,
   };
-}
-
-/** Milliseconds after which a price is stale: 3 × REALTIME_UPDATE_INTERVAL seconds. */
-export function staleAfterMs(updateIntervalSeconds: number): number {
-  return STALE_AFTER_INTERVALS * updateIntervalSeconds * 1000;
 }
 
 /** Is a price with this as-of time (ms since epoch, or null if never updated) stale at `now`? */

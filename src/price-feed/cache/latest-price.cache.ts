@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Redis } from 'ioredis';
 import { AssetPricesRepository, AssetQuoteRow } from '../../assets/asset-prices.repository';
 import { checkTick } from '../../bus/bus-message.validator';
+import { quoteStaleAfterMs } from '../../common/staleness';
 import type { PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { AppConfig } from '../../config/app-config';
@@ -9,8 +10,6 @@ import { trimZeros } from '../../database/decimal.transformer';
 import { LatestPriceSource } from '../latest-price.source';
 import { PriceFeedRedis } from '../redis/price-feed-redis.service';
 
-/** A quote is stale after this many update intervals without a fresher one (and never before 5 s). */
-export const STALE_AFTER_INTERVALS = 3;
 
 interface Entry {
   tick: PriceTick;
@@ -44,7 +43,7 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
   ) {
     super();
     this.ttlMs = config.REALTIME_CACHE_TIMEOUT * 1000;
-    this.staleAfterMs = Math.max(5_000, STALE_AFTER_INTERVALS * config.REALTIME_UPDATE_INTERVAL * 1000);
+    this.staleAfterMs = quoteStaleAfterMs(config.REALTIME_UPDATE_INTERVAL);
     this.keyPrefix = redis.key('price:');
     this.redis = redis.client;
     this.redisService = redis;

@@ -26,7 +26,7 @@ interface Row {
 const PRICED = new Set(['updated', 'valid', 'unchanged']);
 
 /** Renders rows as an aligned text table. */
-export function renderTable(rows: Row[]): string {
+function renderTable(rows: Row[]): string {
   const cols: (keyof Row)[] = ['symbol', 'status', 'fetched', 'stored', 'rejected', 'price', 'source', 'note'];
   const head: Row = { symbol: 'SYMBOL', status: 'STATUS', fetched: 'FETCHED', stored: 'STORED', rejected: 'REJECTED', price: 'PRICE', source: 'SOURCE', note: 'NOTE' };
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(head[c].length, ...rows.map((r) => r[c].length))])) as Record<keyof Row, number>;

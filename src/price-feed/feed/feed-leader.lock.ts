@@ -6,10 +6,10 @@ import { BoundedPgClient, DbTimeouts, dbTimeouts, endClient, pgClientBounds } fr
 import { DatabaseUrlProvider } from '../../database/database-url.provider';
 
 /** Advisory lock key (two int4 keys: namespace "RMPF", lock 1). Advisory locks are per database. */
-export const FEED_LOCK_CLASS = 0x524d5046;
-export const FEED_LOCK_ID = 1;
+const FEED_LOCK_CLASS = 0x524d5046;
+const FEED_LOCK_ID = 1;
 
-export class LostLeadershipError extends Error {
+class LostLeadershipError extends Error {
   constructor() {
     super('this feed no longer holds the price-feed advisory lock');
   }

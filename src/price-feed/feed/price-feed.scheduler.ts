@@ -19,6 +19,7 @@ import { SimulatedProvider } from '../providers/simulated.provider';
 import { FeedLeaderLock } from './feed-leader.lock';
 import { describeSchedule, FEED_CRON_TIME_ZONE, FeedSchedule, feedSchedule, longestGapMs } from './feed-schedule';
 import { PriceFeedStatus } from './price-feed-status.service';
+import { quoteStaleAfterMs } from '../../common/staleness';
 
 /** Provided (value `{ standalone: true }`) by the separate feed process: run the feed whatever PRICE_FEED_MODE says. */
 export const FEED_RUN_OPTIONS = Symbol('FEED_RUN_OPTIONS');
@@ -134,7 +135,7 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
 
   /** Prices turn stale after 3 × REALTIME_UPDATE_INTERVAL: a PRICE_FEED_CRON that leaves longer gaps gets one warning. */
   private warnIfStale(expression: string): void {
-    const staleMs = Math.max(5_000, 3 * this.config.REALTIME_UPDATE_INTERVAL * 1000);
+    const staleMs = quoteStaleAfterMs(this.config.REALTIME_UPDATE_INTERVAL);
     const gapMs = longestGapMs(expression);
     if (gapMs > staleMs) {
       this.logger.warn(

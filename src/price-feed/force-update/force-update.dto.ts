@@ -3,7 +3,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches } from 'class-va
 import { SYMBOL_PATTERN } from '../../assets/catalog/catalog';
 
 /** Most symbols one force-update request may ask for. */
-export const FORCE_UPDATE_MAX_SYMBOLS = 50;
+const FORCE_UPDATE_MAX_SYMBOLS = 50;
 
 /** Body of POST /api/realtime/force_price_update/: `{"symbols": ["AAPL", "GOOGL", "MSFT"]}`. */
 export class ForceUpdateDto {

@@ -40,7 +40,7 @@ function num(v: number | string | null | undefined): Dec | null {
 }
 
 /** Daily bars pass the same rules as quotes: finite, positive, high ≥ low (and the range holds open and close), not in the future. */
-export function validateBars(bars: DailyBar[], today: string = utcDay(new Date())): { clean: CleanBar[]; rejected: number } {
+function validateBars(bars: DailyBar[], today: string = utcDay(new Date())): { clean: CleanBar[]; rejected: number } {
   const clean = new Map<string, CleanBar>();
   let rejected = 0;
   for (const b of bars) {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PriceTick } from '../../../src/bus/bus.messages';
 import { HoldingRow, SymbolPriceRow, ValuationEngine } from '../../../src/portfolios/valuation/valuation-engine';
-import { staleAfterMs, valuePortfolio } from '../../../src/portfolios/valuation/valuation.math';
+import { staleAfterMs } from '../../../src/common/staleness';
+import { valuePortfolio } from '../../../src/portfolios/valuation/valuation.math';
 import type { PortfolioValuation } from '../../../src/portfolios/valuation/valuation.types';
 
 /**
