@@ -7,7 +7,18 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'dist-orm/**', 'web/dist/**', 'node_modules/**', 'coverage/**', 'test-output/**', 'data/**', 'bench/results/**', '**/*.mjs', '**/*.cjs'],
+    ignores: [
+      'dist/**',
+      'dist-orm/**',
+      'web/dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'test-output/**',
+      'data/**',
+      'bench/results/**',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
   },
   ...tseslint.configs.recommended,
   importX.flatConfigs.typescript,

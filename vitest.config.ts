@@ -2,7 +2,12 @@ import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 // SWC compiles the TypeScript so Nest's decorator metadata (emitDecoratorMetadata) is present.
-const plugins = [swc.vite({ module: { type: 'es6' }, jsc: { target: 'es2022', keepClassNames: true, transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false } } })];
+const plugins = [
+  swc.vite({
+    module: { type: 'es6' },
+    jsc: { target: 'es2022', keepClassNames: true, transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false } },
+  }),
+];
 
 export default defineConfig({
   plugins,

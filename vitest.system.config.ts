@@ -5,7 +5,12 @@ import { defineConfig } from 'vitest/config';
 // The fresh-machine install tests clone, install and create a user; the nginx tests run
 // Debian's nginx. Run by .ci/run (npm run test:system), one at a time, outside `npm test`.
 export default defineConfig({
-  plugins: [swc.vite({ module: { type: 'es6' }, jsc: { target: 'es2022', keepClassNames: true, transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false } } })],
+  plugins: [
+    swc.vite({
+      module: { type: 'es6' },
+      jsc: { target: 'es2022', keepClassNames: true, transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false } },
+    }),
+  ],
   test: {
     name: 'system',
     include: ['test/system/**/*.system-spec.ts'],

@@ -13,7 +13,10 @@ for (const file of process.argv.slice(2)) {
   passed += r.numPassedTests ?? 0;
   failed += (r.numFailedTests ?? 0) + (r.numTotalTestSuites > 0 && r.success === false && (r.numFailedTests ?? 0) === 0 ? 1 : 0);
   const pending = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  if (pending) { console.log(`${file}: ${pending} skipped or todo tests are not allowed`); failed += pending; }
+  if (pending) {
+    console.log(`${file}: ${pending} skipped or todo tests are not allowed`);
+    failed += pending;
+  }
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -92,7 +92,17 @@ async function main() {
   chmodSync(tmpDir, 0o755); // the embedded PostgreSQL runs as the postgres user when we are root
   const logDir = join(tmpDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const ctx = { root: ROOT, dist, tmpDir, logDir, prefix: `rmbench${process.pid}:`, quick: QUICK, plan: PLAN, log, profileEngine: PROFILE.has('ingest') || PROFILE.has('valuation') };
+  const ctx = {
+    root: ROOT,
+    dist,
+    tmpDir,
+    logDir,
+    prefix: `rmbench${process.pid}:`,
+    quick: QUICK,
+    plan: PLAN,
+    log,
+    profileEngine: PROFILE.has('ingest') || PROFILE.has('valuation'),
+  };
   const results = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -151,7 +161,9 @@ async function main() {
         for (const g of PLAN.fanout.filter((x) => !CLIENT_FILTER || CLIENT_FILTER.has(x.clients))) {
           const group = { ...g, members: g.members.filter((x) => (!TARGET_FILTER || TARGET_FILTER.has(x)) && (want('batched') || !x.endsWith('-batched'))) };
           if (group.members.length === 0) continue;
-          const outs = await guarded(results, `fanout ${group.members.join(' + ')} C=${group.clients}${group.memoryOnly ? ' (memory only)' : ''}`, () => fanoutGroup(ctx, group, results));
+          const outs = await guarded(results, `fanout ${group.members.join(' + ')} C=${group.clients}${group.memoryOnly ? ' (memory only)' : ''}`, () =>
+            fanoutGroup(ctx, group, results),
+          );
           for (const o of outs ?? []) {
             if (o.target.endsWith('-batched')) results.batched = o;
             else results.fanout.push(o);
@@ -192,7 +204,10 @@ async function finish(results, ctx) {
   console.log('\n' + renderReport(results));
   console.log(`\nResults: ${file}`);
   await stopAllStarted(); // servers, workers, start-up runs still going after an abort
-  for (const c of (ctx.cleanups ?? []).reverse()) await Promise.resolve().then(c).catch((e) => console.error('cleanup:', e.message));
+  for (const c of (ctx.cleanups ?? []).reverse())
+    await Promise.resolve()
+      .then(c)
+      .catch((e) => console.error('cleanup:', e.message));
   if (results.errors.length === 0 && !process.env.BENCH_KEEP_TMP && PROFILE.size === 0) rmSync(ctx.tmpDir, { recursive: true, force: true });
   else console.log(`Logs kept in ${ctx.logDir}`);
 }
@@ -233,8 +248,18 @@ async function fanoutGroup(ctx, group, results) {
       await primeSymbols(ctx, prefix);
       await sleep(500);
       const m0 = await server.memory();
-      const setup = await gen.connect({ port: server.port, path: spec.path, transport: spec.transport, clients: group.clients, perClient: PLAN.perClient, symbols: ctx.symbols });
-      log(`${name}: ${setup.ready}/${group.clients} connected+subscribed in ${setup.elapsedMs} ms (${setup.setupRate}/s), failed ${setup.failed}`, setup.failed ? JSON.stringify(setup.failures) : '');
+      const setup = await gen.connect({
+        port: server.port,
+        path: spec.path,
+        transport: spec.transport,
+        clients: group.clients,
+        perClient: PLAN.perClient,
+        symbols: ctx.symbols,
+      });
+      log(
+        `${name}: ${setup.ready}/${group.clients} connected+subscribed in ${setup.elapsedMs} ms (${setup.setupRate}/s), failed ${setup.failed}`,
+        setup.failed ? JSON.stringify(setup.failures) : '',
+      );
       await sleep(1_000);
       const m1 = await server.memory();
       const memory = {
@@ -245,15 +270,36 @@ async function fanoutGroup(ctx, group, results) {
       };
       log(`${name}: memory per idle connection ${memory.rssPerConnKB} KB RSS, ${memory.heapPerConnKB} KB heap`);
       const vs = name === group.members[0] ? null : group.members[0];
-      m.out = { target: name, transport: spec.transport, clients: group.clients, vs, memoryOnly: !!group.memoryOnly, startMs: round(server.startMs), setup, memory };
-      if (setup.ready < group.clients * 0.98) throw new Error(`${name}: only ${setup.ready}/${group.clients} clients connected: ${JSON.stringify(setup.failures)}`);
+      m.out = {
+        target: name,
+        transport: spec.transport,
+        clients: group.clients,
+        vs,
+        memoryOnly: !!group.memoryOnly,
+        startMs: round(server.startMs),
+        setup,
+        memory,
+      };
+      if (setup.ready < group.clients * 0.98)
+        throw new Error(`${name}: only ${setup.ready}/${group.clients} clients connected: ${JSON.stringify(setup.failures)}`);
     }
     if (group.memoryOnly) return members.map((m) => m.out);
 
     const subsPerSymbol = (group.clients * PLAN.perClient) / ctx.symbols.length;
     const stepOf = (m) => (rate) =>
-      runStep({ gen, source: ctx.source, server: m.server, rate, warmupMs: PLAN.warmupMs, windowMs: PLAN.windowMs, redisPid: ctx.redisPid, prefix: m.prefix }).then((s) => {
-        log(`${m.name} C=${group.clients} R=${rate}/s: ${s.deliveriesPerSec}/s delivered ${(s.deliveredRatio * 100).toFixed(1)}% p50 ${s.p50} p99 ${s.p99} ms; CPU server ${s.serverCpuPct}% gen ${s.generatorCpuPct}% src ${s.sourceCpuPct}% redis ${s.redisCpuPct}% foreign ${s.foreignCpuPct}%`);
+      runStep({
+        gen,
+        source: ctx.source,
+        server: m.server,
+        rate,
+        warmupMs: PLAN.warmupMs,
+        windowMs: PLAN.windowMs,
+        redisPid: ctx.redisPid,
+        prefix: m.prefix,
+      }).then((s) => {
+        log(
+          `${m.name} C=${group.clients} R=${rate}/s: ${s.deliveriesPerSec}/s delivered ${(s.deliveredRatio * 100).toFixed(1)}% p50 ${s.p50} p99 ${s.p99} ms; CPU server ${s.serverCpuPct}% gen ${s.generatorCpuPct}% src ${s.sourceCpuPct}% redis ${s.redisCpuPct}% foreign ${s.foreignCpuPct}%`,
+        );
         return s;
       });
 
@@ -268,7 +314,14 @@ async function fanoutGroup(ctx, group, results) {
           : PRIOR_DELIVERIES[m.spec.transport] * 0.5;
       m.profiling = PROFILE.has(m.name) ? join(ctx.logDir, `prof-${m.name}-${group.clients}.cpuprofile`) : null;
       if (m.profiling) await m.server.call('probe:prof-start', {}, 10_000);
-      m.sweep = await sweepSaturation(stepOf(m), { start: Math.max(20, Math.round(startDeliveries / subsPerSymbol)), factor: 1.4, refine: 2, maxSteps: PLAN.maxSteps, maxRate: 200_000, confirmFailures: !QUICK });
+      m.sweep = await sweepSaturation(stepOf(m), {
+        start: Math.max(20, Math.round(startDeliveries / subsPerSymbol)),
+        factor: 1.4,
+        refine: 2,
+        maxSteps: PLAN.maxSteps,
+        maxRate: 200_000,
+        confirmFailures: !QUICK,
+      });
       m.out.sweep = m.sweep.steps.map(compactStep);
       m.rate = m.sweep.best?.rate ?? null;
       m.runs = m.sweep.best ? [m.sweep.best] : [];

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 // The oldest Node.js every dependency supports (package.json "engines"); checked before anything loads.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 19)) {
-  console.error(`This project needs Node.js 20.19 or newer, and this is Node.js ${process.versions.node}: install a current LTS release (https://nodejs.org) and run npm install again.`);
+  console.error(
+    `This project needs Node.js 20.19 or newer, and this is Node.js ${process.versions.node}: install a current LTS release (https://nodejs.org) and run npm install again.`,
+  );
   process.exit(1);
 }
 const { build, root, withBuildLock } = await import('./build.mjs');
@@ -34,7 +36,11 @@ function staleness() {
   const outputs = OUTPUTS.map((p) => join(root, p));
   if (outputs.some((p) => !existsSync(p))) return 'missing';
   const builtAt = Math.min(...outputs.map((p) => statSync(p).mtimeMs));
-  const changedAt = Math.max(...SOURCES.map((p) => join(root, p)).filter(existsSync).map(newest));
+  const changedAt = Math.max(
+    ...SOURCES.map((p) => join(root, p))
+      .filter(existsSync)
+      .map(newest),
+  );
   return builtAt >= changedAt ? undefined : 'changed';
 }
 

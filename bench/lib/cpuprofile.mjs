@@ -42,7 +42,11 @@ export function summariseProfile(profile, { top = 20, root = '' } = {}) {
   return {
     totalMs: Math.round(total / 1000),
     busyMs: Math.round(busy / 1000),
-    share: Object.fromEntries(Object.entries(bucket).filter(([k]) => k !== 'idle').map(([k, v]) => [k, pct(v)])),
+    share: Object.fromEntries(
+      Object.entries(bucket)
+        .filter(([k]) => k !== 'idle')
+        .map(([k, v]) => [k, pct(v)]),
+    ),
     top: [...fnSelf.entries()]
       .filter(([k]) => !k.startsWith('(idle)'))
       .sort((a, b) => b[1] - a[1])

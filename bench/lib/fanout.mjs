@@ -45,7 +45,20 @@ export class LoadGenerator {
    * Opens `clients` connections spread over the workers. Client i subscribes to `perClient` symbols
    * (or `slowPerClient` when slow(i)); returns setup totals and the subscriber count per symbol.
    */
-  async connect({ host = '127.0.0.1', port, path, transport, namespace = '/realtime', clients, perClient, symbols, slow = () => false, slowPerClient = perClient, concurrency = 100, deadlineMs = 120_000 }) {
+  async connect({
+    host = '127.0.0.1',
+    port,
+    path,
+    transport,
+    namespace = '/realtime',
+    clients,
+    perClient,
+    symbols,
+    slow = () => false,
+    slowPerClient = perClient,
+    concurrency = 100,
+    deadlineMs = 120_000,
+  }) {
     const perWorker = this.workers.map(() => []);
     for (let i = 0; i < clients; i++) {
       const isSlow = slow(i);
@@ -55,7 +68,11 @@ export class LoadGenerator {
     const t0 = nowMs();
     const results = await Promise.all(
       this.workers.map((w, k) =>
-        w.call('connect', { host, port, path, transport, namespace, specs: perWorker[k], concurrency, deadlineMs, perClientTimeoutMs: 30_000 }, deadlineMs + 10_000),
+        w.call(
+          'connect',
+          { host, port, path, transport, namespace, specs: perWorker[k], concurrency, deadlineMs, perClientTimeoutMs: 30_000 },
+          deadlineMs + 10_000,
+        ),
       ),
     );
     const elapsedMs = nowMs() - t0;
@@ -175,7 +192,7 @@ export async function runStep({ gen, source, server, rate, warmupMs, windowMs, t
     sourceCpuPct: round(sourceCpuPct, 1),
     redisCpuPct: round(redisCpuPct, 1),
     // CPU (% of one core) used by processes outside this bench during the step: other work on the machine.
-    foreignCpuPct: machineBusy == null ? null : round(Math.max(0, (machineBusy * cores) - serverCpuPct - generatorCpuPct - sourceCpuPct - redisCpuPct), 1),
+    foreignCpuPct: machineBusy == null ? null : round(Math.max(0, machineBusy * cores - serverCpuPct - generatorCpuPct - sourceCpuPct - redisCpuPct), 1),
     sourceMaxLagMs: round(src.maxLagMs, 1),
     serverErrors: parts.reduce((a, p) => a + p.serverErrors, 0),
     unexpectedCloses: parts.reduce((a, p) => a + p.unexpectedCloses, 0),

@@ -45,7 +45,9 @@ function openLean(client, { host, port, path, onOpen, onOther }, done) {
   let upgraded = false;
   let buf = null;
   sock.on('connect', () => {
-    sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    sock.write(
+      `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
   });
   sock.on('data', (chunk) => {
     buf = buf === null ? chunk : Buffer.concat([buf, chunk]);

@@ -44,7 +44,9 @@ export function evaluateTargets(results) {
     add(
       'batched',
       'batched frames (?batch=50ms) >= 2x the reference updates/s at p99 < 100 ms',
-      b ? `C=${b.clients}: ${fmt(b.best?.deliveriesPerSec) ?? '–'} updates/s in ${fmt(b.best?.framesPerSec) ?? '–'} frames/s vs reference ${fmt(r?.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x${supported ? '' : ' (server sent one update per frame: batching not active)'}` : 'not run',
+      b
+        ? `C=${b.clients}: ${fmt(b.best?.deliveriesPerSec) ?? '–'} updates/s in ${fmt(b.best?.framesPerSec) ?? '–'} frames/s vs reference ${fmt(r?.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x${supported ? '' : ' (server sent one update per frame: batching not active)'}`
+        : 'not run',
       b && r ? q !== null && q >= 2 && supported : null,
     );
   }
@@ -69,7 +71,12 @@ export function evaluateTargets(results) {
   }
   {
     const i = results.ingest?.batches?.find((b) => b.size === 5_000);
-    add('ingest', 'ingest of 5,000 quotes <= 100 ms per batch', i ? `${i.medianMs} ms median (${fmt(i.quotesPerSec)} quotes/s)` : results.ingest?.skipped ?? 'not run', i ? i.medianMs <= 100 : null);
+    add(
+      'ingest',
+      'ingest of 5,000 quotes <= 100 ms per batch',
+      i ? `${i.medianMs} ms median (${fmt(i.quotesPerSec)} quotes/s)` : (results.ingest?.skipped ?? 'not run'),
+      i ? i.medianMs <= 100 : null,
+    );
   }
   {
     const v = results.valuation;
@@ -79,7 +86,7 @@ export function evaluateTargets(results) {
       'revaluation after a 500-symbol batch over 100,000 positions <= 20 ms',
       v?.batch
         ? `${v.portfolios} portfolios x ${v.positionsPerPortfolio} positions: ${v.batch.medianMs} ms median after a 500-symbol batch with every portfolio emitted${v.watched ? `, ${v.watched.medianMs} ms with 1 in ${v.watched.watchedEvery} watched` : ''}; ${v.edit?.medianMs ?? '–'} ms after one position edit`
-        : v?.skipped ?? 'not run',
+        : (v?.skipped ?? 'not run'),
       v?.batch && big ? v.batch.medianMs <= 20 : null,
     );
   }
@@ -90,7 +97,9 @@ export function evaluateTargets(results) {
     add(
       'startup',
       '`npm start` to serving on a warm embedded database <= 5 s',
-      s?.warm ? `node dist/main.js ${s.warm.medianMs} ms median (cold ${s.coldMs} ms)${s.npmStartMs ? `; npm start incl. its prestart nest build ${s.npmStartMs} ms` : ''}` : s?.skipped ?? 'not run',
+      s?.warm
+        ? `node dist/main.js ${s.warm.medianMs} ms median (cold ${s.coldMs} ms)${s.npmStartMs ? `; npm start incl. its prestart nest build ${s.npmStartMs} ms` : ''}`
+        : (s?.skipped ?? 'not run'),
       s?.warm ? startMs <= 5_000 : null,
     );
   }
@@ -102,8 +111,12 @@ export function renderReport(results) {
   const lines = [];
   lines.push(`## Benchmark ${results.date}${results.quick ? ' (BENCH_QUICK)' : ''}`);
   lines.push('');
-  lines.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}, PostgreSQL ${m.postgres ?? '?'}; run took ${results.durationSec ?? '?'} s.`);
-  lines.push('Saturation = highest rate with p99 < 100 ms and >= 98% delivered; medians of the repeated windows at that rate. CPU in % of one core; "foreign CPU" is what other processes on the machine used during the windows (noise).');
+  lines.push(
+    `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}, PostgreSQL ${m.postgres ?? '?'}; run took ${results.durationSec ?? '?'} s.`,
+  );
+  lines.push(
+    'Saturation = highest rate with p99 < 100 ms and >= 98% delivered; medians of the repeated windows at that rate. CPU in % of one core; "foreign CPU" is what other processes on the machine used during the windows (noise).',
+  );
   lines.push('');
   const fan = [...results.fanout, ...(results.batched ? [results.batched] : [])];
   if (fan.length) {
@@ -195,7 +208,9 @@ export function renderReport(results) {
     const s = results.startup;
     lines.push(`### Start-up to serving (GET /health = 200), embedded PostgreSQL`);
     lines.push('');
-    lines.push(`cold (initdb + migrations) ${fmt(s.coldMs)} ms; warm \`node dist/main.js\` median ${fmt(s.warm.medianMs)} ms (runs: ${s.warm.runs.map((x) => fmt(x)).join(', ')} ms)${s.npmStartMs ? `; \`npm start\` including its prestart \`nest build\` ${fmt(s.npmStartMs)} ms` : ''}.`);
+    lines.push(
+      `cold (initdb + migrations) ${fmt(s.coldMs)} ms; warm \`node dist/main.js\` median ${fmt(s.warm.medianMs)} ms (runs: ${s.warm.runs.map((x) => fmt(x)).join(', ')} ms)${s.npmStartMs ? `; \`npm start\` including its prestart \`nest build\` ${fmt(s.npmStartMs)} ms` : ''}.`,
+    );
     lines.push('');
   }
   if (results.targets?.length) {

@@ -87,7 +87,11 @@ export async function startReference(ctx, script, name, { prefix = ctx.prefix } 
 export const TARGETS = {
   'ws-reference': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startReference(ctx, REFERENCE_WS, 'ws-reference', o) },
   'ws-project': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startProject(ctx, { name: 'ws-project', ...o }) },
-  'sio-reference': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx, o) => startReference(ctx, REFERENCE_SIO, 'sio-reference', o) },
+  'sio-reference': {
+    transport: 'sio',
+    path: '/socket.io/?EIO=4&transport=websocket',
+    start: (ctx, o) => startReference(ctx, REFERENCE_SIO, 'sio-reference', o),
+  },
   'sio-project': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx, o) => startProject(ctx, { name: 'sio-project', ...o }) },
   'ws-project-batched': { transport: 'ws', path: '/ws/realtime/?batch=50ms', start: (ctx, o) => startProject(ctx, { name: 'ws-project-batched', ...o }) },
 };

@@ -25,7 +25,7 @@ function init(m) {
   symbols = m.symbols;
   state.length = 0;
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < symbols.length; i++) {
     const p = 20 + rnd() * 480;
     state.push({ price: p, prev: p, high: p, low: p, volume: 1_000_000 + Math.floor(rnd() * 1e6), rnd });

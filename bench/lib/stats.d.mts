@@ -33,8 +33,21 @@ export function expectedDeliveries(ticksPerSymbol: number[], subscribersPerSymbo
 export function stepPasses(step: StepLike | null | undefined, criteria?: Criteria): boolean;
 export function sweepSaturation<S extends StepLike>(
   runStep: (rate: number) => Promise<S>,
-  opts: { start: number; factor?: number; refine?: number; maxSteps?: number; maxRate?: number; minRate?: number; criteria?: Criteria; confirmFailures?: boolean },
-): Promise<{ steps: (S & { rate: number; pass: boolean })[]; best: (S & { rate: number; pass: boolean }) | null; bracket: { pass: number | null; fail: number | null } }>;
+  opts: {
+    start: number;
+    factor?: number;
+    refine?: number;
+    maxSteps?: number;
+    maxRate?: number;
+    minRate?: number;
+    criteria?: Criteria;
+    confirmFailures?: boolean;
+  },
+): Promise<{
+  steps: (S & { rate: number; pass: boolean })[];
+  best: (S & { rate: number; pass: boolean }) | null;
+  bracket: { pass: number | null; fail: number | null };
+}>;
 export function ratio(a: number | null | undefined, b: number | null | undefined, digits?: number): number | null;
 export function markdownTable<R>(rows: R[], columns: [string, (row: R) => unknown][]): string;
 export function fmt(x: number | null | undefined, digits?: number): string | null;

@@ -7,7 +7,13 @@ export const DEFAULT_CRITERIA = Object.freeze({ p99Ms: 100, minDelivered: 0.98 }
 
 /** A latency histogram in microseconds, 1 µs .. 120 s, 3 significant digits. */
 export function newLatencyHistogram() {
-  return hdr.build({ bitBucketSize: 32, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  return hdr.build({
+    bitBucketSize: 32,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
 }
 
 export function encodeHistogram(h) {
@@ -82,7 +88,10 @@ export function stepPasses(step, criteria = DEFAULT_CRITERIA) {
  * between the last pass and the first failure `refine` times. Bounded by `maxSteps` and `maxRate`.
  * `runStep(rate)` resolves to a step with {expected, delivered, p99}. Returns every step and the best.
  */
-export async function sweepSaturation(runStep, { start, factor = 1.5, refine = 2, maxSteps = 10, maxRate = Infinity, minRate = 1, criteria = DEFAULT_CRITERIA, confirmFailures = false } = {}) {
+export async function sweepSaturation(
+  runStep,
+  { start, factor = 1.5, refine = 2, maxSteps = 10, maxRate = Infinity, minRate = 1, criteria = DEFAULT_CRITERIA, confirmFailures = false } = {},
+) {
   if (!(start > 0) || !(factor > 1)) throw new RangeError('start must be > 0 and factor > 1');
   const steps = [];
   const measure = async (rate) => {

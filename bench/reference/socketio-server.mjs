@@ -38,12 +38,29 @@ redis.on('message', (_channel, raw) => {
     seqs.set(t.symbol, seq);
     const room = `asset:${t.symbol}`;
     if (!rooms.get(room)?.size) continue;
-    const price = Number(t.price), prev = num(t.previous_close);
+    const price = Number(t.price),
+      prev = num(t.previous_close);
     const change = prev == null ? 0 : price - prev;
-    const data = { symbol: t.symbol, price, change, change_percent: prev ? (change / prev) * 100 : 0, volume: num(t.volume), high: num(t.high), low: num(t.low), previous_close: prev, as_of: t.as_of, source: t.source, seq, published_at };
+    const data = {
+      symbol: t.symbol,
+      price,
+      change,
+      change_percent: prev ? (change / prev) * 100 : 0,
+      volume: num(t.volume),
+      high: num(t.high),
+      low: num(t.low),
+      previous_close: prev,
+      as_of: t.as_of,
+      source: t.source,
+      seq,
+      published_at,
+    };
     nsp.to(room).emit('asset_update', envelope('asset_update', data));
   }
 });
 await redis.subscribe(`${prefix}prices.committed`);
 http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => console.log(`LISTENING ${http.address().port}`));
-process.on('SIGTERM', () => { redis.disconnect(); io.close(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  redis.disconnect();
+  io.close(() => process.exit(0));
+});

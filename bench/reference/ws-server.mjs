@@ -8,7 +8,8 @@ import { WebSocketServer } from 'ws';
 
 const subs = new Map(); // symbol -> Set<WebSocket>
 const seqs = new Map(); // symbol -> last seq
-const envelope = (type, data, id) => JSON.stringify(id === undefined ? { type, data, timestamp: new Date().toISOString() } : { type, data, timestamp: new Date().toISOString(), id });
+const envelope = (type, data, id) =>
+  JSON.stringify(id === undefined ? { type, data, timestamp: new Date().toISOString() } : { type, data, timestamp: new Date().toISOString(), id });
 const num = (s) => (s == null ? null : Number(s));
 
 const http = createServer((_req, res) => res.writeHead(404).end());
@@ -24,7 +25,11 @@ wss.on('connection', (ws) => {
   ws.send(envelope('connection', { status: 'connected', connection_id: String(++nextId), authenticated: false, user_id: null }));
   ws.on('message', (raw) => {
     let msg;
-    try { msg = JSON.parse(raw); } catch { return ws.send(envelope('error', { code: 'INVALID_JSON', message: 'bad JSON' })); }
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return ws.send(envelope('error', { code: 'INVALID_JSON', message: 'bad JSON' }));
+    }
     if (msg.type === 'ping') return ws.send(envelope('pong', {}, msg.id));
     if (msg.type !== 'subscribe_asset') return ws.send(envelope('error', { code: 'UNKNOWN_TYPE', message: String(msg.type) }, msg.id));
     const wanted = msg.data?.symbols ?? [msg.data?.symbol];
@@ -37,7 +42,9 @@ wss.on('connection', (ws) => {
     }
     ws.send(envelope('subscribed', { symbols: wanted, subscriptions: { assets: [...mine], portfolios: [] } }, msg.id));
   });
-  ws.on('close', () => { for (const s of mine) subs.get(s)?.delete(ws); });
+  ws.on('close', () => {
+    for (const s of mine) subs.get(s)?.delete(ws);
+  });
   ws.on('error', () => {});
 });
 
@@ -51,13 +58,31 @@ redis.on('message', (_channel, raw) => {
     const seq = (seqs.get(t.symbol) ?? 0) + 1;
     seqs.set(t.symbol, seq);
     if (!set || set.size === 0) continue;
-    const price = Number(t.price), prev = num(t.previous_close);
+    const price = Number(t.price),
+      prev = num(t.previous_close);
     const change = prev == null ? 0 : price - prev;
-    const data = { symbol: t.symbol, price, change, change_percent: prev ? (change / prev) * 100 : 0, volume: num(t.volume), high: num(t.high), low: num(t.low), previous_close: prev, as_of: t.as_of, source: t.source, seq, published_at };
+    const data = {
+      symbol: t.symbol,
+      price,
+      change,
+      change_percent: prev ? (change / prev) * 100 : 0,
+      volume: num(t.volume),
+      high: num(t.high),
+      low: num(t.low),
+      previous_close: prev,
+      as_of: t.as_of,
+      source: t.source,
+      seq,
+      published_at,
+    };
     const frame = Buffer.from(envelope('asset_update', data)); // serialised once, sent to every subscriber
     for (const ws of set) if (ws.readyState === 1) ws.send(frame, { binary: false });
   }
 });
 await redis.subscribe(`${prefix}prices.committed`);
 http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => console.log(`LISTENING ${http.address().port}`));
-process.on('SIGTERM', () => { redis.disconnect(); for (const ws of wss.clients) ws.terminate(); http.close(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  redis.disconnect();
+  for (const ws of wss.clients) ws.terminate();
+  http.close(() => process.exit(0));
+});

@@ -81,7 +81,16 @@ async function ingest({ symbols, sizes, runs }) {
       const quotes = batchSymbols.map((s) => {
         const p = price.get(s) * (1 + (((r * 7 + s.length) % 11) - 5) / 1000);
         price.set(s, p);
-        return { symbol: s, price: p.toFixed(4), previous_close: '100', high: (p * 1.01).toFixed(4), low: (p * 0.99).toFixed(4), volume: String(1_000_000 + r), as_of: asOf, source: 'bench' };
+        return {
+          symbol: s,
+          price: p.toFixed(4),
+          previous_close: '100',
+          high: (p * 1.01).toFixed(4),
+          low: (p * 0.99).toFixed(4),
+          volume: String(1_000_000 + r),
+          as_of: asOf,
+          source: 'bench',
+        };
       });
       const t0 = performance.now();
       // As the leader's batches get them: from the pipeline's memory (read from PostgreSQL in the warm-up run).
@@ -152,8 +161,17 @@ async function valuation({ symbols, runs, editPortfolioId, editOwnerId, editPosi
     clock += 1_000;
     const asOf = new Date(clock).toISOString();
     const ticks = symbols.map((symbol, i) => {
-      prices[i] = prices[i] * (1 + ((((r + i) % 9) - 4) / 1000));
-      return { symbol, price: prices[i].toFixed(4), previous_close: (100 + (i % 50)).toFixed(2), high: null, low: null, volume: '1000', as_of: asOf, source: 'bench' };
+      prices[i] = prices[i] * (1 + (((r + i) % 9) - 4) / 1000);
+      return {
+        symbol,
+        price: prices[i].toFixed(4),
+        previous_close: (100 + (i % 50)).toFixed(2),
+        high: null,
+        low: null,
+        volume: '1000',
+        as_of: asOf,
+        source: 'bench',
+      };
     });
     const done = wait((changed) => changed.length > 0);
     const start = performance.now();

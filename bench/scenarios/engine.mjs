@@ -26,7 +26,18 @@ export function startEngineWorker(ctx, databaseUrl) {
   for (const k of Object.keys(env)) if (k.startsWith('npm_') || ['REDIS_URL', 'NODE_OPTIONS'].includes(k)) delete env[k];
   const child = fork(WORKER, [], {
     cwd: ctx.root,
-    env: { ...env, BENCH_PROFILE_DIR: ctx.profileEngine ? ctx.logDir : '', BENCH_DIST_DIR: ctx.dist, DATABASE_URL: databaseUrl, NODE_ENV: 'production', SESSION_SECRET, LOG_LEVEL: 'warn', PRICE_FEED_MODE: 'off', DATA_DIR: ctx.tmpDir, SEED_DEMO: 'false' },
+    env: {
+      ...env,
+      BENCH_PROFILE_DIR: ctx.profileEngine ? ctx.logDir : '',
+      BENCH_DIST_DIR: ctx.dist,
+      DATABASE_URL: databaseUrl,
+      NODE_ENV: 'production',
+      SESSION_SECRET,
+      LOG_LEVEL: 'warn',
+      PRICE_FEED_MODE: 'off',
+      DATA_DIR: ctx.tmpDir,
+      SEED_DEMO: 'false',
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   track(child);

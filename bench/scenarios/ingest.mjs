@@ -20,7 +20,10 @@ export async function runIngest(ctx, { runs, sizes = [50, 500, 5_000] }) {
     );
     const result = await worker.call('ingest', { symbols, sizes, runs }, 300_000);
     reportProfile(ctx, 'ingest');
-    for (const b of result.batches) ctx.log(`ingest ${b.size}: median ${b.medianMs} ms (${b.quotesPerSec} quotes/s; load ${b.loadMedianMs} validate ${b.validateMedianMs} write ${b.writeMedianMs})`);
+    for (const b of result.batches)
+      ctx.log(
+        `ingest ${b.size}: median ${b.medianMs} ms (${b.quotesPerSec} quotes/s; load ${b.loadMedianMs} validate ${b.validateMedianMs} write ${b.writeMedianMs})`,
+      );
     return { path: 'known prices (memory; SELECT when missing) → QuoteValidator.validate → PriceBatchWriter.write', ...result };
   } finally {
     await worker.close();

@@ -40,7 +40,16 @@ export async function runSlowConsumers(ctx, { target, clients, seconds }, result
   const isProject = target.includes('project');
   try {
     await source.run({ rate: ctx.symbols.length * 4, startAt: Date.now() + 20, durationMs: 300, tickMs: 10, t0: 0, t1: 0 }); // prime every symbol
-    const setup = await gen.connect({ port: server.port, path: spec.path, transport: spec.transport, clients, perClient: plan.perClient, symbols: ctx.symbols, slow, slowPerClient: SLOW_SUBSCRIPTIONS });
+    const setup = await gen.connect({
+      port: server.port,
+      path: spec.path,
+      transport: spec.transport,
+      clients,
+      perClient: plan.perClient,
+      symbols: ctx.symbols,
+      slow,
+      slowPerClient: SLOW_SUBSCRIPTIONS,
+    });
     log(`${target}: ${setup.ready}/${clients} connected (${slowCount} will stall, ${SLOW_SUBSCRIPTIONS} symbols each); R=${rate}/s`);
     const startRss = procStat(server.pid).rss;
     const baseline = await runStep({ gen, source, server, rate, warmupMs: 500, windowMs: 2_000, redisPid: ctx.redisPid });
@@ -58,7 +67,9 @@ export async function runSlowConsumers(ctx, { target, clients, seconds }, result
       const hub = isProject ? await hubStatus(server.port) : null;
       if (hub?.conflated) maxConflated = Math.max(maxConflated, hub.conflated);
       windows.push({ ...s, hub });
-      log(`${target}: stalled window ${k + 1}/${count}: others p99 ${s.p99} ms delivered ${(s.deliveredRatio * 100).toFixed(1)}%, server RSS ${s.serverRssMB} MB${hub ? `, hub: ${hub.connections} connections, ${hub.conflated} conflated` : ''}`);
+      log(
+        `${target}: stalled window ${k + 1}/${count}: others p99 ${s.p99} ms delivered ${(s.deliveredRatio * 100).toFixed(1)}%, server RSS ${s.serverRssMB} MB${hub ? `, hub: ${hub.connections} connections, ${hub.conflated} conflated` : ''}`,
+      );
     }
     await sleep(200);
     const endRss = procStat(server.pid)?.rss ?? null;
@@ -79,7 +90,12 @@ export async function runSlowConsumers(ctx, { target, clients, seconds }, result
         deliveredMin: Math.min(...windows.map((w) => w.deliveredRatio ?? 0)),
         windows: windows.map((w) => ({ p99: w.p99, deliveredRatio: w.deliveredRatio, serverRssMB: w.serverRssMB, serverCpuPct: w.serverCpuPct, hub: w.hub })),
       },
-      rss: { startMB: round(startRss / 2 ** 20, 1), maxMB: rssValues.length ? Math.max(...rssValues) : null, endMB: endRss ? round(endRss / 2 ** 20, 1) : null, timeline: rss },
+      rss: {
+        startMB: round(startRss / 2 ** 20, 1),
+        maxMB: rssValues.length ? Math.max(...rssValues) : null,
+        endMB: endRss ? round(endRss / 2 ** 20, 1) : null,
+        timeline: rss,
+      },
       hub: isProject ? { maxConflated, connectionsAtEnd: lastHub?.connections ?? null } : null,
     };
   } finally {

@@ -28,7 +28,10 @@ export async function runValuation(ctx, { portfolios, positions, runs, symbols: 
       [positions, symbolCount],
     );
     const [edit] = (
-      await pgQuery(db.url, `SELECT pos.id AS position_id, p.id AS portfolio_id, p.owner_id FROM positions pos JOIN portfolios p ON p.id = pos.portfolio_id ORDER BY pos.id LIMIT 1`)
+      await pgQuery(
+        db.url,
+        `SELECT pos.id AS position_id, p.id AS portfolio_id, p.owner_id FROM positions pos JOIN portfolios p ON p.id = pos.portfolio_id ORDER BY pos.id LIMIT 1`,
+      )
     ).rows;
     const result = await worker.call(
       'valuation',
@@ -36,7 +39,9 @@ export async function runValuation(ctx, { portfolios, positions, runs, symbols: 
       300_000,
     );
     reportProfile(ctx, 'valuation');
-    ctx.log(`valuation: ${result.portfolios} portfolios / ${result.positions} positions; batch median ${result.batch.medianMs} ms (${result.batch.changed} changed); edit median ${result.edit.medianMs} ms; boot+load ${result.boot.medianMs} ms; 1% watched ${result.watched?.medianMs ?? '–'} ms`);
+    ctx.log(
+      `valuation: ${result.portfolios} portfolios / ${result.positions} positions; batch median ${result.batch.medianMs} ms (${result.batch.changed} changed); edit median ${result.edit.medianMs} ms; boot+load ${result.boot.medianMs} ms; 1% watched ${result.watched?.medianMs ?? '–'} ms`,
+    );
     return { ...result, positionsPerPortfolio: positions, batchSymbols: symbols.length };
   } finally {
     await worker.close();

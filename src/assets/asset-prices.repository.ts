@@ -51,10 +51,9 @@ export class AssetPricesRepository {
   knownPrices(symbols?: readonly string[]): Promise<AssetKnownPriceRow[]> {
     return (
       symbols
-        ? this.db.query(
-            `SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets WHERE symbol = ANY($1::text[]) ORDER BY symbol`,
-            [symbols],
-          )
+        ? this.db.query(`SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets WHERE symbol = ANY($1::text[]) ORDER BY symbol`, [
+            symbols,
+          ])
         : this.db.query(`SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets ORDER BY symbol`)
     ) as Promise<AssetKnownPriceRow[]>;
   }

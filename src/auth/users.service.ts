@@ -28,10 +28,10 @@ export class UsersService {
 
   /** Grants or withdraws staff rights; null when there is no such user. */
   async setStaff(username: string, isStaff: boolean): Promise<AuthUser | null> {
-    const rows = (await this.users.query(
-      `UPDATE users SET is_staff = $2 WHERE username = $1 RETURNING id, username, is_staff, created_at`,
-      [username, isStaff],
-    )) as [{ id: number; username: string; is_staff: boolean; created_at: Date }[], number];
+    const rows = (await this.users.query(`UPDATE users SET is_staff = $2 WHERE username = $1 RETURNING id, username, is_staff, created_at`, [
+      username,
+      isStaff,
+    ])) as [{ id: number; username: string; is_staff: boolean; created_at: Date }[], number];
     const r = rows[0]?.[0];
     return r ? { id: r.id, username: r.username, isStaff: r.is_staff, createdAt: r.created_at } : null;
   }

@@ -8,7 +8,11 @@ function counter<L extends string>(name: string, help: string, labelNames: reado
 
 /** Bus metrics on prom-client's default registry (GET /metrics), created once per process. */
 export const busMetrics = {
-  messagesDropped: counter('realtime_bus_messages_dropped_total', 'Messages received on the Redis bus and dropped before any handler saw them, by topic and reason', ['topic', 'reason']),
+  messagesDropped: counter(
+    'realtime_bus_messages_dropped_total',
+    'Messages received on the Redis bus and dropped before any handler saw them, by topic and reason',
+    ['topic', 'reason'],
+  ),
   ticksDropped: counter('realtime_bus_ticks_dropped_total', 'Ticks taken out of a prices.committed batch received on the Redis bus, by reason', ['reason']),
 };
 

@@ -98,7 +98,7 @@ describe('checkTick', () => {
     for (const t of [null, undefined, 'AAPL', 42, [], [tick()], true]) expect(reason(t)).toBe('malformed');
   });
 
-  it('uses the catalog symbol syntax and a future tolerance above the feed\'s own', () => {
+  it("uses the catalog symbol syntax and a future tolerance above the feed's own", () => {
     for (const s of ['AAPL', 'BTC-USD', 'EURUSD=X', 'BRK.B', 'aapl', '-X', 'A B']) expect(reason(tick({ symbol: s })) === 'ok', s).toBe(SYMBOL_PATTERN.test(s));
     expect(BUS_FUTURE_TOLERANCE_MS).toBeGreaterThan(FUTURE_TOLERANCE_MS);
     expect(BUS_FUTURE_TOLERANCE_MS).toBeLessThanOrEqual(60_000);
@@ -145,13 +145,44 @@ describe('checkBusMessage', () => {
 
   it('portfolio.changed and session.ended: exact types, nothing else kept', () => {
     expect(checkBusMessage('portfolio.changed', { portfolio_id: 3, owner_id: 7, extra: 1 })).toEqual({ ok: true, message: { portfolio_id: 3, owner_id: 7 } });
-    expect(checkBusMessage('portfolio.changed', { portfolio_id: 3, owner_id: 7, deleted: true })).toEqual({ ok: true, message: { portfolio_id: 3, owner_id: 7, deleted: true } });
-    expect(checkBusMessage('portfolio.changed', { portfolio_id: 3, owner_id: 7, deleted: false })).toEqual({ ok: true, message: { portfolio_id: 3, owner_id: 7 } });
-    for (const v of [null, [], 'x', {}, { portfolio_id: '3', owner_id: 7 }, { portfolio_id: 3 }, { portfolio_id: 0, owner_id: 7 }, { portfolio_id: -1, owner_id: 7 }, { portfolio_id: 1.5, owner_id: 7 }, { portfolio_id: 2 ** 31, owner_id: 7 }, { portfolio_id: 3, owner_id: 7, deleted: 'yes' }]) {
+    expect(checkBusMessage('portfolio.changed', { portfolio_id: 3, owner_id: 7, deleted: true })).toEqual({
+      ok: true,
+      message: { portfolio_id: 3, owner_id: 7, deleted: true },
+    });
+    expect(checkBusMessage('portfolio.changed', { portfolio_id: 3, owner_id: 7, deleted: false })).toEqual({
+      ok: true,
+      message: { portfolio_id: 3, owner_id: 7 },
+    });
+    for (const v of [
+      null,
+      [],
+      'x',
+      {},
+      { portfolio_id: '3', owner_id: 7 },
+      { portfolio_id: 3 },
+      { portfolio_id: 0, owner_id: 7 },
+      { portfolio_id: -1, owner_id: 7 },
+      { portfolio_id: 1.5, owner_id: 7 },
+      { portfolio_id: 2 ** 31, owner_id: 7 },
+      { portfolio_id: 3, owner_id: 7, deleted: 'yes' },
+    ]) {
       expect(checkBusMessage('portfolio.changed', v), JSON.stringify(v)).toEqual({ ok: false, reason: 'invalid' });
     }
-    expect(checkBusMessage('session.ended', { session_id: 'Xy_-12', user_id: 4, extra: 1 })).toEqual({ ok: true, message: { session_id: 'Xy_-12', user_id: 4 } });
-    for (const v of [null, 'x', {}, { session_id: 5, user_id: 4 }, { session_id: '', user_id: 4 }, { session_id: 's'.repeat(300), user_id: 4 }, { session_id: 'a\nb', user_id: 4 }, { session_id: 'abc', user_id: '4' }, { session_id: 'abc' }]) {
+    expect(checkBusMessage('session.ended', { session_id: 'Xy_-12', user_id: 4, extra: 1 })).toEqual({
+      ok: true,
+      message: { session_id: 'Xy_-12', user_id: 4 },
+    });
+    for (const v of [
+      null,
+      'x',
+      {},
+      { session_id: 5, user_id: 4 },
+      { session_id: '', user_id: 4 },
+      { session_id: 's'.repeat(300), user_id: 4 },
+      { session_id: 'a\nb', user_id: 4 },
+      { session_id: 'abc', user_id: '4' },
+      { session_id: 'abc' },
+    ]) {
       expect(checkBusMessage('session.ended', v), JSON.stringify(v)).toEqual({ ok: false, reason: 'invalid' });
     }
   });

@@ -14,7 +14,9 @@ describe('BUS_SECRET', () => {
     const prod = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40), REDIS_URL: 'redis://:pw@127.0.0.1:6379' };
     expect(() => validateEnv(prod)).toThrowError(ConfigValidationError);
     expect(() => validateEnv(prod)).toThrowError(/BUS_SECRET is required when NODE_ENV=production and REDIS_URL is set \(at least 32 characters/);
-    expect(() => validateEnv({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrowError(/SESSION_SECRET is required[^]*\n {2}BUS_SECRET is required/);
+    expect(() => validateEnv({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrowError(
+      /SESSION_SECRET is required[^]*\n {2}BUS_SECRET is required/,
+    );
     expect(validateEnv({ ...prod, BUS_SECRET: 'b'.repeat(32) }).BUS_SECRET).toBe('b'.repeat(32));
     // Without Redis there is no bus to sign: not required.
     expect(validateEnv({ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40) }).BUS_SECRET).toBeUndefined();
@@ -58,7 +60,9 @@ describe('BUS_SECRET', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'bus-secret'), '  \n');
     expect(() => resolveBusSecret({ NODE_ENV: 'development', DATA_DIR: dir, BUS_SECRET: undefined })).toThrowError(StartupError);
-    expect(() => resolveBusSecret({ NODE_ENV: 'development', DATA_DIR: dir, BUS_SECRET: undefined })).toThrowError(/BUS_SECRET is not set, .*bus-secret, but it is empty\. Set BUS_SECRET/);
+    expect(() => resolveBusSecret({ NODE_ENV: 'development', DATA_DIR: dir, BUS_SECRET: undefined })).toThrowError(
+      /BUS_SECRET is not set, .*bus-secret, but it is empty\. Set BUS_SECRET/,
+    );
     const blocked = join(root, 'blocked');
     writeFileSync(blocked, 'a file where DATA_DIR should be');
     expect(() => resolveBusSecret({ NODE_ENV: 'development', DATA_DIR: blocked, BUS_SECRET: undefined })).toThrowError(/it cannot be (read|written)/);

@@ -9,7 +9,10 @@ import { ConfigValidationError, type EnvironmentVariables } from '../config/env.
  * DATA_DIR/bus-secret, so the API, the feed process and the CLI commands started with the
  * same DATA_DIR on one machine agree without any setting.
  */
-export function resolveBusSecret(config: Pick<EnvironmentVariables, 'BUS_SECRET' | 'NODE_ENV' | 'DATA_DIR'>, logger: Pick<Logger, 'warn'> = new Logger('Bus')): string {
+export function resolveBusSecret(
+  config: Pick<EnvironmentVariables, 'BUS_SECRET' | 'NODE_ENV' | 'DATA_DIR'>,
+  logger: Pick<Logger, 'warn'> = new Logger('Bus'),
+): string {
   if (config.BUS_SECRET) return config.BUS_SECRET;
   if (config.NODE_ENV === 'production') {
     throw new ConfigValidationError(

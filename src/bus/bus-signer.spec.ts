@@ -39,7 +39,22 @@ describe('BusSigner', () => {
     expect(bad(raw.replace('189.98', '999999.99'))).toBe('bad_signature');
     expect(bad(raw.replace(/"sig":"(.)/, (_m, c: string) => `"sig":"${c === 'a' ? 'b' : 'a'}`))).toBe('bad_signature');
     expect(bad(raw, 'portfolio.changed')).toBe('bad_signature');
-    for (const r of [body, 'null', '', '{}', 'not json', '{"v":1,"sig":"zz","body":{}}', `{"v":2,"sig":"${'0'.repeat(64)}","body":{}}`, `{"v":1,"sig":"${'G'.repeat(64)}","body":{}}`, `{"v":1,"sig":"${'0'.repeat(64)}","body":{}}`, raw.slice(0, -1), ` ${raw}`, null, undefined, 42]) {
+    for (const r of [
+      body,
+      'null',
+      '',
+      '{}',
+      'not json',
+      '{"v":1,"sig":"zz","body":{}}',
+      `{"v":2,"sig":"${'0'.repeat(64)}","body":{}}`,
+      `{"v":1,"sig":"${'G'.repeat(64)}","body":{}}`,
+      `{"v":1,"sig":"${'0'.repeat(64)}","body":{}}`,
+      raw.slice(0, -1),
+      ` ${raw}`,
+      null,
+      undefined,
+      42,
+    ]) {
       expect(bad(r)).toBe('bad_signature');
     }
   });

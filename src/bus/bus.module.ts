@@ -26,9 +26,7 @@ import { redisTlsOptions } from './redis-tls';
       provide: MessageBus,
       inject: [AppConfig, RedisLinkState],
       useFactory: (config: AppConfig, link: RedisLinkState): MessageBus =>
-        config.REDIS_URL
-          ? new RedisBus(config.REDIS_URL, config.REDIS_PREFIX, link, { secret: resolveBusSecret(config) })
-          : new InProcessBus(),
+        config.REDIS_URL ? new RedisBus(config.REDIS_URL, config.REDIS_PREFIX, link, { secret: resolveBusSecret(config) }) : new InProcessBus(),
     },
   ],
   exports: [MessageBus, RedisLinkState],

@@ -54,7 +54,9 @@ describe('RedisLinkState', () => {
     }
     expect(link.status()).toBe('down');
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0][0])).toMatch(/^Redis link to 127\.0\.0\.1:6390 lost \(read ECONNRESET\): prices and portfolio changes from other processes stop arriving/);
+    expect(String(warn.mock.calls[0][0])).toMatch(
+      /^Redis link to 127\.0\.0\.1:6390 lost \(read ECONNRESET\): prices and portfolio changes from other processes stop arriving/,
+    );
     expect(String(warn.mock.calls[0][0])).not.toContain('pw');
 
     link.markUp(a);

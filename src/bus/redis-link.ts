@@ -139,7 +139,9 @@ export class RedisLinkState {
     } else if (!down && states.length > 0 && states.every((c) => c.state === 'up') && this.phase !== 'up') {
       if (this.phase === 'down') {
         const secs = ((Date.now() - this.downSince) / 1000).toFixed(1);
-        this.logger.log(`Redis link to ${this.target} is back after ${secs} s: subscriptions restored, prices and portfolio changes from other processes arrive again`);
+        this.logger.log(
+          `Redis link to ${this.target} is back after ${secs} s: subscriptions restored, prices and portfolio changes from other processes arrive again`,
+        );
       } else {
         this.logger.log(`Connected to Redis at ${this.target}`);
       }

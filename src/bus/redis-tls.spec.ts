@@ -34,7 +34,9 @@ describe('Redis TLS and credentials wiring', () => {
       }
       throw new Error('did not throw');
     };
-    expect(err(() => redisTlsOptions('rediss://h:1', missing))).toMatch(new RegExp(`REDIS_TLS_CA_FILE="${missing.replace(/[/.]/g, '\\$&')}" cannot be read \\(ENOENT`));
+    expect(err(() => redisTlsOptions('rediss://h:1', missing))).toMatch(
+      new RegExp(`REDIS_TLS_CA_FILE="${missing.replace(/[/.]/g, '\\$&')}" cannot be read \\(ENOENT`),
+    );
     const junk = join(dir, 'junk.pem');
     writeFileSync(junk, 'hello');
     expect(err(() => redisTlsOptions('rediss://h:1', junk))).toMatch(/holds no PEM certificate/);
@@ -47,7 +49,7 @@ describe('Redis TLS and credentials wiring', () => {
     }
   });
 
-  it('every client of the process gets the link\'s TLS options, only for rediss://; credentials come from the URL', async () => {
+  it("every client of the process gets the link's TLS options, only for rediss://; credentials come from the URL", async () => {
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
       const tls = { ca: [PEM] };

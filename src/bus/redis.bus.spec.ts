@@ -20,7 +20,11 @@ async function dropped(topic: string, reason: string): Promise<number> {
 describe('RedisBus receive path', () => {
   let bus: RedisBus;
   const warnings: string[] = [];
-  const got: { prices: BusMessages['prices.committed'][]; portfolio: BusMessages['portfolio.changed'][]; session: BusMessages['session.ended'][] } = { prices: [], portfolio: [], session: [] };
+  const got: { prices: BusMessages['prices.committed'][]; portfolio: BusMessages['portfolio.changed'][]; session: BusMessages['session.ended'][] } = {
+    prices: [],
+    portfolio: [],
+    session: [],
+  };
   const signer = new BusSigner(SECRET);
   const dispatch = (topic: string, raw: unknown) => (bus as unknown as { dispatch(t: string, r: unknown): void }).dispatch(topic, raw);
 
@@ -38,8 +42,20 @@ describe('RedisBus receive path', () => {
   });
 
   it('hands out only correctly signed, valid messages, rebuilt to their exact types', async () => {
-    const tick = { symbol: 'AAPL', price: '201.01', previous_close: '200', high: '202', low: '199', volume: '10', as_of: new Date().toISOString(), source: 'test' };
-    dispatch('prices.committed', signer.seal('prices.committed', JSON.stringify({ ticks: [tick, { ...tick, symbol: 'GOOGL', price: '-5' }], published_at: 1, origin: 'x', junk: 1 })));
+    const tick = {
+      symbol: 'AAPL',
+      price: '201.01',
+      previous_close: '200',
+      high: '202',
+      low: '199',
+      volume: '10',
+      as_of: new Date().toISOString(),
+      source: 'test',
+    };
+    dispatch(
+      'prices.committed',
+      signer.seal('prices.committed', JSON.stringify({ ticks: [tick, { ...tick, symbol: 'GOOGL', price: '-5' }], published_at: 1, origin: 'x', junk: 1 })),
+    );
     dispatch('portfolio.changed', signer.seal('portfolio.changed', JSON.stringify({ portfolio_id: 1, owner_id: 2, deleted: true })));
     dispatch('session.ended', signer.seal('session.ended', JSON.stringify({ session_id: 'abc', user_id: 2 })));
     expect(got.prices).toEqual([{ ticks: [tick], published_at: 1, origin: 'x' }]);
@@ -59,7 +75,11 @@ describe('RedisBus receive path', () => {
       ['portfolio.changed', Buffer.from('null'), 'bad_signature'],
       ['session.ended', signer.seal('session.ended', '{"session_id":1,"user_id":2}'), 'invalid'],
       ['prices.committed', 'x'.repeat(MAX_BUS_MESSAGE_CHARS + 1), 'too_large'],
-      ['prices.committed', signer.seal('prices.committed', JSON.stringify({ ticks: [{ symbol: 'AAPL', price: 'NaN' }], published_at: 1, origin: 'x' })), 'not_finite'],
+      [
+        'prices.committed',
+        signer.seal('prices.committed', JSON.stringify({ ticks: [{ symbol: 'AAPL', price: 'NaN' }], published_at: 1, origin: 'x' })),
+        'not_finite',
+      ],
     ];
     const before = await Promise.all(cases.map(([t, , r]) => dropped(t, r)));
     const want = new Map<string, number>();

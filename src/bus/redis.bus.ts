@@ -110,7 +110,9 @@ export class RedisBus extends MessageBus implements OnApplicationShutdown {
         this.failed.add(topic);
         if (this.sub.status === 'ready') {
           // Refused on a working connection (an ACL user without rights on the channel): the link looks up, so say it, once per topic.
-          this.logger.error(`Redis refused SUBSCRIBE ${this.prefix}${topic} (${err?.message}): messages of that topic from other processes do not arrive; check the Redis user's channel permissions (tried again after a reconnection)`);
+          this.logger.error(
+            `Redis refused SUBSCRIBE ${this.prefix}${topic} (${err?.message}): messages of that topic from other processes do not arrive; check the Redis user's channel permissions (tried again after a reconnection)`,
+          );
         } else {
           this.logger.debug(`SUBSCRIBE ${topic} failed (${err?.message}); sent again when the link is back`);
         }

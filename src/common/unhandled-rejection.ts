@@ -16,7 +16,7 @@ export function describeRejection(reason: unknown): string {
       const text = `${reason.name}: ${reason.message}`.replace(/\s+/g, ' ').trim();
       return frame ? `${text} (${frame})` : text;
     }
-    const text = typeof reason === 'string' ? reason : JSON.stringify(reason) ?? String(reason);
+    const text = typeof reason === 'string' ? reason : (JSON.stringify(reason) ?? String(reason));
     return text.replace(/\s+/g, ' ').trim().slice(0, 500);
   } catch {
     return 'an unprintable value';

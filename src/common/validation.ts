@@ -12,7 +12,20 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
 };
 
 /** Checks of presence and type: when one fails, the field's other messages (ranges, lengths) say nothing useful. */
-const FIRST_CONSTRAINTS = ['isDefined', 'isInt', 'isNumber', 'isNumberString', 'isString', 'isBoolean', 'isArray', 'isObject', 'isDateString', 'isDate', 'isEnum', 'isIn'];
+const FIRST_CONSTRAINTS = [
+  'isDefined',
+  'isInt',
+  'isNumber',
+  'isNumberString',
+  'isString',
+  'isBoolean',
+  'isArray',
+  'isObject',
+  'isDateString',
+  'isDate',
+  'isEnum',
+  'isIn',
+];
 
 /**
  * The one message shown for a field that failed several constraints: the presence or

@@ -33,9 +33,7 @@ describe('validateEnv', () => {
   });
 
   it('names every bad variable in one error', () => {
-    expect(() => validateEnv({ PORT: 'eighty', MAX_CONNECTIONS_PER_USER: '0', PRICE_FEED_MODE: 'sometimes' })).toThrowError(
-      ConfigValidationError,
-    );
+    expect(() => validateEnv({ PORT: 'eighty', MAX_CONNECTIONS_PER_USER: '0', PRICE_FEED_MODE: 'sometimes' })).toThrowError(ConfigValidationError);
     try {
       validateEnv({ PORT: 'eighty', MAX_CONNECTIONS_PER_USER: '0', PRICE_FEED_MODE: 'sometimes' });
     } catch (e) {

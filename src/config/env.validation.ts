@@ -1,17 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsOptional,
-  IsString,
-  Max,
-  Min,
-  MinLength,
-  validateSync,
-  ValidateBy,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, Min, MinLength, validateSync, ValidateBy } from 'class-validator';
 import { CronTime } from 'cron';
 import { redactUrl, StartupError } from '../common/startup-error';
 
@@ -105,7 +93,8 @@ export class EnvironmentVariables {
   /** Longest a statement of a migration may run (ms; server and client side, instead of DB_STATEMENT_TIMEOUT_MS, so long schema changes are not cut); 0 turns the limit off. */
   @IsInt() @Min(0) DB_MIGRATION_TIMEOUT_MS: number = 600000;
   /** Redis URL: redis://host:6379, redis://:password@host:6379 or redis://user:password@host:6379 with authentication, rediss://… for TLS. Set: prices, portfolio changes and logouts travel between processes and instances over Redis pub/sub (signed with BUS_SECRET), and latest prices are cached there. Required by the separate price-feed process. Only this deployment's processes may reach that Redis. */
-  @IsOptional() @IsUrlOf(['redis:', 'rediss:'], 'redis://host:6379 (rediss:// for TLS, redis://user:password@host:6379 with a password)') REDIS_URL?: string = undefined;
+  @IsOptional() @IsUrlOf(['redis:', 'rediss:'], 'redis://host:6379 (rediss:// for TLS, redis://user:password@host:6379 with a password)') REDIS_URL?: string =
+    undefined;
   /** Prefix of every Redis key and pub/sub channel (lets several deployments or test runs share one Redis). */
   @IsString() REDIS_PREFIX: string = 'rm:';
   /** CA certificate file (PEM) trusted for a rediss:// server whose certificate a private CA signed; read at start-up. Unset: the system's CAs. */
@@ -243,17 +232,15 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
   if (errors.length > 0) {
-    const lines = errors.map(
-      (e) => `  ${e.property}=${shown(e.property, raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
-    );
-    throw new ConfigValidationError(
-      `Invalid configuration (fix these in the environment or in .env; .env.example lists every setting):\n${lines.join('\n')}`,
-    );
+    const lines = errors.map((e) => `  ${e.property}=${shown(e.property, raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigValidationError(`Invalid configuration (fix these in the environment or in .env; .env.example lists every setting):\n${lines.join('\n')}`);
   }
   const missing: string[] = [];
   if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) missing.push('  SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)');
   if (env.NODE_ENV === 'production' && env.REDIS_URL && !env.BUS_SECRET) {
-    missing.push('  BUS_SECRET is required when NODE_ENV=production and REDIS_URL is set (at least 32 characters, the same in every API instance and the price-feed process)');
+    missing.push(
+      '  BUS_SECRET is required when NODE_ENV=production and REDIS_URL is set (at least 32 characters, the same in every API instance and the price-feed process)',
+    );
   }
   if (missing.length > 0) throw new ConfigValidationError(`Invalid configuration:\n${missing.join('\n')}`);
   // Keep only the declared settings (the instance also received every other env var); optional

@@ -43,7 +43,9 @@ export async function checkDatabaseUrl(raw: string): Promise<void> {
   try {
     target = new URL(raw);
   } catch {
-    throw new StartupError(`DATABASE_URL is not a URL. Set it like postgres://user:password@host:5432/database, or unset it to use the embedded PostgreSQL under DATA_DIR.`);
+    throw new StartupError(
+      `DATABASE_URL is not a URL. Set it like postgres://user:password@host:5432/database, or unset it to use the embedded PostgreSQL under DATA_DIR.`,
+    );
   }
   const client = new Client({ connectionString: raw, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: CONNECT_TIMEOUT_MS });
   // An error after connect (the server going away) must not be an unhandled 'error' event here.

@@ -58,7 +58,9 @@ export function queryTimeoutMs(t: DbTimeouts): number {
 }
 
 /** pg Client settings bounding every wait (see above). */
-export function pgClientBounds(t: DbTimeouts): Pick<
+export function pgClientBounds(
+  t: DbTimeouts,
+): Pick<
   ClientConfig,
   'statement_timeout' | 'query_timeout' | 'idle_in_transaction_session_timeout' | 'connectionTimeoutMillis' | 'keepAlive' | 'keepAliveInitialDelayMillis'
 > {

@@ -157,7 +157,11 @@ function run(file: string, args: string[], opts: { runAs?: RunAs; timeoutMs: num
         const output = `${stdout ?? ''}${stderr ?? ''}`.trim();
         if (err) {
           const e = err as NodeJS.ErrnoException & { killed?: boolean };
-          const why = e.killed ? `no answer within ${Math.round(opts.timeoutMs / 1000)} s` : e.code === 'EACCES' ? `permission denied (${file})` : e.message.split('\n')[0];
+          const why = e.killed
+            ? `no answer within ${Math.round(opts.timeoutMs / 1000)} s`
+            : e.code === 'EACCES'
+              ? `permission denied (${file})`
+              : e.message.split('\n')[0];
           rej(Object.assign(new Error(output || why), { output, why, code: e.code }));
         } else {
           res(output);
@@ -551,9 +555,7 @@ async function startServer(clusterDir: string, bin: Binaries, runAs: RunAs | und
       if (!/could not bind|address already in use/i.test(lastError)) break;
     }
   }
-  const portHint = wanted
-    ? ` If another program uses port ${wanted}, set EMBEDDED_PG_PORT to another port, or unset it to pick a free one.`
-    : '';
+  const portHint = wanted ? ` If another program uses port ${wanted}, set EMBEDDED_PG_PORT to another port, or unset it to pick a free one.` : '';
   throw new StartupError(
     `The embedded PostgreSQL in ${clusterDir} did not start: ${lastError}.${portHint} Its log is ${logFile}; or set DATABASE_URL to use another PostgreSQL server.`,
   );
@@ -571,7 +573,9 @@ async function ensureDatabase(port: number, password: string, clusterDir: string
       e.code === '28P01'
         ? `the password in ${clusterDir}.password does not match the cluster's (restore the file, or remove ${clusterDir} to start over)`
         : e.message;
-    throw new StartupError(`Could not open the embedded PostgreSQL on 127.0.0.1:${port} (data: ${clusterDir}): ${hint}. Or set DATABASE_URL to use another PostgreSQL server.`);
+    throw new StartupError(
+      `Could not open the embedded PostgreSQL on 127.0.0.1:${port} (data: ${clusterDir}): ${hint}. Or set DATABASE_URL to use another PostgreSQL server.`,
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -68,8 +68,14 @@ export interface PortfolioJson {
 const num = (v: string | null): string | null => (v == null ? null : trimZeros(v));
 
 /** Portfolio JSON with its valuation (valuation.math.ts), optionally with its positions. */
-export function toPortfolioJson(p: PortfolioRow, rows: PositionRow[], opts: { withPositions: boolean; nowMs: number; updateIntervalSeconds: number }): PortfolioJson {
-  const figures = valuePortfolio(rows.map((r) => ({ quantity: r.quantity, price: r.current_price, previous_close: r.previous_close, average_cost: r.average_cost })));
+export function toPortfolioJson(
+  p: PortfolioRow,
+  rows: PositionRow[],
+  opts: { withPositions: boolean; nowMs: number; updateIntervalSeconds: number },
+): PortfolioJson {
+  const figures = valuePortfolio(
+    rows.map((r) => ({ quantity: r.quantity, price: r.current_price, previous_close: r.previous_close, average_cost: r.average_cost })),
+  );
   let newest: number | null = null;
   let stale = figures.unpriced_positions > 0;
   for (const r of rows) {

@@ -170,7 +170,10 @@ export class PortfoliosService {
   /** Tells the valuation engine and the realtime hub (on every instance) after commit. Never fails the request. */
   private async changed(portfolioId: number, ownerId: number, deleted = false): Promise<void> {
     try {
-      await this.bus.publish('portfolio.changed', deleted ? { portfolio_id: portfolioId, owner_id: ownerId, deleted: true } : { portfolio_id: portfolioId, owner_id: ownerId });
+      await this.bus.publish(
+        'portfolio.changed',
+        deleted ? { portfolio_id: portfolioId, owner_id: ownerId, deleted: true } : { portfolio_id: portfolioId, owner_id: ownerId },
+      );
     } catch (err) {
       this.logger.warn(`Could not publish portfolio.changed for ${portfolioId}: ${(err as Error).message}`);
     }

@@ -15,5 +15,10 @@ export const feedMetrics = {
   batches: counter('price_feed_batches_total', 'Price batches by outcome', ['outcome']),
   runsSkipped: counter('price_feed_runs_skipped_total', 'Scheduled runs skipped because the previous run was still going', []),
   vendorRequests: counter('price_feed_vendor_requests_total', 'Vendor requests by outcome', ['vendor', 'outcome']),
-  batchSeconds: histogram('price_feed_batch_duration_seconds', 'Fetch + validate + write + publish time per batch', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
+  batchSeconds: histogram(
+    'price_feed_batch_duration_seconds',
+    'Fetch + validate + write + publish time per batch',
+    [],
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  ),
 };

@@ -60,9 +60,6 @@ export class WebStaticService implements OnModuleInit {
 function notBuilt(indexFile: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || existsSync(indexFile)) return next();
-    res
-      .status(503)
-      .type('text/plain')
-      .send('The web front-end is not built. Run "npm run build" (nest build && vite build --config web/vite.config.ts).\n');
+    res.status(503).type('text/plain').send('The web front-end is not built. Run "npm run build" (nest build && vite build --config web/vite.config.ts).\n');
   };
 }

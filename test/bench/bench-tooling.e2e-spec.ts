@@ -73,7 +73,16 @@ describe('bench tooling against the reference servers', () => {
     const server = await sv.startReference(ctx, sv.REFERENCE_WS, 'ws-server-slow');
     try {
       const slow = (i: number) => i % 10 === 0;
-      const setup = await gen.connect({ port: server.port, path: '/ws/realtime/', transport: 'ws', clients: 20, perClient: 5, symbols, slow, slowPerClient: 20 });
+      const setup = await gen.connect({
+        port: server.port,
+        path: '/ws/realtime/',
+        transport: 'ws',
+        clients: 20,
+        perClient: 5,
+        symbols,
+        slow,
+        slowPerClient: 20,
+      });
       expect(setup.ready).toBe(20);
       // 18 measured clients x 5 symbols
       expect((gen.subs ?? []).reduce((a, b) => a + b, 0)).toBe(90);

@@ -24,7 +24,9 @@ describe('dashboard (real browser)', () => {
   });
 
   const prices = (p: Page): Promise<Record<string, string>> =>
-    p.$$eval('[data-testid="quote"]', (cards) => Object.fromEntries(cards.map((c) => [c.getAttribute('data-symbol') ?? '', c.querySelector('.price')?.textContent ?? ''])));
+    p.$$eval('[data-testid="quote"]', (cards) =>
+      Object.fromEntries(cards.map((c) => [c.getAttribute('data-symbol') ?? '', c.querySelector('.price')?.textContent ?? ''])),
+    );
 
   it('shows an anonymous visitor live prices: at least three change within a few intervals, without layout jumps', async () => {
     await open();
@@ -165,7 +167,10 @@ describe('dashboard (real browser)', () => {
     await poll('prices', async () => /\d/.test((await page.locator('[data-testid="quote"] .price').first().textContent()) ?? ''));
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
-    const cardWidth = await page.locator('[data-testid="quote"]').first().evaluate((el) => el.getBoundingClientRect().width);
+    const cardWidth = await page
+      .locator('[data-testid="quote"]')
+      .first()
+      .evaluate((el) => el.getBoundingClientRect().width);
     expect(cardWidth).toBeGreaterThan(300);
     await screenshot(page, 'dashboard-phone');
     // Logged in, with the positions table: still no sideways scrolling of the page.

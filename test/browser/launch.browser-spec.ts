@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseBrowserExecutable, DEBIAN_CHROMIUM, isExecutableFile, launchChosenBrowser, npmChromiumHome, npmChromiumVersion, type BrowserExecutable } from './support/browser';
+import {
+  chooseBrowserExecutable,
+  DEBIAN_CHROMIUM,
+  isExecutableFile,
+  launchChosenBrowser,
+  npmChromiumHome,
+  npmChromiumVersion,
+  type BrowserExecutable,
+} from './support/browser';
 
 /** An `exists` that knows only `paths` (and records what it was asked). */
 function only(...paths: string[]) {
@@ -47,7 +55,10 @@ describe('chooseBrowserExecutable', () => {
 
   it('CHROMIUM_PATH wins over everything, and must exist', () => {
     const exists = only(DEBIAN_CHROMIUM, '/opt/chrome/chrome');
-    expect(chooseBrowserExecutable({ CHROMIUM_PATH: '/opt/chrome/chrome' }, exists)).toEqual<BrowserExecutable>({ source: 'CHROMIUM_PATH', path: '/opt/chrome/chrome' });
+    expect(chooseBrowserExecutable({ CHROMIUM_PATH: '/opt/chrome/chrome' }, exists)).toEqual<BrowserExecutable>({
+      source: 'CHROMIUM_PATH',
+      path: '/opt/chrome/chrome',
+    });
     expect(chooseBrowserExecutable({ CHROMIUM_PATH: '/opt/chrome/chrome', TEST_BROWSER: 'npm' }, exists)).toEqual<BrowserExecutable>({
       source: 'CHROMIUM_PATH',
       path: '/opt/chrome/chrome',
@@ -102,7 +113,9 @@ describe('launching Chromium', () => {
     // A "Chromium" that fails the way a binary missing its shared libraries does.
     const dir = mkdtempSync(join(tmpdir(), 'rm-fake-chromium-'));
     const fake = join(dir, 'chromium');
-    writeFileSync(fake, '#!/bin/sh\necho "chromium: error while loading shared libraries: libnss3.so: cannot open shared object file" >&2\nexit 127\n', { mode: 0o755 });
+    writeFileSync(fake, '#!/bin/sh\necho "chromium: error while loading shared libraries: libnss3.so: cannot open shared object file" >&2\nexit 127\n', {
+      mode: 0o755,
+    });
     try {
       const err = await launchError(launchChosenBrowser({ env: { TEST_BROWSER: 'npm' }, npmExecutable: async () => fake }));
       expect(err.message).toMatch(/^TEST_BROWSER=npm: the Chromium of the npm package @sparticuz\/chromium \d+\.\d+\.\d+ \(.*\) did not start: /);
@@ -122,7 +135,9 @@ describe('launching Chromium', () => {
         npmExecutable: () => Promise.reject(new Error('The input directory "/x/bin" does not exist.\nPlease provide the location of the brotli files.')),
       }),
     );
-    expect(err.message).toMatch(/^no \/usr\/bin\/chromium and no CHROMIUM_PATH: the Chromium of the npm package @sparticuz\/chromium .* did not start: The input directory/);
+    expect(err.message).toMatch(
+      /^no \/usr\/bin\/chromium and no CHROMIUM_PATH: the Chromium of the npm package @sparticuz\/chromium .* did not start: The input directory/,
+    );
     expect(err.message).not.toContain('\n');
   });
 });

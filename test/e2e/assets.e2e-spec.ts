@@ -42,7 +42,10 @@ describe('assets API', () => {
   });
 
   it('shows an asset in snake_case with decimal strings, change and change_percent', async () => {
-    await sql(t.databaseUrl, `UPDATE assets SET current_price = 152.75, previous_close = 150.25, day_high = 153, day_low = 149.5, volume = 50000000, last_updated = now(), source = 'test' WHERE symbol = 'AAPL'`);
+    await sql(
+      t.databaseUrl,
+      `UPDATE assets SET current_price = 152.75, previous_close = 150.25, day_high = 153, day_low = 149.5, volume = 50000000, last_updated = now(), source = 'test' WHERE symbol = 'AAPL'`,
+    );
     const res = await request(t.url).get('/api/assets/aapl');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -137,7 +140,14 @@ describe('assets API', () => {
 
     const created = await staff.post('/api/assets').send(body);
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ symbol: 'PLTR.W', asset_type: 'STOCK', currency: 'USD', current_price: '12.34', previous_close: '12.34', change: '0' });
+    expect(created.body).toMatchObject({
+      symbol: 'PLTR.W',
+      asset_type: 'STOCK',
+      currency: 'USD',
+      current_price: '12.34',
+      previous_close: '12.34',
+      change: '0',
+    });
     expect((await request(t.url).get('/api/assets/PLTR.W')).status).toBe(200);
 
     const dup = await staff.post('/api/assets').send(body);

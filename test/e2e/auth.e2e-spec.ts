@@ -95,7 +95,9 @@ describe('auth: register, login, logout, me', () => {
   });
 
   it('answers a malformed login body with 400', async () => {
-    const res = await request(t.url).post('/auth/login').send({ username: ['alice'], password: 'correct horse' });
+    const res = await request(t.url)
+      .post('/auth/login')
+      .send({ username: ['alice'], password: 'correct horse' });
     expect(res.status).toBe(400);
     const junk = await request(t.url).post('/auth/login').set('content-type', 'application/json').send('{"username":');
     expect(junk.status).toBe(400);
@@ -166,7 +168,12 @@ describe('auth: sessions live in PostgreSQL', () => {
       expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ username: 'dave' });
       // A forged cookie is not a session.
-      const forged = await request(second.url).get('/auth/me').set('cookie', cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
+      const forged = await request(second.url)
+        .get('/auth/me')
+        .set(
+          'cookie',
+          cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+        );
       expect(forged.status).toBe(401);
     } finally {
       await second?.stop();

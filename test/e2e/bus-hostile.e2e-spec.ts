@@ -122,7 +122,14 @@ describe('hostile messages on the Redis bus', { timeout: 120_000 }, () => {
       const hugeArray = `[${'0,'.repeat(99_999)}0]`;
       const invalid: [Topic, string, string][] = [];
       for (const topic of TOPICS) {
-        invalid.push([topic, 'null', 'invalid'], [topic, 'not json {', 'not_json'], [topic, '[]', 'invalid'], [topic, '"AAPL"', 'invalid'], [topic, '42', 'invalid'], [topic, hugeArray, 'invalid']);
+        invalid.push(
+          [topic, 'null', 'invalid'],
+          [topic, 'not json {', 'not_json'],
+          [topic, '[]', 'invalid'],
+          [topic, '"AAPL"', 'invalid'],
+          [topic, '42', 'invalid'],
+          [topic, hugeArray, 'invalid'],
+        );
       }
       const ticks = (...list: unknown[]) => JSON.stringify(batch(list));
       invalid.push(
@@ -182,10 +189,14 @@ describe('hostile messages on the Redis bus', { timeout: 120_000 }, () => {
       // Counted, by topic and reason: exactly what was published.
       const wantMessages = Object.fromEntries(expected);
       const wantTicks = Object.fromEntries(expectedTicks);
-      await poll('the drop counters', async () => {
-        const now = await metrics(t);
-        return JSON.stringify(sortKeys(delta(counts(now, DROPPED), counts(metricsBefore, DROPPED)))) === JSON.stringify(sortKeys(wantMessages));
-      }, 10_000).catch(() => undefined);
+      await poll(
+        'the drop counters',
+        async () => {
+          const now = await metrics(t);
+          return JSON.stringify(sortKeys(delta(counts(now, DROPPED), counts(metricsBefore, DROPPED)))) === JSON.stringify(sortKeys(wantMessages));
+        },
+        10_000,
+      ).catch(() => undefined);
       const after = await metrics(t);
       expect(sortKeys(delta(counts(after, DROPPED), counts(metricsBefore, DROPPED)))).toEqual(sortKeys(wantMessages));
       expect(sortKeys(delta(counts(after, TICKS_DROPPED), counts(metricsBefore, TICKS_DROPPED)))).toEqual(sortKeys(wantTicks));

@@ -16,7 +16,10 @@ const REDIS_URL = inject('redisUrl');
 
 async function badSignatures(t: TestApp): Promise<number> {
   const text = await (await fetch(`${t.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  return metricSamples(text, 'realtime_bus_messages_dropped_total').find((s) => s.labels.topic === 'prices.committed' && s.labels.reason === 'bad_signature')?.value ?? 0;
+  return (
+    metricSamples(text, 'realtime_bus_messages_dropped_total').find((s) => s.labels.topic === 'prices.committed' && s.labels.reason === 'bad_signature')
+      ?.value ?? 0
+  );
 }
 
 async function watch(t: TestApp, symbol: string): Promise<WsProbe> {
@@ -75,10 +78,12 @@ describe('signed bus messages between instances', { timeout: 120_000 }, () => {
     expect(onC.inbox.received.filter((m) => m.type === 'asset_update' && m.data.price === 900.1)).toEqual([]);
     // And A and B dropped C's: unsigned for them. One registry per test process: C dropped 1, A and B 1 each.
     // (a bounded observation window: C's price must not show up on B)
-    await onB.next('asset_update', (m) => m.data.price === 900.2, 300).then(
-      (m) => expect.fail(`B accepted a message signed with C's secret: ${JSON.stringify(m.data)}`),
-      () => undefined,
-    );
+    await onB
+      .next('asset_update', (m) => m.data.price === 900.2, 300)
+      .then(
+        (m) => expect.fail(`B accepted a message signed with C's secret: ${JSON.stringify(m.data)}`),
+        () => undefined,
+      );
     expect((await badSignatures(a)) - before).toBe(3);
   });
 
@@ -90,7 +95,10 @@ describe('signed bus messages between instances', { timeout: 120_000 }, () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(out.match(/BUS_SECRET is not set: generated one in .*bus-secret/)).toHaveLength(1);
     // A feed process on this machine with the same DATA_DIR resolves the same secret.
-    const same = resolveBusSecret({ NODE_ENV: 'development', DATA_DIR: dataDir, BUS_SECRET: undefined }, { warn: () => expect.fail('generated a second secret') });
+    const same = resolveBusSecret(
+      { NODE_ENV: 'development', DATA_DIR: dataDir, BUS_SECRET: undefined },
+      { warn: () => expect.fail('generated a second secret') },
+    );
     expect(same).toBe(secret);
 
     const onB = await watch(b, 'AMD');
@@ -99,7 +107,10 @@ describe('signed bus messages between instances', { timeout: 120_000 }, () => {
     const pub = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     try {
       const send = (signer: BusSigner, price: string) =>
-        pub.publish(`${env.REDIS_PREFIX}prices.committed`, signer.seal('prices.committed', JSON.stringify({ ticks: [tick('AMD', price)], published_at: Date.now(), origin: 'feed-on-this-machine' })));
+        pub.publish(
+          `${env.REDIS_PREFIX}prices.committed`,
+          signer.seal('prices.committed', JSON.stringify({ ticks: [tick('AMD', price)], published_at: Date.now(), origin: 'feed-on-this-machine' })),
+        );
       await send(new BusSigner(same), '150.50');
       await onC.next('asset_update', (m) => m.data.price === 150.5);
       // Same connection, later: once B has this one, it has had (and dropped) the one before.

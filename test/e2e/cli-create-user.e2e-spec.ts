@@ -8,12 +8,26 @@ import { runCli } from '../support/cli';
  */
 describe('CLI: create-user', () => {
   let t: TestApp;
-  const env = (extra: Record<string, string | undefined> = {}) => ({ DATABASE_URL: t.databaseUrl, NODE_ENV: 'test', LOG_LEVEL: 'error', NEW_USER_PASSWORD: undefined, ...extra });
+  const env = (extra: Record<string, string | undefined> = {}) => ({
+    DATABASE_URL: t.databaseUrl,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    NEW_USER_PASSWORD: undefined,
+    ...extra,
+  });
   const login = (username: string, password: string) =>
     fetch(`${t.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  const cookieOf = (res: Response) => res.headers.getSetCookie().find((c) => c.startsWith('rm.sid='))!.split(';')[0]!;
+  const cookieOf = (res: Response) =>
+    res.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('rm.sid='))!
+      .split(';')[0]!;
   const createAsset = (cookie: string, symbol: string) =>
-    fetch(`${t.url}/api/assets`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ symbol, name: `${symbol} Inc`, asset_type: 'STOCK' }) });
+    fetch(`${t.url}/api/assets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ symbol, name: `${symbol} Inc`, asset_type: 'STOCK' }),
+    });
 
   beforeAll(async () => {
     t = await startTestApp();

@@ -14,8 +14,12 @@ import { observeFor, poll } from '../support/poll';
 const ENV = { PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '0.3' };
 const TRANSPORTS = ['websocket', 'socketio'] as const;
 
-
-function makeClient(app: TestApp, transport: (typeof TRANSPORTS)[number], headers: Record<string, string> = {}, extra: ConstructorParameters<typeof RealtimeClient>[0] = {}): RealtimeClient {
+function makeClient(
+  app: TestApp,
+  transport: (typeof TRANSPORTS)[number],
+  headers: Record<string, string> = {},
+  extra: ConstructorParameters<typeof RealtimeClient>[0] = {},
+): RealtimeClient {
   return new RealtimeClient({
     transport,
     baseUrl: app.url,
@@ -28,7 +32,11 @@ function makeClient(app: TestApp, transport: (typeof TRANSPORTS)[number], header
 }
 
 async function login(app: TestApp, username: string, password: string): Promise<string> {
-  const res = await fetch(`${app.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const res = await fetch(`${app.url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   expect(res.status).toBe(200);
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('rm.sid='));
   expect(cookie).toBeDefined();
@@ -77,7 +85,10 @@ describe('typed client against the real server', () => {
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
         expect(new Set(seqs).size).toBe(seqs.length);
 
-        await expect(client.listSubscriptions()).resolves.toMatchObject({ type: 'subscriptions', data: { subscriptions: { assets: expect.arrayContaining(['AAPL', 'BTC-USD']) } } });
+        await expect(client.listSubscriptions()).resolves.toMatchObject({
+          type: 'subscriptions',
+          data: { subscriptions: { assets: expect.arrayContaining(['AAPL', 'BTC-USD']) } },
+        });
 
         await client.unsubscribeAssets(['AAPL', 'BTC-USD']);
         const count = updates.length;
@@ -106,7 +117,10 @@ describe('typed client against the real server', () => {
 
       it('follows the demo portfolio with the session cookie', async () => {
         const cookie = await login(app, 'demo', 'demo-password');
-        const [row] = await sql<{ id: number }>(app.databaseUrl, `SELECT p.id FROM portfolios p JOIN users u ON u.id = p.owner_id WHERE u.username = 'demo' AND p.name = 'Demo Portfolio'`);
+        const [row] = await sql<{ id: number }>(
+          app.databaseUrl,
+          `SELECT p.id FROM portfolios p JOIN users u ON u.id = p.owner_id WHERE u.username = 'demo' AND p.name = 'Demo Portfolio'`,
+        );
         expect(row).toBeDefined();
         const client = track(makeClient(app, transport, { cookie }));
         const values: PortfolioUpdateData[] = [];

@@ -176,9 +176,20 @@ function wsHandshake(url: string, headers: { cookie: string; origin: string }, t
 }
 
 /** A Socket.IO handshake (websocket transport), bounded: connected, or the connect_error's data. */
-function ioHandshake(url: string, headers: { cookie: string; origin: string }, timeoutMs: number): Promise<{ connected: boolean; data: any; message: string; ms: number }> {
+function ioHandshake(
+  url: string,
+  headers: { cookie: string; origin: string },
+  timeoutMs: number,
+): Promise<{ connected: boolean; data: any; message: string; ms: number }> {
   const started = Date.now();
-  const socket = io(`${url}/realtime`, { path: '/socket.io', transports: ['websocket'], extraHeaders: headers, reconnection: false, forceNew: true, timeout: timeoutMs });
+  const socket = io(`${url}/realtime`, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    extraHeaders: headers,
+    reconnection: false,
+    forceNew: true,
+    timeout: timeoutMs,
+  });
   return new Promise((resolve) => {
     // Socket.IO's own `timeout` covers the Engine.IO connection, not the namespace's middleware: bound it here.
     const timer = setTimeout(() => {
@@ -294,10 +305,7 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
   it('(b) a handshake with a session cookie is refused with 503 SERVICE_UNAVAILABLE within WS_AUTH_TIMEOUT_MS, on both transports', async () => {
     expect(proxy.isFrozen).toBe(true);
     const headers = { cookie: alice.cookie, origin: t.url };
-    const [ws, sio] = await Promise.all([
-      wsHandshake(t.wsUrl, headers, AUTH_MS + SLACK_MS + 2000),
-      ioHandshake(t.url, headers, AUTH_MS + SLACK_MS + 2000),
-    ]);
+    const [ws, sio] = await Promise.all([wsHandshake(t.wsUrl, headers, AUTH_MS + SLACK_MS + 2000), ioHandshake(t.url, headers, AUTH_MS + SLACK_MS + 2000)]);
     expect(ws.status, JSON.stringify(ws)).toBe(503);
     expect(ws.body).toMatchObject({ statusCode: 503, error: 'SERVICE_UNAVAILABLE' });
     expect(ws.ms).toBeLessThanOrEqual(AUTH_MS + SLACK_MS);
@@ -306,25 +314,28 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
     expect(sio.ms).toBeLessThanOrEqual(AUTH_MS + SLACK_MS);
   });
 
-  it.each([0, 1])('(c) on an open connection (%#), a ping behind a pending subscribe_portfolio gets its pong at once; the subscribe fails with SERVICE_UNAVAILABLE in bound', async (i) => {
-    expect(proxy.isFrozen).toBe(true);
-    const p = probes[i];
-    const sent = Date.now();
-    p.send('subscribe_portfolio', { portfolio_id: portfolioId }, `sub-${i}`);
-    p.send('ping', {}, `ping-${i}`);
-    p.send('list_subscriptions', {}, `list-${i}`);
-    const pong = await replyTo(p, `ping-${i}`, 1000);
-    expect(pong.type).toBe('pong');
-    const list = await replyTo(p, `list-${i}`, 1000);
-    expect(list.data.subscriptions.portfolios).toEqual([]);
-    // The subscribe was still pending when the pong came.
-    expect(p.inbox.received.some((m) => m.id === `sub-${i}` || m.data?.id === `sub-${i}`)).toBe(false);
-    const failed = await replyTo(p, `sub-${i}`, QUERY_MS + SLACK_MS + 2000);
-    expect(Date.now() - sent).toBeLessThanOrEqual(QUERY_MS + SLACK_MS);
-    expect(failed.type).toBe('error');
-    expect(failed.data).toMatchObject({ code: 'SERVICE_UNAVAILABLE', request_type: 'subscribe_portfolio', id: `sub-${i}` });
-    expect(failed.data.message).not.toMatch(/select|relation|pg_|timeout exceeded/i);
-  });
+  it.each([0, 1])(
+    '(c) on an open connection (%#), a ping behind a pending subscribe_portfolio gets its pong at once; the subscribe fails with SERVICE_UNAVAILABLE in bound',
+    async (i) => {
+      expect(proxy.isFrozen).toBe(true);
+      const p = probes[i];
+      const sent = Date.now();
+      p.send('subscribe_portfolio', { portfolio_id: portfolioId }, `sub-${i}`);
+      p.send('ping', {}, `ping-${i}`);
+      p.send('list_subscriptions', {}, `list-${i}`);
+      const pong = await replyTo(p, `ping-${i}`, 1000);
+      expect(pong.type).toBe('pong');
+      const list = await replyTo(p, `list-${i}`, 1000);
+      expect(list.data.subscriptions.portfolios).toEqual([]);
+      // The subscribe was still pending when the pong came.
+      expect(p.inbox.received.some((m) => m.id === `sub-${i}` || m.data?.id === `sub-${i}`)).toBe(false);
+      const failed = await replyTo(p, `sub-${i}`, QUERY_MS + SLACK_MS + 2000);
+      expect(Date.now() - sent).toBeLessThanOrEqual(QUERY_MS + SLACK_MS);
+      expect(failed.type).toBe('error');
+      expect(failed.data).toMatchObject({ code: 'SERVICE_UNAVAILABLE', request_type: 'subscribe_portfolio', id: `sub-${i}` });
+      expect(failed.data.message).not.toMatch(/select|relation|pg_|timeout exceeded/i);
+    },
+  );
 
   it('(d) a REST call that needs the database answers 503 in the usual error shape within the bound', async () => {
     expect(proxy.isFrozen).toBe(true);
@@ -333,7 +344,10 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
       ['', '/api/assets/AAPL'],
     ] as const) {
       const started = Date.now();
-      const res = await fetch(`${t.url}${path}`, { headers: cookie ? { cookie, origin: t.url } : {}, signal: AbortSignal.timeout(QUERY_MS + CONNECT_MS + SLACK_MS + 2000) });
+      const res = await fetch(`${t.url}${path}`, {
+        headers: cookie ? { cookie, origin: t.url } : {},
+        signal: AbortSignal.timeout(QUERY_MS + CONNECT_MS + SLACK_MS + 2000),
+      });
       const ms = Date.now() - started;
       expect(res.status, path).toBe(503);
       expect(await res.json()).toMatchObject({ statusCode: 503, error: 'SERVICE_UNAVAILABLE', message: expect.any(String) });

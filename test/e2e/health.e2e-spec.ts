@@ -47,7 +47,9 @@ describe('service boot', () => {
     const historyFk = async () =>
       (await sql(t.databaseUrl, `SELECT 1 FROM pg_constraint WHERE conrelid = 'price_history'::regclass AND contype = 'f'`)).length === 1;
     const historyTriggers = async () =>
-      (await sql<{ tgname: string }>(t.databaseUrl, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'assets'::regclass AND NOT tgisinternal ORDER BY tgname`)).map((r) => r.tgname);
+      (
+        await sql<{ tgname: string }>(t.databaseUrl, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'assets'::regclass AND NOT tgisinternal ORDER BY tgname`)
+      ).map((r) => r.tgname);
     const applied = async () => {
       expect(await opts()).toEqual(['fillfactor=50']);
       expect(await hasIndex()).toBe(false);

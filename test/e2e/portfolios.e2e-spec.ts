@@ -64,7 +64,16 @@ describe('portfolios API', () => {
   it('creates, lists, renames and reads a portfolio (CRUD)', async () => {
     const created = await alice.post('/api/portfolios').send({ name: '  Growth  ', description: 'long term', base_currency: 'usd' });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Growth', description: 'long term', base_currency: 'USD', positions_count: 0, total_value: '0', daily_change: '0', daily_change_percent: '0', positions: [] });
+    expect(created.body).toMatchObject({
+      name: 'Growth',
+      description: 'long term',
+      base_currency: 'USD',
+      positions_count: 0,
+      total_value: '0',
+      daily_change: '0',
+      daily_change_percent: '0',
+      positions: [],
+    });
     pid = created.body.id;
     expect(await waitForChange((m) => m.portfolio_id === pid)).toBe(true);
 
@@ -90,7 +99,16 @@ describe('portfolios API', () => {
     changed.length = 0;
     const a = await alice.post(`/api/portfolios/${pid}/positions`).send({ symbol: 'aapl', quantity: '3', average_cost: 0.1 });
     expect(a.status).toBe(201);
-    expect(a.body).toMatchObject({ symbol: 'AAPL', quantity: '3', average_cost: '0.1', current_price: '0.3', market_value: '0.9', cost_basis: '0.3', unrealized_gain: '0.6', daily_change: '0.6' });
+    expect(a.body).toMatchObject({
+      symbol: 'AAPL',
+      quantity: '3',
+      average_cost: '0.1',
+      current_price: '0.3',
+      market_value: '0.9',
+      cost_basis: '0.3',
+      unrealized_gain: '0.6',
+      daily_change: '0.6',
+    });
     aaplPos = a.body.id;
     expect(await waitForChange((m) => m.portfolio_id === pid)).toBe(true);
 

@@ -16,7 +16,6 @@ function tick(symbol: string, price: string, asOf: Date, extra: Partial<PriceTic
   return { symbol, price, previous_close: '100', high: price, low: price, volume: '10', as_of: asOf.toISOString(), source: 'test', ...extra };
 }
 
-
 describe('LatestPriceSource (cache)', () => {
   let app: TestApp;
   const prefix = `rmtest-${randomUUID()}:`;
@@ -77,12 +76,15 @@ describe('LatestPriceSource (cache)', () => {
     await bus.ready();
     const now = new Date();
     await bus.publish('prices.committed', { ticks: [tick('ZZBUS', '50.25', now)], published_at: Date.now(), origin: 'test' });
-    const got = await poll('(await src.get(\'ZZBUS\'))?.price === \'50.25\' && (await src.get(\'ZZBU...', async () => (await src.get('ZZBUS'))?.price === '50.25' && (await src.get('ZZBUS')));
+    const got = await poll(
+      "(await src.get('ZZBUS'))?.price === '50.25' && (await src.get('ZZBU...",
+      async () => (await src.get('ZZBUS'))?.price === '50.25' && (await src.get('ZZBUS')),
+    );
     expect(got && src.isStale(got)).toBe(false);
     // An older quote arriving later does not win.
     await bus.publish('prices.committed', { ticks: [tick('ZZBUS', '49', new Date(now.getTime() - 60_000))], published_at: Date.now(), origin: 'test' });
     await bus.publish('prices.committed', { ticks: [tick('ZZOTHER', '1', now)], published_at: Date.now(), origin: 'test' });
-    await poll('!!(await src.get(\'ZZOTHER\'))', async () => !!(await src.get('ZZOTHER')));
+    await poll("!!(await src.get('ZZOTHER'))", async () => !!(await src.get('ZZOTHER')));
     expect((await src.get('ZZBUS'))?.price).toBe('50.25');
     // The committing process writes Redis (PricePipeline → put); a bus subscriber does not.
     expect(await redis.get(`${prefix}price:ZZBUS`)).toBeNull();

@@ -42,7 +42,15 @@ describe('update-asset-prices', () => {
   beforeAll(async () => {
     db = await createTestDatabase('rmcmd');
     dataDir = mkdtempSync(join(tmpdir(), 'rm-cmd-'));
-    env = { NODE_ENV: 'test', DATABASE_URL: db.url, DATA_DIR: dataDir, REDIS_URL: undefined, LOG_LEVEL: 'error', REALTIME_BATCH_SIZE: '50', PRICE_PROVIDERS: '*=simulated' };
+    env = {
+      NODE_ENV: 'test',
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      REDIS_URL: undefined,
+      LOG_LEVEL: 'error',
+      REALTIME_BATCH_SIZE: '50',
+      PRICE_PROVIDERS: '*=simulated',
+    };
     const seeded = await runCli(['seed'], env);
     expect(seeded.exitCode).toBe(0);
   });

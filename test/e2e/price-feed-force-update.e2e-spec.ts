@@ -24,7 +24,15 @@ describe('POST /api/realtime/force_price_update/', () => {
 
   it('validates the body (400 with details)', async () => {
     const { cookie } = await loginAs(t, 'force-validate');
-    for (const body of [{}, { symbols: [] }, { symbols: 'AAPL' }, { symbols: ['b@d'] }, { symbols: [42] }, { symbols: Array.from({ length: 51 }, (_, i) => `S${i}`) }, { symbols: ['AAPL'], extra: 1 }]) {
+    for (const body of [
+      {},
+      { symbols: [] },
+      { symbols: 'AAPL' },
+      { symbols: ['b@d'] },
+      { symbols: [42] },
+      { symbols: Array.from({ length: 51 }, (_, i) => `S${i}`) },
+      { symbols: ['AAPL'], extra: 1 },
+    ]) {
       const r = await api(t, cookie, 'POST', '/api/realtime/force_price_update/', body);
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.body).toMatchObject({ statusCode: 400, error: 'BAD_REQUEST' });
@@ -68,7 +76,12 @@ describe('POST /api/realtime/force_price_update/', () => {
     await sql(t.databaseUrl, `UPDATE assets SET current_price = current_price * 4, last_updated = now() - interval '1 minute' WHERE symbol = 'TSLA'`);
     const [before] = await sql(t.databaseUrl, `SELECT current_price, last_updated FROM assets WHERE symbol = 'TSLA'`);
     const r = await api(t, cookie, 'POST', '/api/realtime/force_price_update', { symbols: ['TSLA'] });
-    expect(r.body.results[0]).toMatchObject({ symbol: 'TSLA', status: 'rejected', reason: 'jump_unconfirmed', message: expect.stringMatching(/awaits confirmation/) });
+    expect(r.body.results[0]).toMatchObject({
+      symbol: 'TSLA',
+      status: 'rejected',
+      reason: 'jump_unconfirmed',
+      message: expect.stringMatching(/awaits confirmation/),
+    });
     expect(r.body.updated).toBe(0);
     const [after] = await sql(t.databaseUrl, `SELECT current_price, last_updated FROM assets WHERE symbol = 'TSLA'`);
     expect(after).toEqual(before);

@@ -18,7 +18,6 @@ import { observeFor, poll } from '../support/poll';
 
 type Committed = BusMessages['prices.committed'];
 
-
 function collect(app: TestApp): Committed[] {
   const seen: Committed[] = [];
   app.app.get(MessageBus).subscribe('prices.committed', (m) => seen.push(m));
@@ -90,7 +89,10 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     const aapl = msg.ticks.find((t) => t.symbol === 'AAPL')!;
     expect(aapl).toMatchObject({ source: 'simulated', previous_close: expect.any(String), high: expect.any(String), low: expect.any(String) });
     // The cache learnt it from the bus.
-    await poll('(await app.app.get(LatestPriceSource).get(\'AAPL\'))?.price === aapl....', async () => (await app.app.get(LatestPriceSource).get('AAPL'))?.price === aapl.price);
+    await poll(
+      "(await app.app.get(LatestPriceSource).get('AAPL'))?.price === aapl....",
+      async () => (await app.app.get(LatestPriceSource).get('AAPL'))?.price === aapl.price,
+    );
   });
 
   it('a written batch written again adds nothing, and an older quote never overwrites a newer one', async () => {
@@ -114,9 +116,19 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     expect((await writer.write([vq('ADBE', '500', t)])).historyRows).toBe(1);
     const mixed = await writer.write([vq('ADBE', '500', t), vq('CRM', '300', t), vq('ADBE', '501', new Date(t.getTime() + 1000))]);
     expect(mixed.historyRows).toBe(2); // CRM@t and ADBE@t+1s; ADBE@t was there
-    expect(mixed.committed.map((c) => [c.symbol, c.price]).sort()).toEqual([['ADBE', '501'], ['CRM', '300']]);
-    const ticks = await sql(app.databaseUrl, `SELECT a.symbol, h.close::text FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol IN ('ADBE', 'CRM') ORDER BY 1, h."timestamp"`);
-    expect(ticks.map((r) => [r.symbol, r.close])).toEqual([['ADBE', '500.00000000'], ['ADBE', '501.00000000'], ['CRM', '300.00000000']]);
+    expect(mixed.committed.map((c) => [c.symbol, c.price]).sort()).toEqual([
+      ['ADBE', '501'],
+      ['CRM', '300'],
+    ]);
+    const ticks = await sql(
+      app.databaseUrl,
+      `SELECT a.symbol, h.close::text FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol IN ('ADBE', 'CRM') ORDER BY 1, h."timestamp"`,
+    );
+    expect(ticks.map((r) => [r.symbol, r.close])).toEqual([
+      ['ADBE', '500.00000000'],
+      ['ADBE', '501.00000000'],
+      ['CRM', '300.00000000'],
+    ]);
   });
 
   it('widens the stored day range for quotes without high/low and starts a new one on a new UTC day', async () => {
@@ -136,7 +148,9 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     const before = await snapshot(app.databaseUrl);
     const now = new Date();
     // Bypass validation: price 0 violates ck_assets_current_price on the 3rd row.
-    await expect(writer.write([vq('AAPL', '1', now), vq('MSFT', '2', now), vq('GOOGL', '0', now), vq('NVDA', '3', now)])).rejects.toThrow(/ck_assets_current_price/);
+    await expect(writer.write([vq('AAPL', '1', now), vq('MSFT', '2', now), vq('GOOGL', '0', now), vq('NVDA', '3', now)])).rejects.toThrow(
+      /ck_assets_current_price/,
+    );
     expect(await snapshot(app.databaseUrl)).toEqual(before);
     await observeFor(100, 'nothing is published for a rolled-back batch');
     expect(seen).toEqual([]);
@@ -173,7 +187,10 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     await sql(app.databaseUrl, `CREATE TRIGGER slow_history BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION slow_history()`);
     const killWriter = async () => {
       const [victim] = await poll('sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_acti...', () =>
-        sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`).then((r) => (r.length ? r : null)),
+        sql<{ pid: number }>(
+          app.databaseUrl,
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`,
+        ).then((r) => (r.length ? r : null)),
       );
       // Between the asset UPDATE and the history INSERT: the update is not visible from outside.
       const [mid] = await sql(app.databaseUrl, `SELECT current_price::text FROM assets WHERE symbol = 'ORCL'`);
@@ -220,7 +237,10 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     try {
       const killWriter = async () => {
         const [victim] = await poll('sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_acti...', () =>
-          sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`).then((r) => (r.length ? r : null)),
+          sql<{ pid: number }>(
+            app.databaseUrl,
+            `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`,
+          ).then((r) => (r.length ? r : null)),
         );
         await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [victim.pid]);
       };
@@ -233,7 +253,9 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     const [stored] = await sql<{ last_updated: Date }>(app.databaseUrl, `SELECT last_updated FROM assets WHERE symbol = 'ORCL'`);
     expect((await pipeline.knownAssets(['ORCL'])).get('ORCL')).toMatchObject({ lastPrice: '999', asOf: stored.last_updated });
     const orclHistory = () =>
-      sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol = 'ORCL'`).then((r) => r[0].n);
+      sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol = 'ORCL'`).then(
+        (r) => r[0].n,
+      );
     const before = await orclHistory();
     const next = await pipeline.runBatch(['ORCL', 'IBM'], leader);
     expect(next.error).toBeUndefined();
@@ -251,9 +273,20 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     // Another process's commit arrives through the bus: the memory moves forward, never back.
     const later = new Date(Date.now() + 3_600_000).toISOString();
     const bus = app.app.get(MessageBus);
-    await bus.publish('prices.committed', { ticks: [{ symbol: 'AMD', price: '321.5', previous_close: null, high: null, low: null, volume: null, as_of: later, source: 'elsewhere' }], published_at: Date.now(), origin: 'other' });
-    await poll('(await pipeline.knownAssets([\'AMD\'])).get(\'AMD\')?.lastPrice === \'32...', async () => (await pipeline.knownAssets(['AMD'])).get('AMD')?.lastPrice === '321.5');
-    await bus.publish('prices.committed', { ticks: [{ symbol: 'AMD', price: '1', previous_close: null, high: null, low: null, volume: null, as_of: new Date(0).toISOString(), source: 'old' }], published_at: Date.now(), origin: 'other' });
+    await bus.publish('prices.committed', {
+      ticks: [{ symbol: 'AMD', price: '321.5', previous_close: null, high: null, low: null, volume: null, as_of: later, source: 'elsewhere' }],
+      published_at: Date.now(),
+      origin: 'other',
+    });
+    await poll(
+      "(await pipeline.knownAssets(['AMD'])).get('AMD')?.lastPrice === '32...",
+      async () => (await pipeline.knownAssets(['AMD'])).get('AMD')?.lastPrice === '321.5',
+    );
+    await bus.publish('prices.committed', {
+      ticks: [{ symbol: 'AMD', price: '1', previous_close: null, high: null, low: null, volume: null, as_of: new Date(0).toISOString(), source: 'old' }],
+      published_at: Date.now(),
+      origin: 'other',
+    });
     await observeFor(50, 'the older tick is not taken');
     expect((await pipeline.knownAssets(['AMD'])).get('AMD')).toMatchObject({ lastPrice: '321.5', asOf: new Date(later) });
     // A change of leader: whatever the other feed wrote, the prices are read from the database again.
@@ -295,20 +328,62 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
       source: r.source ?? 'unknown',
     }));
     expect([...res.committed].sort((a, b) => a.symbol.localeCompare(b.symbol))).toEqual(stored);
-    expect(res.committed.find((c) => c.symbol === 'TICK3')).toMatchObject({ price: '12345679', as_of: new Date(t.getTime() + 1).toISOString(), source: 'test' });
+    expect(res.committed.find((c) => c.symbol === 'TICK3')).toMatchObject({
+      price: '12345679',
+      as_of: new Date(t.getTime() + 1).toISOString(),
+      source: 'test',
+    });
     expect(res.historyRows).toBe(7);
   });
 
   it('builds array parameters PostgreSQL reads back element for element (pgArray)', async () => {
-    const texts = ['', 'NULL', 'null', 'Null', 'NULLS', ' a', 'a ', 'a b', 'a,b', '{', '}', '{}', '"', '\\', 'a"b\\c', '\\"', 'é', '^GSPC', 'BRK.B', 'BTC-USD', '1e5', '-1.5', '\t', 'x\ny', "it's", '日本', null, 'AAPL'];
-    const [row] = await sql<{ a: (string | null)[]; b: (string | null)[] }>(app.databaseUrl, `SELECT $1::text[] AS a, $2::text[] AS b`, [pgArray(texts), texts]);
+    const texts = [
+      '',
+      'NULL',
+      'null',
+      'Null',
+      'NULLS',
+      ' a',
+      'a ',
+      'a b',
+      'a,b',
+      '{',
+      '}',
+      '{}',
+      '"',
+      '\\',
+      'a"b\\c',
+      '\\"',
+      'é',
+      '^GSPC',
+      'BRK.B',
+      'BTC-USD',
+      '1e5',
+      '-1.5',
+      '\t',
+      'x\ny',
+      "it's",
+      '日本',
+      null,
+      'AAPL',
+    ];
+    const [row] = await sql<{ a: (string | null)[]; b: (string | null)[] }>(app.databaseUrl, `SELECT $1::text[] AS a, $2::text[] AS b`, [
+      pgArray(texts),
+      texts,
+    ]);
     expect(row.a).toEqual(texts);
     expect(row.a).toEqual(row.b);
     const nums = ['0', '1', '0.00000001', '123456789012345.12345678', '-5', '1e2', null, '7.10'];
-    const [n] = await sql<{ a: string[]; b: string[] }>(app.databaseUrl, `SELECT $1::numeric[]::text[] AS a, $2::numeric[]::text[] AS b`, [pgArray(nums), nums]);
+    const [n] = await sql<{ a: string[]; b: string[] }>(app.databaseUrl, `SELECT $1::numeric[]::text[] AS a, $2::numeric[]::text[] AS b`, [
+      pgArray(nums),
+      nums,
+    ]);
     expect(n.a).toEqual(n.b);
     const times = [new Date(0).toISOString(), new Date().toISOString(), '2024-03-05T15:00:00.123Z'];
-    const [t] = await sql<{ a: string[]; b: string[] }>(app.databaseUrl, `SELECT $1::timestamptz[]::text[] AS a, $2::timestamptz[]::text[] AS b`, [pgArray(times), times]);
+    const [t] = await sql<{ a: string[]; b: string[] }>(app.databaseUrl, `SELECT $1::timestamptz[]::text[] AS a, $2::timestamptz[]::text[] AS b`, [
+      pgArray(times),
+      times,
+    ]);
     expect(t.a).toEqual(t.b);
     expect(pgArray([])).toBe('{}');
   });
@@ -319,14 +394,16 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     const res = await writer.write([vq('DEL1', '10', t), vq('DEL2', '20', t), vq('DEL1', '11', new Date(t.getTime() + 1000))]);
     expect(res.historyRows).toBe(3);
     const rows = (symbol: string) =>
-      sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol = $1`, [symbol]).then((r) => r[0].n);
+      sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol = $1`, [
+        symbol,
+      ]).then((r) => r[0].n);
     const [{ id }] = await sql<{ id: number }>(app.databaseUrl, `SELECT id FROM assets WHERE symbol = 'DEL1'`);
     expect(await rows('DEL1')).toBe(2);
     const orphans = () => sql<{ n: number }>(app.databaseUrl, `SELECT count(*)::int AS n FROM price_history WHERE asset_id = $1`, [id]).then((r) => r[0].n);
     // A failed delete keeps the history (same statement, same transaction).
-    await expect(
-      sql(app.databaseUrl, `WITH d AS (DELETE FROM assets WHERE symbol = 'DEL1' RETURNING id) SELECT 1 / (count(*) - 1) FROM d`),
-    ).rejects.toThrow(/division by zero/);
+    await expect(sql(app.databaseUrl, `WITH d AS (DELETE FROM assets WHERE symbol = 'DEL1' RETURNING id) SELECT 1 / (count(*) - 1) FROM d`)).rejects.toThrow(
+      /division by zero/,
+    );
     expect(await orphans()).toBe(2);
     await sql(app.databaseUrl, `DELETE FROM assets WHERE symbol = 'DEL1'`);
     expect(await orphans()).toBe(0);
@@ -349,13 +426,16 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
   });
 
   it('ingests 5,000 quotes in one batch through validation and the two statements (callable on its own)', async () => {
-    await sql(
-      app.databaseUrl,
-      `INSERT INTO assets (symbol, name, asset_type) SELECT 'BENCH' || g, 'Bench ' || g, 'STOCK' FROM generate_series(1, 5000) g`,
-    );
+    await sql(app.databaseUrl, `INSERT INTO assets (symbol, name, asset_type) SELECT 'BENCH' || g, 'Bench ' || g, 'STOCK' FROM generate_series(1, 5000) g`);
     const validator = app.app.get(QuoteValidator);
     const now = new Date();
-    const raw = Array.from({ length: 5000 }, (_, i) => ({ symbol: `BENCH${i + 1}`, price: (100 + i / 100).toFixed(2), volume: String(i), as_of: now, source: 'bench' }));
+    const raw = Array.from({ length: 5000 }, (_, i) => ({
+      symbol: `BENCH${i + 1}`,
+      price: (100 + i / 100).toFixed(2),
+      volume: String(i),
+      as_of: now,
+      source: 'bench',
+    }));
     const { accepted, rejected } = validator.validate(raw, new Map());
     expect(rejected).toEqual([]);
     const res = await writer.write(accepted);
@@ -375,7 +455,15 @@ describe('Price pipeline: rejected and unpriced quotes', () => {
     const ts = new Date(Date.now() - 5000).toISOString();
     writeFileSync(
       join(dir, 'bad.csv'),
-      ['timestamp,symbol,price,volume', `${ts},AAPL,231.5,10`, `${ts},MSFT,NaN,10`, `${ts},GOOGL,-3,10`, `${ts},AMZN,0,10`, `${ts},META,Infinity,1`, `2999-01-01T00:00:00Z,NVDA,120,1`].join('\n'),
+      [
+        'timestamp,symbol,price,volume',
+        `${ts},AAPL,231.5,10`,
+        `${ts},MSFT,NaN,10`,
+        `${ts},GOOGL,-3,10`,
+        `${ts},AMZN,0,10`,
+        `${ts},META,Infinity,1`,
+        `2999-01-01T00:00:00Z,NVDA,120,1`,
+      ].join('\n'),
     );
     app = await startTestApp({
       PRICE_BACKFILL_DAYS: '0',
@@ -404,7 +492,9 @@ describe('Price pipeline: rejected and unpriced quotes', () => {
     });
     const msg = await poll('seen[0]', () => seen[0]);
     expect(msg.ticks.map((t) => t.symbol)).toEqual(['AAPL']);
-    expect(await sql(app.databaseUrl, `SELECT symbol, current_price FROM assets WHERE symbol IN ('MSFT','GOOGL','AMZN','META','NVDA') ORDER BY symbol`)).toEqual(before);
+    expect(
+      await sql(app.databaseUrl, `SELECT symbol, current_price FROM assets WHERE symbol IN ('MSFT','GOOGL','AMZN','META','NVDA') ORDER BY symbol`),
+    ).toEqual(before);
   });
 
   it('a symbol no provider can price keeps its last price and turns stale', async () => {

@@ -8,7 +8,6 @@ import { observeFor, poll } from '../support/poll';
 
 const REDIS_URL = inject('redisUrl');
 
-
 const ticks = async (url: string) => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM price_history WHERE "interval" = 'tick'`))[0].n;
 const duplicates = (url: string) => sql(url, `SELECT asset_id, "interval", "timestamp" FROM price_history GROUP BY 1, 2, 3 HAVING count(*) > 1`);
 
@@ -44,7 +43,18 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
   const procs: FeedProcess[] = [];
   const start = (args: string[] = ['--interval', '0.2']) => {
     // One BUS_SECRET for every process (the standby learns the leader's commits from the bus).
-    const p = new FeedProcess({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log', REALTIME_BATCH_SIZE: '7' }, args);
+    const p = new FeedProcess(
+      {
+        DATABASE_URL: db.url,
+        REDIS_URL,
+        REDIS_PREFIX: prefix,
+        BUS_SECRET: TEST_BUS_SECRET,
+        PRICE_BACKFILL_DAYS: '0',
+        LOG_LEVEL: 'log',
+        REALTIME_BATCH_SIZE: '7',
+      },
+      args,
+    );
     procs.push(p);
     return p;
   };
@@ -96,7 +106,7 @@ describe('price-feed processes: one writer, standby, takeover, lost connections,
     expect(await duplicates(db.url)).toEqual([]);
   });
 
-  it("survives pg_terminate_backend of all its connections mid-run and resumes, without duplicate rows", async () => {
+  it('survives pg_terminate_backend of all its connections mid-run and resumes, without duplicate rows', async () => {
     const from = b.lines.length;
     const killed = await sql<{ n: number }>(
       db.url,
@@ -138,7 +148,10 @@ describe('price-feed process: the batch cycle is the cron job price-feed-batch',
   const prefix = `rmtest-${randomUUID()}:`;
   const procs: FeedProcess[] = [];
   const start = (env: Record<string, string>, args: string[] = []) => {
-    const p = new FeedProcess({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log', ...env }, args);
+    const p = new FeedProcess(
+      { DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log', ...env },
+      args,
+    );
     procs.push(p);
     return p;
   };

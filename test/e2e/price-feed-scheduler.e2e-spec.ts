@@ -11,11 +11,18 @@ import { observe, OutputCapture } from '../support/output-capture';
 import { VendorServer } from '../unit/price-feed/support/vendor-server';
 import { poll } from '../support/poll';
 
-
 const count = async (url: string, where = 'TRUE') => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM price_history WHERE ${where}`))[0].n;
 
 /** Settings some app of this file sets: unset unless given (startTestApp leaves in process.env what an earlier app set). */
-const RESET = ['PRICE_FEED_CRON', 'REALTIME_UPDATE_INTERVAL', 'REALTIME_BATCH_SIZE', 'PRICE_BACKFILL_DAYS', 'PRICE_PROVIDERS', 'YAHOO_BASE_URL', 'VENDOR_TIMEOUT_MS'];
+const RESET = [
+  'PRICE_FEED_CRON',
+  'REALTIME_UPDATE_INTERVAL',
+  'REALTIME_BATCH_SIZE',
+  'PRICE_BACKFILL_DAYS',
+  'PRICE_PROVIDERS',
+  'YAHOO_BASE_URL',
+  'VENDOR_TIMEOUT_MS',
+];
 const start = (env: Record<string, string | undefined>, opts?: Parameters<typeof startTestApp>[1]) =>
   startTestApp({ ...Object.fromEntries(RESET.map((k) => [k, undefined])), ...env }, opts);
 
@@ -51,7 +58,7 @@ describe('Scheduled feed inside the API (PRICE_FEED_MODE=inprocess), sub-second 
 
   it('takes the lock and moves prices every interval, in batches', async () => {
     const status = app.app.get(PriceFeedStatus);
-    await poll('status.role === \'leader\'', () => status.role === 'leader');
+    await poll("status.role === 'leader'", () => status.role === 'leader');
 
     const batches: BusMessages['prices.committed'][] = [];
     app.app.get(MessageBus).subscribe('prices.committed', (m) => batches.push(m));
@@ -95,16 +102,23 @@ describe('Scheduled feed inside the API (PRICE_FEED_MODE=inprocess), sub-second 
     expect(perType.map((r) => r.asset_type)).toContain('CRYPTO');
   });
 
-  it('nightly job: daily bars from yesterday\'s ticks, old ticks pruned', async () => {
+  it("nightly job: daily bars from yesterday's ticks, old ticks pruned", async () => {
     const writer = app.app.get(PriceBatchWriter);
     const today = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`).getTime();
     const y = (h: number) => new Date(today - 86_400_000 + h * 3_600_000);
     // A symbol the backfill gave no bar for yesterday? Use a fresh asset to be sure.
     await sql(app.databaseUrl, `INSERT INTO assets (symbol, name, asset_type) VALUES ('ZZDAY', 'Day test', 'STOCK')`);
-    for (const [h, p] of [[1, '10'], [5, '12.5'], [9, '9'], [20, '11']] as const) {
+    for (const [h, p] of [
+      [1, '10'],
+      [5, '12.5'],
+      [9, '9'],
+      [20, '11'],
+    ] as const) {
       await writer.write([{ symbol: 'ZZDAY', price: p, previous_close: null, high: null, low: null, volume: String(h * 10), as_of: y(h), source: 'test' }]);
     }
-    await writer.write([{ symbol: 'ZZDAY', price: '8', previous_close: null, high: null, low: null, volume: '1', as_of: new Date(today - 30 * 86_400_000), source: 'test' }]);
+    await writer.write([
+      { symbol: 'ZZDAY', price: '8', previous_close: null, high: null, low: null, volume: '1', as_of: new Date(today - 30 * 86_400_000), source: 'test' },
+    ]);
     await app.app.get(PriceFeedScheduler).daily();
     const bars = await sql(
       app.databaseUrl,
@@ -163,7 +177,13 @@ describe.each([
 });
 
 describe.each([
-  { name: 'derived from REALTIME_UPDATE_INTERVAL=1', env: { REALTIME_UPDATE_INTERVAL: '1' }, expression: '* * * * * *', everyMs: 1000, from: 'REALTIME_UPDATE_INTERVAL' },
+  {
+    name: 'derived from REALTIME_UPDATE_INTERVAL=1',
+    env: { REALTIME_UPDATE_INTERVAL: '1' },
+    expression: '* * * * * *',
+    everyMs: 1000,
+    from: 'REALTIME_UPDATE_INTERVAL',
+  },
   {
     name: 'PRICE_FEED_CRON overrides REALTIME_UPDATE_INTERVAL=0.2',
     env: { PRICE_FEED_CRON: '*/2 * * * * *', REALTIME_UPDATE_INTERVAL: '0.2' },
@@ -202,7 +222,7 @@ describe.each([
   it('its firings run the feed (after the first run, which starts as soon as the lock is taken)', async () => {
     const registry = app.app.get(SchedulerRegistry);
     const status = app.app.get(PriceFeedStatus);
-    await poll('status.role === \'leader\'', () => status.role === 'leader');
+    await poll("status.role === 'leader'", () => status.role === 'leader');
     await poll('status.runs >= 1', () => status.runs >= 1);
     const runs = status.runs;
     // Two more runs need two firings of the job: the lock is taken only once.
@@ -278,7 +298,7 @@ describe('Two in-process feeds on one database', () => {
 
   beforeAll(async () => {
     first = await start(env);
-    await poll('first.app.get(PriceFeedStatus).role === \'leader\'', () => first.app.get(PriceFeedStatus).role === 'leader');
+    await poll("first.app.get(PriceFeedStatus).role === 'leader'", () => first.app.get(PriceFeedStatus).role === 'leader');
     second = await start(env, { databaseUrl: first.databaseUrl });
   });
   afterAll(async () => {
@@ -291,7 +311,7 @@ describe('Two in-process feeds on one database', () => {
     expect(second.app.get(PriceFeedStatus).role).toBe('standby');
     expect(second.app.get(PriceFeedStatus).runs).toBe(0);
     await first.stop();
-    await poll('second.app.get(PriceFeedStatus).role === \'leader\'', () => second.app.get(PriceFeedStatus).role === 'leader');
+    await poll("second.app.get(PriceFeedStatus).role === 'leader'", () => second.app.get(PriceFeedStatus).role === 'leader');
     const n = await count(first.databaseUrl);
     await poll('(await count(first.databaseUrl)) > n', async () => (await count(first.databaseUrl)) > n);
   });

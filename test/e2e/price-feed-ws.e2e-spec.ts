@@ -45,20 +45,35 @@ describe('price-feed process → Redis → API (PRICE_FEED_MODE=external) → We
       ws.inbox.drain('asset_update');
 
       // The API's BUS_SECRET (startTestApp's): the feed's messages are signed with it.
-      feed = new FeedProcess({ DATABASE_URL: t.databaseUrl, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log' }, ['--interval', '0.2', '--batch-size', '100']);
+      feed = new FeedProcess(
+        { DATABASE_URL: t.databaseUrl, REDIS_URL, REDIS_PREFIX: prefix, BUS_SECRET: TEST_BUS_SECRET, PRICE_BACKFILL_DAYS: '0', LOG_LEVEL: 'log' },
+        ['--interval', '0.2', '--batch-size', '100'],
+      );
       await feed.waitFor(/Holding the price-feed lock/);
 
       const updates = [];
       for (let i = 0; i < 3; i++) updates.push(await ws.next('asset_update', (m) => m.data.symbol === 'AAPL' && m.data.source === 'simulated', 10_000));
       for (const u of updates) {
-        expect(u.data).toMatchObject({ symbol: 'AAPL', price: expect.any(Number), change: expect.any(Number), high: expect.any(Number), low: expect.any(Number) });
+        expect(u.data).toMatchObject({
+          symbol: 'AAPL',
+          price: expect.any(Number),
+          change: expect.any(Number),
+          high: expect.any(Number),
+          low: expect.any(Number),
+        });
       }
       const times = updates.map((u) => Date.parse(u.data.as_of));
       expect(times[1]).toBeGreaterThan(times[0]);
       expect(times[2]).toBeGreaterThan(times[1]);
       // Each one is a newer stored price: the last one matches the database.
       const [row] = await sql<{ current_price: string }>(t.databaseUrl, `SELECT current_price FROM assets WHERE symbol = 'AAPL'`);
-      const prices = [...updates.map((u) => u.data.price), ...ws.inbox.drain('asset_update').filter((m) => m.data.symbol === 'AAPL').map((m) => m.data.price)];
+      const prices = [
+        ...updates.map((u) => u.data.price),
+        ...ws.inbox
+          .drain('asset_update')
+          .filter((m) => m.data.symbol === 'AAPL')
+          .map((m) => m.data.price),
+      ];
       expect(prices).toContain(Number(row.current_price));
 
       // The API's status knows a separate feed is running (its heartbeat in Redis).

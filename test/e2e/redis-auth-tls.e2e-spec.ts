@@ -66,7 +66,12 @@ describe('Redis with a password (redis://:password@host:port)', { timeout: 90_00
   it('works end to end with the password in REDIS_URL', async () => {
     expect(redis.url).toBe(`redis://:${password}@127.0.0.1:${redis.port}`);
     // The server really requires it.
-    const anonymous = new Redis(`redis://127.0.0.1:${redis.port}`, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false });
+    const anonymous = new Redis(`redis://127.0.0.1:${redis.port}`, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      enableReadyCheck: false,
+    });
     anonymous.on('error', () => undefined);
     try {
       await expect(anonymous.ping()).rejects.toThrow(/NOAUTH/);
@@ -99,7 +104,9 @@ describe('Redis with a password (redis://:password@host:port)', { timeout: 90_00
     try {
       expect(Date.now() - started).toBeLessThan(30_000);
       const target = esc(`127.0.0.1:${redis.port}`);
-      const LINE = new RegExp(`Redis link to ${target} could not be established at start-up \\(WRONGPASS invalid username-password pair or user is disabled; check the user name and password in REDIS_URL`);
+      const LINE = new RegExp(
+        `Redis link to ${target} could not be established at start-up \\(WRONGPASS invalid username-password pair or user is disabled; check the user name and password in REDIS_URL`,
+      );
       await poll('the link warning', () => out.match(LINE, mark).length > 0, 10_000, 25);
       expect(await health(t)).toMatchObject({ status: 'degraded', redis: 'down', bus: 'redis' });
       await expect(t.app.get(MessageBus).ready(300)).rejects.toThrow(/not active after 300 ms/);
@@ -144,11 +151,38 @@ describe('Redis over TLS (rediss://) with a private CA (REDIS_TLS_CA_FILE)', { t
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=realtime-markets test CA');
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
     writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.cnf');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '1',
+      '-extfile',
+      'san.cnf',
+    );
     tlsPort = await freePort();
     redis = await startRedisServer({
       password,
-      args: ['--tls-port', String(tlsPort), '--tls-cert-file', join(dir, 'server.pem'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', ca, '--tls-auth-clients', 'no'],
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        join(dir, 'server.pem'),
+        '--tls-key-file',
+        join(dir, 'server.key'),
+        '--tls-ca-cert-file',
+        ca,
+        '--tls-auth-clients',
+        'no',
+      ],
     });
     tlsUrl = `rediss://:${password}@127.0.0.1:${tlsPort}`;
     out.install();
@@ -193,7 +227,9 @@ describe('Redis over TLS (rediss://) with a private CA (REDIS_TLS_CA_FILE)', { t
     const t = await startTestApp({ REDIS_URL: tlsUrl, REDIS_PREFIX: prefix });
     try {
       const target = esc(`127.0.0.1:${tlsPort}`);
-      const LINE = new RegExp(`Redis link to ${target} could not be established at start-up \\([^)]*certificate[^;]*; check the TLS setup: .*REDIS_TLS_CA_FILE`);
+      const LINE = new RegExp(
+        `Redis link to ${target} could not be established at start-up \\([^)]*certificate[^;]*; check the TLS setup: .*REDIS_TLS_CA_FILE`,
+      );
       await poll('the link warning', () => out.match(LINE, mark).length > 0, 10_000, 25);
       await observe(2_500);
       expect(out.match(new RegExp(target), mark)).toHaveLength(1);

@@ -36,7 +36,8 @@ class OutputCapture {
       const original = stream.write;
       const lines = this.lines;
       stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-        const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+        const text =
+          typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
         for (const l of text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) if (l.trim()) lines.push(l);
         return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
       } as typeof stream.write;
@@ -55,8 +56,6 @@ class OutputCapture {
     return this.lines.slice(from).filter((l) => re.test(l));
   }
 }
-
-
 
 /** A fixed observation window (not synchronisation): how long we watch the log for lines that must not appear. */
 const observe = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -269,7 +268,9 @@ describe('start-up with Redis unreachable', { timeout: 90_000 }, () => {
     let app: INestApplicationContext | undefined;
     try {
       const started = Date.now();
-      app = await NestFactory.createApplicationContext(PriceFeedProcessModule, { logger: new ConsoleLogger({ logLevels: ['fatal', 'error', 'warn', 'log'], colors: false }) });
+      app = await NestFactory.createApplicationContext(PriceFeedProcessModule, {
+        logger: new ConsoleLogger({ logLevels: ['fatal', 'error', 'warn', 'log'], colors: false }),
+      });
       await app.init();
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(app.get(PriceFeedScheduler).enabled).toBe(true);

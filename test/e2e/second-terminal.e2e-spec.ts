@@ -28,7 +28,6 @@ function clusterUrl(dataDir: string): string | undefined {
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/realtime_markets`;
 }
 
-
 describe('a second terminal: CLI commands and the price feed next to `npm start` on the default (embedded) database', { timeout: 180_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rm-second-terminal-'));
   const redisUrl = inject('redisUrl');

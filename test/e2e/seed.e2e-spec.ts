@@ -37,10 +37,7 @@ describe('catalog seeding at start-up', () => {
     expect(aapl).toMatchObject({ name: 'Apple Inc.', asset_type: 'STOCK', source: 'catalog', last_updated: null });
     expect(Number(aapl.current_price)).toBe(Number(ref));
     expect(aapl.previous_close).toBe(aapl.current_price);
-    const [p] = await sql<{ name: string; username: string }>(
-      t.databaseUrl,
-      `SELECT p.name, u.username FROM portfolios p JOIN users u ON u.id = p.owner_id`,
-    );
+    const [p] = await sql<{ name: string; username: string }>(t.databaseUrl, `SELECT p.name, u.username FROM portfolios p JOIN users u ON u.id = p.owner_id`);
     expect(p).toEqual({ name: 'Demo Portfolio', username: 'demo' });
     const [{ hash }] = await sql<{ hash: string }>(t.databaseUrl, `SELECT password_hash AS hash FROM users WHERE username = 'demo'`);
     expect(hash).toMatch(/^\$argon2id\$/);
@@ -66,7 +63,10 @@ describe('catalog seeding at start-up', () => {
     // Migrations first (TypeORM's migration table is not safe for concurrent first runs; the seeding lock is what is under test).
     await runCli(['migrate'], { DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'error' });
     const [a, b] = await Promise.all([startTestApp({}, { databaseUrl: db.url }), startTestApp({}, { databaseUrl: db.url })]);
-    cleanups.push(() => a.stop(), () => b.stop());
+    cleanups.push(
+      () => a.stop(),
+      () => b.stop(),
+    );
     expect(await counts(db.url)).toEqual({ assets: catalog.length, users: 1, demo: 1, portfolios: 1, positions: DEMO_POSITIONS.length });
     await a.stop();
     await b.stop();

@@ -34,7 +34,7 @@ describe('SessionService.isActive (used by the socket heartbeat re-check)', () =
     } finally {
       await sql(t.databaseUrl, 'ALTER TABLE session_offline RENAME TO session');
     }
-    await sql(t.databaseUrl, 'UPDATE session SET expire = now() - interval \'1 minute\' WHERE sid = $1', [sid]);
+    await sql(t.databaseUrl, "UPDATE session SET expire = now() - interval '1 minute' WHERE sid = $1", [sid]);
     expect(await sessions.isActive(sid)).toBe(false);
   });
 });

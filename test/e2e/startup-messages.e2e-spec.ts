@@ -93,7 +93,15 @@ describe('start-up messages a person can act on', { timeout: 120_000 }, () => {
 
   it('Ctrl-C while the in-process feed is busy: exit 0, no error-looking line, the embedded database stopped', async () => {
     const port = await freePort();
-    const api = new NodeProcess(API_MAIN, { NODE_ENV: 'development', DATA_DIR: dataDir, PORT: String(port), PRICE_FEED_MODE: 'inprocess', REALTIME_UPDATE_INTERVAL: '1', PRICE_BACKFILL_DAYS: '5', LOG_LEVEL: 'log' });
+    const api = new NodeProcess(API_MAIN, {
+      NODE_ENV: 'development',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      PRICE_FEED_MODE: 'inprocess',
+      REALTIME_UPDATE_INTERVAL: '1',
+      PRICE_BACKFILL_DAYS: '5',
+      LOG_LEVEL: 'log',
+    });
     await api.waitFor(/Serving on http/, 90_000);
     await api.waitFor(/Holding the price-feed lock/, 20_000);
     const mark = api.lines.length;
@@ -132,7 +140,15 @@ describe('start-up messages a person can act on', { timeout: 120_000 }, () => {
     it('taken between the check and listen: the app closes, its embedded database stops cleanly, and the error names PORT', async () => {
       const appDir = mkdtempSync(join(tmpdir(), 'rm-port-race-'));
       const saved = { ...process.env };
-      Object.assign(process.env, { NODE_ENV: 'test', DATA_DIR: appDir, PORT: String(port), HOST: '127.0.0.1', PRICE_FEED_MODE: 'off', LOG_LEVEL: 'error', SESSION_SECRET: 'x'.repeat(40) });
+      Object.assign(process.env, {
+        NODE_ENV: 'test',
+        DATA_DIR: appDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PRICE_FEED_MODE: 'off',
+        LOG_LEVEL: 'error',
+        SESSION_SECRET: 'x'.repeat(40),
+      });
       delete process.env.DATABASE_URL;
       delete process.env.REDIS_URL;
       try {

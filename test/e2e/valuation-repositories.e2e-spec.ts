@@ -39,7 +39,11 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
     // Portfolio ids out of insertion order, positions out of symbol order: the reads order by id.
     await ds.query(`INSERT INTO portfolios (id, owner_id, name) VALUES (20, 2, 'Second'), (10, 1, 'First'), (30, 1, 'Empty')`);
     const pos = (portfolio: number, symbol: string, quantity: string) =>
-      ds.query(`INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) SELECT $1, id, $3, 1 FROM assets WHERE symbol = $2`, [portfolio, symbol, quantity]);
+      ds.query(`INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) SELECT $1, id, $3, 1 FROM assets WHERE symbol = $2`, [
+        portfolio,
+        symbol,
+        quantity,
+      ]);
     await pos(10, 'MSFT', '0.1');
     await pos(10, 'AAPL', '3');
     await pos(20, 'BTC-USD', '1000000000000');
@@ -108,7 +112,16 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
 
   it('holdings.portfolio: one portfolio with its assets’ prices, [] when it does not exist', async () => {
     expect(await holdings.portfolio(20)).toEqual([
-      { portfolio_id: 20, owner_id: 2, name: 'Second', symbol: 'BTC-USD', quantity: '1000000000000.00000000', current_price: '63250.12345678', previous_close: '60000.00000000', last_updated: null },
+      {
+        portfolio_id: 20,
+        owner_id: 2,
+        name: 'Second',
+        symbol: 'BTC-USD',
+        quantity: '1000000000000.00000000',
+        current_price: '63250.12345678',
+        previous_close: '60000.00000000',
+        last_updated: null,
+      },
       { portfolio_id: 20, owner_id: 2, name: 'Second', symbol: 'NEWCO', quantity: '5.00000000', current_price: null, previous_close: null, last_updated: null },
     ]);
     expect(await holdings.portfolio(30)).toEqual([

@@ -28,7 +28,12 @@ describe('live portfolio valuation (real bus, real database)', () => {
   /** Like the feed: commit prices to the assets table, then publish the batch. Returns the log position before it. */
   async function commitPrices(prices: { symbol: string; price: string; previous_close: string }[], asOf = new Date()): Promise<number> {
     for (const p of prices) {
-      await sql(t.databaseUrl, `UPDATE assets SET current_price = $2, previous_close = $3, last_updated = $4 WHERE symbol = $1`, [p.symbol, p.price, p.previous_close, asOf]);
+      await sql(t.databaseUrl, `UPDATE assets SET current_price = $2, previous_close = $3, last_updated = $4 WHERE symbol = $1`, [
+        p.symbol,
+        p.price,
+        p.previous_close,
+        asOf,
+      ]);
     }
     const ticks: PriceTick[] = prices.map((p) => ({ ...p, high: null, low: null, volume: null, as_of: asOf.toISOString(), source: 'test' }));
     const mark = batches.length;
@@ -38,7 +43,12 @@ describe('live portfolio valuation (real bus, real database)', () => {
 
   async function restFigures(agent: Agent, id: number) {
     const res = await agent.get(`/api/portfolios/${id}`).expect(200);
-    return { total_value: res.body.total_value, daily_change: res.body.daily_change, daily_change_percent: res.body.daily_change_percent, positions_count: res.body.positions_count };
+    return {
+      total_value: res.body.total_value,
+      daily_change: res.body.daily_change,
+      daily_change_percent: res.body.daily_change_percent,
+      positions_count: res.body.positions_count,
+    };
   }
 
   beforeAll(async () => {
@@ -81,7 +91,15 @@ describe('live portfolio valuation (real bus, real database)', () => {
     ]);
     const v1 = await waitFor((v) => v.portfolio_id === p1, mark);
     // 3 x 0.3 + 0.1 x 420.5 = 0.9 + 42.05 ; previous 0.3 + 40 ; change 2.65 ; 2.65 / 40.3 = 6.57568...%
-    expect(v1).toMatchObject({ portfolio_id: p1, name: 'P1', total_value: '42.95', daily_change: '2.65', daily_change_percent: '6.5757', positions_count: 2, stale: false });
+    expect(v1).toMatchObject({
+      portfolio_id: p1,
+      name: 'P1',
+      total_value: '42.95',
+      daily_change: '2.65',
+      daily_change_percent: '6.5757',
+      positions_count: 2,
+      stale: false,
+    });
     expect(typeof v1.owner_id).toBe('number');
     const v2 = await waitFor((v) => v.portfolio_id === p2, mark);
     // 10^12 x 420.5 + 0.5 x BTC (catalog price, unchanged)
@@ -91,15 +109,26 @@ describe('live portfolio valuation (real bus, real database)', () => {
     expect(v2.daily_change).toBe('20500000000000');
     expect(v2.stale).toBe(true); // BTC-USD was never priced by a feed (catalog reference price)
     // The same numbers as the REST API computes from the database.
-    expect(await restFigures(alice, p1)).toMatchObject({ total_value: v1.total_value, daily_change: v1.daily_change, daily_change_percent: v1.daily_change_percent });
-    expect(await restFigures(bob, p2)).toMatchObject({ total_value: v2.total_value, daily_change: v2.daily_change, daily_change_percent: v2.daily_change_percent });
+    expect(await restFigures(alice, p1)).toMatchObject({
+      total_value: v1.total_value,
+      daily_change: v1.daily_change,
+      daily_change_percent: v1.daily_change_percent,
+    });
+    expect(await restFigures(bob, p2)).toMatchObject({
+      total_value: v2.total_value,
+      daily_change: v2.daily_change,
+      daily_change_percent: v2.daily_change_percent,
+    });
   });
 
   it('notifies only the portfolios that hold a changed symbol', async () => {
     const mark = await commitPrices([{ symbol: 'ETH-USD', price: '2500.25', previous_close: '2400' }]);
     const demo = await waitFor((v) => v.portfolio_id === demoId, mark);
     expect(demo.name).toBe('Demo Portfolio');
-    const ids = batches.slice(mark).flat().map((v) => v.portfolio_id);
+    const ids = batches
+      .slice(mark)
+      .flat()
+      .map((v) => v.portfolio_id);
     expect(ids).not.toContain(p1);
     expect(ids).not.toContain(p2);
   });
@@ -110,7 +139,12 @@ describe('live portfolio valuation (real bus, real database)', () => {
       const mark = await commitPrices([{ symbol: 'MSFT', price: '421', previous_close: '400' }]);
       const v2 = await waitFor((x) => x.portfolio_id === p2, mark);
       expect(v2.total_value).toBe('421000000031625');
-      expect(batches.slice(mark).flat().map((x) => x.portfolio_id)).not.toContain(p1);
+      expect(
+        batches
+          .slice(mark)
+          .flat()
+          .map((x) => x.portfolio_id),
+      ).not.toContain(p1);
       // Not notified, but still revalued: 3 x 0.3 + 0.1 x 421 = 43
       expect(await engine.snapshot(p1)).toMatchObject({ total_value: '43', daily_change: '2.7' });
       expect(await restFigures(alice, p1)).toMatchObject({ total_value: '43', daily_change: '2.7' });
@@ -126,13 +160,20 @@ describe('live portfolio valuation (real bus, real database)', () => {
     for (let round = 0; round < 25; round++) {
       const prices = ['AAPL', 'MSFT', 'BTC-USD', 'ETH-USD', 'GOOGL']
         .filter(() => rnd() < 0.7)
-        .map((symbol) => ({ symbol, price: round === 10 && symbol === 'BTC-USD' ? '90000000.12345678' : price(round % 5 === 0 ? 5_000_000 : 1000), previous_close: price(1000) }));
+        .map((symbol) => ({
+          symbol,
+          price: round === 10 && symbol === 'BTC-USD' ? '90000000.12345678' : price(round % 5 === 0 ? 5_000_000 : 1000),
+          previous_close: price(1000),
+        }));
       if (prices.length === 0) continue;
       const mark = await commitPrices(prices);
       if (prices.some((p) => p.symbol === 'AAPL' || p.symbol === 'MSFT')) await waitFor((v) => v.portfolio_id === p1 || v.portfolio_id === p2, mark);
       else await waitFor(() => true, mark);
     }
-    for (const [agent, id] of [[alice, p1], [bob, p2]] as const) {
+    for (const [agent, id] of [
+      [alice, p1],
+      [bob, p2],
+    ] as const) {
       const snap = await engine.snapshot(id);
       expect(snap).toMatchObject(await restFigures(agent, id));
     }
@@ -149,7 +190,9 @@ describe('live portfolio valuation (real bus, real database)', () => {
       `INSERT INTO portfolios (owner_id, name) SELECT owner_id, 'Raced' FROM portfolios WHERE id = $1 RETURNING id`,
       [p1],
     );
-    await sql(t.databaseUrl, `INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) SELECT $1, id, 4, 1 FROM assets WHERE symbol = 'AAPL'`, [id]);
+    await sql(t.databaseUrl, `INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) SELECT $1, id, 4, 1 FROM assets WHERE symbol = 'AAPL'`, [
+      id,
+    ]);
     const before = batches.length;
     await bus.publish('portfolio.changed', { portfolio_id: id, owner_id: 0 });
     await new Promise((r) => setImmediate(r)); // the bus delivers on a later tick: the notifying reload has started
@@ -234,7 +277,12 @@ describe('live portfolio valuation (real bus, real database)', () => {
       const mark = await commitPrices([{ symbol: 'MSFT', price: '500', previous_close: '400' }]);
       const v = await waitFor((x) => x.portfolio_id === p2, mark);
       expect(v.portfolio_id).toBe(p2);
-      expect(batches.slice(mark).flat().map((x) => x.portfolio_id)).toEqual([p2]);
+      expect(
+        batches
+          .slice(mark)
+          .flat()
+          .map((x) => x.portfolio_id),
+      ).toEqual([p2]);
     } finally {
       engine.setInterest(null);
     }
@@ -246,7 +294,12 @@ describe('live portfolio valuation (real bus, real database)', () => {
     expect(await engine.snapshot(p1)).toBeNull();
     const mark = await commitPrices([{ symbol: 'AAPL', price: '7', previous_close: '6' }]);
     await waitFor((x) => x.portfolio_id === demoId, mark);
-    expect(batches.slice(mark).flat().map((x) => x.portfolio_id)).not.toContain(p1);
+    expect(
+      batches
+        .slice(mark)
+        .flat()
+        .map((x) => x.portfolio_id),
+    ).not.toContain(p1);
   });
 
   it('loads every portfolio from the database at start-up', async () => {

@@ -15,7 +15,8 @@ describe('web pages served by the app', () => {
     await app?.close();
   });
 
-  const assetsOf = (html: string) => [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((u) => !u.startsWith('data:') && !u.startsWith('#'));
+  const assetsOf = (html: string) =>
+    [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((u) => !u.startsWith('data:') && !u.startsWith('#'));
 
   it.each([
     ['/realtime/dashboard/', 'Dashboard'],
@@ -33,12 +34,15 @@ describe('web pages served by the app', () => {
     const external = [...res.text.matchAll(/<(script|link|img|iframe)\b[^>]*(?:src|href)="(https?:)?\/\//g)];
     expect(external).toEqual([]);
     for (const ref of refs) {
-      const asset = await request(app.url).get(ref).buffer(true).parse((res, cb) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () => cb(null, data));
-      });
+      const asset = await request(app.url)
+        .get(ref)
+        .buffer(true)
+        .parse((res, cb) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (data += c));
+          res.on('end', () => cb(null, data));
+        });
       expect(asset.status, ref).toBe(200);
       expect(asset.headers['cache-control']).toMatch(/immutable/);
       const body = asset.body as string;

@@ -8,7 +8,8 @@ export class OutputCapture {
       const original = stream.write;
       const lines = this.lines;
       stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-        const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+        const text =
+          typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
         for (const l of text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) if (l.trim()) lines.push(l);
         return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
       } as typeof stream.write;
@@ -27,7 +28,6 @@ export class OutputCapture {
     return this.lines.slice(from).filter((l) => re.test(l));
   }
 }
-
 
 /** A fixed observation window (not synchronisation): how long we watch for things that must not happen. */
 export const observe = (ms: number) => new Promise((r) => setTimeout(r, ms));

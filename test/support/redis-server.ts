@@ -70,7 +70,11 @@ const lastLines = (text: string) =>
  */
 function spawnRedis(port: number, dir: string, extraArgs: readonly string[] = [], timeoutMs = 10_000): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice', ...extraArgs],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let settled = false;
     const settle = (err?: Error) => {
@@ -91,8 +95,13 @@ function spawnRedis(port: number, dir: string, extraArgs: readonly string[] = []
     c.stderr?.on('data', onData);
     c.once('error', (err) => settle(new Error(`could not run redis-server: ${err.message}`)));
     c.once('exit', () => running.delete(c));
-    c.once('exit', (code, signal) => settle(new Error(`redis-server on port ${port} exited (${signal ?? `code ${code}`}) before accepting connections: ${lastLines(out)}`)));
-    const timer = setTimeout(() => settle(new Error(`redis-server on port ${port} did not accept connections within ${timeoutMs} ms: ${lastLines(out)}`)), timeoutMs);
+    c.once('exit', (code, signal) =>
+      settle(new Error(`redis-server on port ${port} exited (${signal ?? `code ${code}`}) before accepting connections: ${lastLines(out)}`)),
+    );
+    const timer = setTimeout(
+      () => settle(new Error(`redis-server on port ${port} did not accept connections within ${timeoutMs} ms: ${lastLines(out)}`)),
+      timeoutMs,
+    );
     track(c);
   });
 }

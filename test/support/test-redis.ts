@@ -108,13 +108,17 @@ export async function resolveTestRedis(env: NodeJS.ProcessEnv = process.env, opt
   try {
     server = await startRedisServer();
   } catch (err) {
-    throw new Error(`No Redis for the tests: nothing answers at ${redactUrl(defaultUrl)} and a private redis-server did not start (${oneLine(err)}); set TEST_REDIS_URL=redis://HOST:PORT`);
+    throw new Error(
+      `No Redis for the tests: nothing answers at ${redactUrl(defaultUrl)} and a private redis-server did not start (${oneLine(err)}); set TEST_REDIS_URL=redis://HOST:PORT`,
+    );
   }
   try {
     await pingRedis(server.url, 5_000);
   } catch (err) {
     await server.close();
-    throw new Error(`No Redis for the tests: the private redis-server at ${server.url} does not answer PING (${oneLine(err)}); set TEST_REDIS_URL=redis://HOST:PORT`);
+    throw new Error(
+      `No Redis for the tests: the private redis-server at ${server.url} does not answer PING (${oneLine(err)}); set TEST_REDIS_URL=redis://HOST:PORT`,
+    );
   }
   return { url: server.url, source: 'private', close: () => server.close() };
 }

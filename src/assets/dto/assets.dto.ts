@@ -11,7 +11,9 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 export class ListAssetsQuery {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit: number = 50;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(1_000_000) offset: number = 0;
-  @IsOptional() @Transform(upperTrim) @IsIn(ASSET_TYPES as unknown as string[], { message: `type must be one of ${ASSET_TYPES.join(', ')}` })
+  @IsOptional()
+  @Transform(upperTrim)
+  @IsIn(ASSET_TYPES as unknown as string[], { message: `type must be one of ${ASSET_TYPES.join(', ')}` })
   type?: AssetType;
   @IsOptional() @Transform(trim) @IsString() @MaxLength(100) q?: string;
 }

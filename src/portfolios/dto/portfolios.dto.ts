@@ -13,14 +13,20 @@ const MAX_AVERAGE_COST = '1000000000000000'; // 10^15
 export class CreatePortfolioDto {
   @Transform(trim) @IsString() @IsNotEmpty({ message: 'name must not be empty' }) @MaxLength(100) name: string;
   @IsOptional() @IsString() @MaxLength(2000) description?: string;
-  @IsOptional() @Transform(upperTrim) @IsString() @Matches(/^[A-Z]{3}$/, { message: 'base_currency must be a 3-letter currency code like USD' })
+  @IsOptional()
+  @Transform(upperTrim)
+  @IsString()
+  @Matches(/^[A-Z]{3}$/, { message: 'base_currency must be a 3-letter currency code like USD' })
   base_currency?: string;
 }
 
 export class UpdatePortfolioDto {
   @IsOptional() @Transform(trim) @IsString() @IsNotEmpty({ message: 'name must not be empty' }) @MaxLength(100) name?: string;
   @IsOptional() @IsString() @MaxLength(2000) description?: string;
-  @IsOptional() @Transform(upperTrim) @IsString() @Matches(/^[A-Z]{3}$/, { message: 'base_currency must be a 3-letter currency code like USD' })
+  @IsOptional()
+  @Transform(upperTrim)
+  @IsString()
+  @Matches(/^[A-Z]{3}$/, { message: 'base_currency must be a 3-letter currency code like USD' })
   base_currency?: string;
 }
 

@@ -379,7 +379,8 @@ export class ValuationEngine {
       const s = hs[i].s;
       const a = s.asOf;
       if (s.price === null) doubts++;
-      if (a !== a) doubts++; // NaN
+      if (a !== a)
+        doubts++; // NaN
       else {
         if (a > newest) {
           newest = a;
@@ -654,9 +655,11 @@ export class ValuationEngine {
     if (notify) this.notifyWanted.add(portfolioId);
     const run = this.readAndReplace(portfolioId, gen, read);
     this.latestReload.set(portfolioId, run);
-    void run.finally(() => {
-      if (this.latestReload.get(portfolioId) === run) this.latestReload.delete(portfolioId);
-    }).catch(() => undefined);
+    void run
+      .finally(() => {
+        if (this.latestReload.get(portfolioId) === run) this.latestReload.delete(portfolioId);
+      })
+      .catch(() => undefined);
     return run;
   }
 

@@ -93,7 +93,7 @@ export function percentOf(part: bigint, whole: bigint): string {
   const r = num % whole;
   const absR = r < 0n ? -r : r;
   const absW = whole < 0n ? -whole : whole;
-  if (2n * absR >= absW) q += (num < 0n) !== (whole < 0n) ? -1n : 1n;
+  if (2n * absR >= absW) q += num < 0n !== whole < 0n ? -1n : 1n;
   return formatFixed(q, PERCENT_DECIMALS);
 }
 

@@ -10,7 +10,6 @@ import { trimZeros } from '../../database/decimal.transformer';
 import { LatestPriceSource } from '../latest-price.source';
 import { PriceFeedRedis } from '../redis/price-feed-redis.service';
 
-
 interface Entry {
   tick: PriceTick;
   expiresAt: number;

@@ -28,7 +28,16 @@ const PRICED = new Set(['updated', 'valid', 'unchanged']);
 /** Renders rows as an aligned text table. */
 function renderTable(rows: Row[]): string {
   const cols: (keyof Row)[] = ['symbol', 'status', 'fetched', 'stored', 'rejected', 'price', 'source', 'note'];
-  const head: Row = { symbol: 'SYMBOL', status: 'STATUS', fetched: 'FETCHED', stored: 'STORED', rejected: 'REJECTED', price: 'PRICE', source: 'SOURCE', note: 'NOTE' };
+  const head: Row = {
+    symbol: 'SYMBOL',
+    status: 'STATUS',
+    fetched: 'FETCHED',
+    stored: 'STORED',
+    rejected: 'REJECTED',
+    price: 'PRICE',
+    source: 'SOURCE',
+    note: 'NOTE',
+  };
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(head[c].length, ...rows.map((r) => r[c].length))])) as Record<keyof Row, number>;
   const line = (r: Row) =>
     cols
@@ -61,7 +70,13 @@ export class UpdateAssetPricesCommand extends CommandRunner {
 
   @Option({ flags: '-s, --symbols <symbols...>', description: 'Symbols to update (space or comma separated; default: every asset)' })
   parseSymbols(value: string, previous: string[] = []): string[] {
-    return [...previous, ...value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)];
+    return [
+      ...previous,
+      ...value
+        .split(',')
+        .map((s) => s.trim().toUpperCase())
+        .filter(Boolean),
+    ];
   }
 
   @Option({ flags: '--historical', description: 'Load daily history ("1d" bars) instead of current prices' })
@@ -104,7 +119,8 @@ export class UpdateAssetPricesCommand extends CommandRunner {
       }
       rows = results.map(quoteRow);
     }
-    for (const s of invalid) rows.push({ symbol: s, status: 'invalid', fetched: '-', stored: '-', rejected: '-', price: '-', source: '-', note: 'not a valid symbol' });
+    for (const s of invalid)
+      rows.push({ symbol: s, status: 'invalid', fetched: '-', stored: '-', rejected: '-', price: '-', source: '-', note: 'not a valid symbol' });
     out.write(renderTable(rows));
 
     const counts = new Map<string, number>();

@@ -105,7 +105,10 @@ export class FeedLeaderLock {
     try {
       if (!this.client) await this.connect();
       const [row] = (
-        await this.client!.query<{ ok: boolean; pid: number }>('SELECT pg_try_advisory_lock($1, $2) AS ok, pg_backend_pid() AS pid', [FEED_LOCK_CLASS, FEED_LOCK_ID])
+        await this.client!.query<{ ok: boolean; pid: number }>('SELECT pg_try_advisory_lock($1, $2) AS ok, pg_backend_pid() AS pid', [
+          FEED_LOCK_CLASS,
+          FEED_LOCK_ID,
+        ])
       ).rows;
       this.failures = 0;
       if (this.stopped) return;

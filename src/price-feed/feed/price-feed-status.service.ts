@@ -101,7 +101,9 @@ export class PriceFeedStatus {
     const freshMs = Math.max(10_000, this.intervalSeconds * 3000);
     const running =
       (this.role === 'leader' && !!this.lastRunAt && Date.now() - this.lastRunAt.getTime() < freshMs) ||
-      (external?.role === 'leader' && !!external.last_run_at && Date.now() - Date.parse(external.last_run_at) < Math.max(10_000, external.interval_seconds * 3000));
+      (external?.role === 'leader' &&
+        !!external.last_run_at &&
+        Date.now() - Date.parse(external.last_run_at) < Math.max(10_000, external.interval_seconds * 3000));
     return {
       mode: this.mode,
       price_feed_running: running,

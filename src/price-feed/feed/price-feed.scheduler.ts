@@ -124,7 +124,10 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
       job.start();
       if (s.from === 'PRICE_FEED_CRON') this.warnIfStale(s.expression);
     } else {
-      this.registry.addInterval(FEED_INTERVAL_NAME, setInterval(() => this.tick(), s.everyMs));
+      this.registry.addInterval(
+        FEED_INTERVAL_NAME,
+        setInterval(() => this.tick(), s.everyMs),
+      );
       this.logger.log(
         `REALTIME_UPDATE_INTERVAL=${this.config.REALTIME_UPDATE_INTERVAL} s has no cron expression (${s.reason}): ` +
           `the batch cycle runs on a fixed-rate timer (interval "${FEED_INTERVAL_NAME}") instead of the cron job "${FEED_BATCH_JOB_NAME}"`,

@@ -54,7 +54,13 @@ export class ForceUpdateService {
   ) {
     const points = config.FORCE_UPDATE_RATE_PER_MINUTE;
     this.limiter = redis.client
-      ? new RateLimiterRedis({ storeClient: redis.client, keyPrefix: redis.key('force-update'), points, duration: 60, insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }) })
+      ? new RateLimiterRedis({
+          storeClient: redis.client,
+          keyPrefix: redis.key('force-update'),
+          points,
+          duration: 60,
+          insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),
+        })
       : new RateLimiterMemory({ points, duration: 60, keyPrefix: 'force-update' });
   }
 

@@ -49,10 +49,17 @@ function validateBars(bars: DailyBar[], today: string = utcDay(new Date())): { c
     const ok =
       /^\d{4}-\d{2}-\d{2}$/.test(b.date) &&
       b.date < today &&
-      o && h && l && c &&
-      o.gt(0) && h.gt(0) && l.gt(0) && c.gt(0) &&
+      o &&
+      h &&
+      l &&
+      c &&
+      o.gt(0) &&
+      h.gt(0) &&
+      l.gt(0) &&
+      c.gt(0) &&
       h.gte(l) &&
-      h.gte(D.max(o, c)) && l.lte(D.min(o, c)) &&
+      h.gte(D.max(o, c)) &&
+      l.lte(D.min(o, c)) &&
       h.lt('1e16') &&
       (b.volume === null || b.volume === undefined || (vol !== null && vol.gte(0) && vol.lt('1e20')));
     if (!ok) {

@@ -72,7 +72,7 @@ export class PriceBatchWriter {
         if (fence) await fence(runner);
         const updated = (
           await runner.query(
-          `UPDATE assets AS a SET
+            `UPDATE assets AS a SET
              current_price  = v.price,
              previous_close = COALESCE(v.previous_close, a.previous_close),
              day_high = COALESCE(v.high, GREATEST(CASE WHEN (a.last_updated AT TIME ZONE 'UTC')::date = (v.as_of AT TIME ZONE 'UTC')::date THEN a.day_high END, v.price)),
@@ -84,18 +84,18 @@ export class PriceBatchWriter {
              AS v(symbol, price, previous_close, high, low, volume, as_of, source)
            WHERE a.symbol = v.symbol AND (a.last_updated IS NULL OR a.last_updated <= v.as_of)
            RETURNING a.symbol, a.current_price, a.previous_close, a.day_high, a.day_low, a.volume, a.source`,
-          [
-            pgArray(latest.map((q) => q.symbol)),
-            pgArray(latest.map((q) => q.price)),
-            pgArray(latest.map((q) => q.previous_close)),
-            pgArray(latest.map((q) => q.high)),
-            pgArray(latest.map((q) => q.low)),
-            pgArray(latest.map((q) => q.volume)),
-            pgArray(latest.map((q) => asOfIso.get(q.symbol)!)),
-            pgArray(latest.map((q) => q.source)),
-          ],
-          true,
-        )
+            [
+              pgArray(latest.map((q) => q.symbol)),
+              pgArray(latest.map((q) => q.price)),
+              pgArray(latest.map((q) => q.previous_close)),
+              pgArray(latest.map((q) => q.high)),
+              pgArray(latest.map((q) => q.low)),
+              pgArray(latest.map((q) => q.volume)),
+              pgArray(latest.map((q) => asOfIso.get(q.symbol)!)),
+              pgArray(latest.map((q) => q.source)),
+            ],
+            true,
+          )
         ).records as UpdatedRow[];
         const historyParams = [
           pgArray(history.map((q) => q.symbol)),
@@ -147,13 +147,24 @@ export class PriceBatchWriter {
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       await runner.query('ROLLBACK TO SAVEPOINT price_history_insert');
-      return (await runner.query(`${insert}
-           ON CONFLICT (asset_id, "interval", "timestamp") DO NOTHING`, params, true)).affected ?? 0;
+      return (
+        (
+          await runner.query(
+            `${insert}
+           ON CONFLICT (asset_id, "interval", "timestamp") DO NOTHING`,
+            params,
+            true,
+          )
+        ).affected ?? 0
+      );
     }
   }
 
   /** Upserts daily bars ('1d' rows) of one asset in one statement; returns how many rows were written. */
-  async writeDaily(symbol: string, bars: Array<{ date: string; open: string; high: string; low: string; close: string; volume: string | null }>): Promise<number> {
+  async writeDaily(
+    symbol: string,
+    bars: Array<{ date: string; open: string; high: string; low: string; close: string; volume: string | null }>,
+  ): Promise<number> {
     if (bars.length === 0) return 0;
     const rows = (await this.db.query(
       `INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
@@ -163,7 +174,15 @@ export class PriceBatchWriter {
        ON CONFLICT (asset_id, "interval", "timestamp") DO UPDATE
          SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume
        RETURNING 1`,
-      [symbol, bars.map((b) => b.date), bars.map((b) => b.open), bars.map((b) => b.high), bars.map((b) => b.low), bars.map((b) => b.close), bars.map((b) => b.volume)],
+      [
+        symbol,
+        bars.map((b) => b.date),
+        bars.map((b) => b.open),
+        bars.map((b) => b.high),
+        bars.map((b) => b.low),
+        bars.map((b) => b.close),
+        bars.map((b) => b.volume),
+      ],
     )) as unknown[];
     return rows.length;
   }

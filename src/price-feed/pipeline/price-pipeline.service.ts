@@ -211,7 +211,8 @@ export class PricePipeline implements OnApplicationBootstrap, OnModuleDestroy {
       if (res) Object.assign(res, { status: 'rejected', reason: r.reason, detail: r.detail });
     }
     for (const s of unchanged) Object.assign(results.get(s)!, { status: 'unchanged' });
-    for (const q of accepted) Object.assign(results.get(q.symbol)!, { status: 'valid', price: q.price, previous_close: q.previous_close ?? results.get(q.symbol)!.previous_close });
+    for (const q of accepted)
+      Object.assign(results.get(q.symbol)!, { status: 'valid', price: q.price, previous_close: q.previous_close ?? results.get(q.symbol)!.previous_close });
 
     const report: BatchReport = { results: [...results.values()], committed: [], historyRows: 0, durationMs: 0 };
     if (opts.dryRun) {

@@ -70,7 +70,8 @@ export class AlphaVantageProvider implements PriceProvider {
     if (Object.keys(q).length === 0) return null; // unknown symbol
     const price = q['05. price'];
     const day = q['07. latest trading day'];
-    if (price === undefined || !day || !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new VendorFormatError(this.name, `GLOBAL_QUOTE for ${a.symbol} lacks price or trading day`);
+    if (price === undefined || !day || !/^\d{4}-\d{2}-\d{2}$/.test(day))
+      throw new VendorFormatError(this.name, `GLOBAL_QUOTE for ${a.symbol} lacks price or trading day`);
     return {
       symbol: a.symbol,
       price,

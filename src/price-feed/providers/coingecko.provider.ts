@@ -98,7 +98,10 @@ export class CoinGeckoProvider implements PriceProvider {
       const change = row[`${w.vs}_24h_change`];
       let previous: string | null = null;
       if (typeof change === 'number' && Number.isFinite(change) && change > -100) {
-        previous = new D(String(price)).div(new D(1).plus(new D(String(change)).div(100))).toDecimalPlaces(8).toFixed();
+        previous = new D(String(price))
+          .div(new D(1).plus(new D(String(change)).div(100)))
+          .toDecimalPlaces(8)
+          .toFixed();
       }
       const vol = row[`${w.vs}_24h_vol`];
       out.push({

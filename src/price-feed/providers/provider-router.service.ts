@@ -22,19 +22,18 @@ export class ProviderRouter implements OnModuleInit {
   private readonly byName: Map<string, PriceProvider>;
   readonly chains: Map<AssetType, PriceProvider[]>;
 
-  constructor(
-    @Inject(PRICE_PROVIDERS) providers: PriceProvider[],
-    config: AppConfig,
-  ) {
+  constructor(@Inject(PRICE_PROVIDERS) providers: PriceProvider[], config: AppConfig) {
     this.byName = new Map(providers.map((p) => [p.name, p]));
     const names = parseProviderChains(config.PRICE_PROVIDERS, [...this.byName.keys()]);
     this.chains = new Map();
     for (const [type, chain] of names) {
-      const usable = chain.map((n) => this.byName.get(n)!).filter((p) => {
-        if (p.assetTypes.includes(type)) return true;
-        this.logger.warn(`PRICE_PROVIDERS: ${p.name} does not serve ${type}; skipped in that chain`);
-        return false;
-      });
+      const usable = chain
+        .map((n) => this.byName.get(n)!)
+        .filter((p) => {
+          if (p.assetTypes.includes(type)) return true;
+          this.logger.warn(`PRICE_PROVIDERS: ${p.name} does not serve ${type}; skipped in that chain`);
+          return false;
+        });
       if (usable.length) this.chains.set(type, usable);
     }
   }

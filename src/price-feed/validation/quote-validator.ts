@@ -17,14 +17,7 @@ export interface ValidQuote {
 }
 
 export type RejectReason =
-  | 'malformed'
-  | 'not_finite'
-  | 'not_positive'
-  | 'negative_volume'
-  | 'high_below_low'
-  | 'future_timestamp'
-  | 'out_of_order'
-  | 'jump_unconfirmed';
+  'malformed' | 'not_finite' | 'not_positive' | 'negative_volume' | 'high_below_low' | 'future_timestamp' | 'out_of_order' | 'jump_unconfirmed';
 
 export interface RejectedQuote {
   symbol: string;
@@ -190,7 +183,8 @@ function check(q: RawQuote, now: number): ValidQuote {
   if (previous !== null && tooLarge(previous, PRICE_INT_DIGITS)) throw new Invalid('malformed', `previous_close ${previous} out of range`);
   const high = readDecimal('high', q.high, false);
   const low = readDecimal('low', q.low, false);
-  if ((high !== null && !positive(high)) || (low !== null && !positive(low))) throw new Invalid('not_positive', `high/low not positive (${shown(high)}/${shown(low)})`);
+  if ((high !== null && !positive(high)) || (low !== null && !positive(low)))
+    throw new Invalid('not_positive', `high/low not positive (${shown(high)}/${shown(low)})`);
   if ((high !== null && tooLarge(high, PRICE_INT_DIGITS)) || (low !== null && tooLarge(low, PRICE_INT_DIGITS))) {
     throw new Invalid('malformed', `high/low out of range (${shown(high)}/${shown(low)})`);
   }

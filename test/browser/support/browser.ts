@@ -66,7 +66,9 @@ export function isExecutableFile(path: string): boolean {
 export function chooseBrowserExecutable(env: NodeJS.ProcessEnv, exists: (path: string) => boolean): BrowserExecutable {
   const testBrowser = env.TEST_BROWSER?.trim() ?? '';
   if (testBrowser !== '' && testBrowser !== 'npm') {
-    throw new Error(`TEST_BROWSER=${testBrowser} is not understood: leave it unset (Debian's ${DEBIAN_CHROMIUM} if installed, else the npm @sparticuz/chromium) or set TEST_BROWSER=npm`);
+    throw new Error(
+      `TEST_BROWSER=${testBrowser} is not understood: leave it unset (Debian's ${DEBIAN_CHROMIUM} if installed, else the npm @sparticuz/chromium) or set TEST_BROWSER=npm`,
+    );
   }
   const custom = env.CHROMIUM_PATH?.trim();
   if (custom) {

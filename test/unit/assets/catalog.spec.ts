@@ -4,7 +4,7 @@ import { loadCatalog, parseCatalog, SYMBOL_PATTERN } from '../../../src/assets/c
 describe('shipped asset catalog', () => {
   const catalog = loadCatalog();
 
-  it('has at least 100 real symbols including the specification guide\'s AAPL, MSFT and GOOGL', () => {
+  it("has at least 100 real symbols including the specification guide's AAPL, MSFT and GOOGL", () => {
     expect(catalog.length).toBeGreaterThanOrEqual(100);
     const symbols = catalog.map((e) => e.symbol);
     for (const s of ['AAPL', 'MSFT', 'GOOGL', 'SPY', 'QQQ', 'VTI', 'BTC-USD', 'ETH-USD', 'EURUSD', 'USDJPY']) expect(symbols).toContain(s);

@@ -7,7 +7,17 @@ beforeAll(async () => {
   r = await import('../../../bench/lib/report.mjs');
 });
 
-const best = (deliveriesPerSec: number, p99: number, framesPerSec = deliveriesPerSec) => ({ rate: 1, runs: 3, passes: 3, deliveriesPerSec, framesPerSec, deliveredRatio: 1, p50: 1, p95: 2, p99 });
+const best = (deliveriesPerSec: number, p99: number, framesPerSec = deliveriesPerSec) => ({
+  rate: 1,
+  runs: 3,
+  passes: 3,
+  deliveriesPerSec,
+  framesPerSec,
+  deliveredRatio: 1,
+  p50: 1,
+  p95: 2,
+  p99,
+});
 const fan = (target: string, clients: number, b: ReturnType<typeof best> | null, rssPerConnKB = 10) => ({
   target,
   clients,
@@ -31,7 +41,14 @@ function results(overrides: Record<string, unknown> = {}) {
     batched: { ...fan('ws-project-batched', 5_000, best(200_000, 80, 20_000)), vs: 'ws-reference' },
     slowConsumers: [],
     ingest: { path: 'x', batches: [{ size: 5_000, medianMs: 120, minMs: 1, maxMs: 1, quotesPerSec: 41_000, runs: 3 }] },
-    valuation: { portfolios: 10_000, positionsPerPortfolio: 10, positions: 100_000, batchSymbols: 500, batch: { medianMs: 15, minMs: 1, maxMs: 1, runs: 3 }, edit: { medianMs: 2 } },
+    valuation: {
+      portfolios: 10_000,
+      positionsPerPortfolio: 10,
+      positions: 100_000,
+      batchSymbols: 500,
+      batch: { medianMs: 15, minMs: 1, maxMs: 1, runs: 3 },
+      edit: { medianMs: 2 },
+    },
     startup: { coldMs: 9_000, warm: { runs: [3_000], medianMs: 3_000 } },
     errors: [],
     ...overrides,
@@ -62,7 +79,13 @@ describe('bench target verdicts', () => {
   });
 
   it('says "not measured" when a scenario did not run, and a small valuation does not count', () => {
-    const res = results({ fanout: [], batched: null, ingest: null, startup: null, valuation: { portfolios: 2_000, positionsPerPortfolio: 10, positions: 20_000, batch: { medianMs: 5 } } });
+    const res = results({
+      fanout: [],
+      batched: null,
+      ingest: null,
+      startup: null,
+      valuation: { portfolios: 2_000, positionsPerPortfolio: 10, positions: 20_000, batch: { medianMs: 5 } },
+    });
     const verdicts = r.evaluateTargets(res);
     expect(verdicts.every((t) => t.status === 'not measured')).toBe(true);
   });
@@ -90,11 +113,19 @@ describe('start-up verdict', () => {
 describe('memory verdict', () => {
   it('compares RSS per connection from C=5,000 and the heap below it', async () => {
     const rep = await import('../../../bench/lib/report.mjs');
-    const row = (target: string, clients: number, rss: number, heap: number) => ({ target, clients, best: null, memory: { rssPerConnKB: rss, heapPerConnKB: heap } });
+    const row = (target: string, clients: number, rss: number, heap: number) => ({
+      target,
+      clients,
+      best: null,
+      memory: { rssPerConnKB: rss, heapPerConnKB: heap },
+    });
     const base = { batched: null, ingest: null, valuation: null, startup: null, errors: [] };
     const small = rep.evaluateTargets({ ...base, fanout: [row('ws-reference', 1_000, 15, 4), row('ws-project', 1_000, 1, 6)] });
     expect(small.find((t) => t.id === 'ws-memory')?.status).toBe('missed'); // heap 6 / 4 = 1.5
-    const large = rep.evaluateTargets({ ...base, fanout: [row('ws-reference', 1_000, 15, 4), row('ws-project', 1_000, 1, 6), row('ws-reference', 5_000, 9, 3.3), row('ws-project', 5_000, 5.3, 3.6)] });
+    const large = rep.evaluateTargets({
+      ...base,
+      fanout: [row('ws-reference', 1_000, 15, 4), row('ws-project', 1_000, 1, 6), row('ws-reference', 5_000, 9, 3.3), row('ws-project', 5_000, 5.3, 3.6)],
+    });
     expect(large.find((t) => t.id === 'ws-memory')?.status).toBe('met'); // RSS 5.3 / 9 at C=5,000
   });
 });

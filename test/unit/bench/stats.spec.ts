@@ -113,10 +113,16 @@ describe('bench statistics', () => {
   });
 
   it('renders markdown tables and ratios', () => {
-    const t = s.markdownTable([{ a: 1, b: null }, { a: 2.5, b: 'x|y' }], [
-      ['A', (r) => r.a],
-      ['B', (r) => r.b],
-    ]);
+    const t = s.markdownTable(
+      [
+        { a: 1, b: null },
+        { a: 2.5, b: 'x|y' },
+      ],
+      [
+        ['A', (r) => r.a],
+        ['B', (r) => r.b],
+      ],
+    );
     expect(t.split('\n')).toEqual(['| A | B |', '| --- | --- |', '| 1 | – |', '| 2.5 | x\\|y |']);
     expect(s.ratio(90, 100)).toBe(0.9);
     expect(s.ratio(1, 0)).toBeNull();

@@ -47,9 +47,15 @@ describe('database error classification (one place for REST, sockets and the fee
     ['connection refused', socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')],
     [
       'connection refused on every address (AggregateError)',
-      Object.assign(new AggregateError([socketError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432'), socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')], ''), {
-        code: 'ECONNREFUSED',
-      }),
+      Object.assign(
+        new AggregateError(
+          [socketError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432'), socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')],
+          '',
+        ),
+        {
+          code: 'ECONNREFUSED',
+        },
+      ),
     ],
     ['AggregateError without its own code', new AggregateError([socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')], '')],
     ['connection reset', socketError('ECONNRESET', 'read ECONNRESET')],

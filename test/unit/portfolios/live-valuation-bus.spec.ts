@@ -44,7 +44,6 @@ const tick = (symbol: string, price: string, asOf = new Date()) => ({
   source: 'test',
 });
 
-
 describe('LiveValuationService: portfolio.changed never rejects', () => {
   afterEach(() => vi.restoreAllMocks());
 
@@ -133,7 +132,9 @@ describe('LiveValuationService: the shell around the engine', () => {
       all: async () => A_ROWS,
       portfolio: async (id) => {
         reads.push(id);
-        return id === 2 ? [{ portfolio_id: 2, owner_id: 5, name: 'New', symbol: 'A', quantity: '1', current_price: '10', previous_close: '10', last_updated: new Date() }] : [];
+        return id === 2
+          ? [{ portfolio_id: 2, owner_id: 5, name: 'New', symbol: 'A', quantity: '1', current_price: '10', previous_close: '10', last_updated: new Date() }]
+          : [];
       },
     });
     svc.onModuleInit();
@@ -169,7 +170,9 @@ describe('LiveValuationService: the shell around the engine', () => {
     await poll('pending.length === 1', () => pending.length === 1); // the announcing reload is reading
     const snap = svc.snapshot(7); // not loaded: a second read, which announces nothing by itself
     await poll('pending.length === 2', () => pending.length === 2);
-    const rows = (quantity: string): HoldingRow[] => [{ portfolio_id: 7, owner_id: 1, name: 'P7', symbol: 'A', quantity, current_price: '10', previous_close: '10', last_updated: new Date() }];
+    const rows = (quantity: string): HoldingRow[] => [
+      { portfolio_id: 7, owner_id: 1, name: 'P7', symbol: 'A', quantity, current_price: '10', previous_close: '10', last_updated: new Date() },
+    ];
     pending[1].d.resolve(rows('5')); // the newest read answers first and applies
     expect(await snap).toMatchObject({ total_value: '50' });
     pending[0].d.resolve(rows('4')); // the superseded one's rows are dropped
@@ -294,9 +297,11 @@ describe('the API process handler for unhandled rejections', () => {
     expect(describeRejection(undefined)).toBe('undefined');
     expect(describeRejection('multi\nline')).toBe('multi line');
     expect(describeRejection({ code: 42 })).toBe('{"code":42}');
-    const hostile = { toJSON() {
-      throw new Error('no');
-    } };
+    const hostile = {
+      toJSON() {
+        throw new Error('no');
+      },
+    };
     expect(describeRejection(hostile)).toBe('an unprintable value');
   });
 
@@ -311,9 +316,11 @@ describe('the API process handler for unhandled rejections', () => {
       expect(lines[0]).toMatch(/^Unhandled rejection \(kept running\): TypeError: boom \(at /);
       expect(lines[1]).toBe('Unhandled rejection (kept running): null');
       // A logger that throws does not throw out of the handler.
-      const throwing = logUnhandledRejections({ error: () => {
-        throw new Error('log failed');
-      } });
+      const throwing = logUnhandledRejections({
+        error: () => {
+          throw new Error('log failed');
+        },
+      });
       try {
         expect(() => throwing(new Error('x'))).not.toThrow();
       } finally {

@@ -43,7 +43,12 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
     const t0 = new Date(Date.now() - 1000);
     const engine = newEngine();
     engine.load(
-      SYMBOLS.map((symbol): SymbolPriceRow => ({ symbol, current_price: prices.get(symbol)!.price, previous_close: prices.get(symbol)!.prev, last_updated: t0 })),
+      SYMBOLS.map((symbol): SymbolPriceRow => ({
+        symbol,
+        current_price: prices.get(symbol)!.price,
+        previous_close: prices.get(symbol)!.prev,
+        last_updated: t0,
+      })),
       portfolios.flatMap((p): HoldingRow[] =>
         p.holdings.length === 0
           ? [{ portfolio_id: p.id, owner_id: 1, name: `P${p.id}`, symbol: null, quantity: null }]
@@ -80,7 +85,16 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
         const next = { price: Number(price) > 0 ? price : '0.00000001', prev: rnd() < 0.1 ? PRICES() : cur.prev };
         prices.set(symbol, next);
         clock += 10;
-        ticks.push({ symbol, price: next.price, previous_close: next.prev, high: null, low: null, volume: null, as_of: new Date(clock).toISOString(), source: 'test' });
+        ticks.push({
+          symbol,
+          price: next.price,
+          previous_close: next.prev,
+          high: null,
+          low: null,
+          volume: null,
+          as_of: new Date(clock).toISOString(),
+          source: 'test',
+        });
       }
       if (ticks.length === 0) continue;
       let notified = 0;
@@ -115,7 +129,8 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
     for (const [i, s] of syms.entries()) {
       // AAA..: priced and updated; GGG, III, JJJ: priced but never updated (no last_updated); HHH: no price at all.
       if (s === 'HHH') market.set(s, { price: null, prev: null, asOf: NaN });
-      else if (s === 'KKK') market.set(s, { price: null, prev: null, asOf: now - 5_000 }); // no price, yet a last_updated
+      else if (s === 'KKK')
+        market.set(s, { price: null, prev: null, asOf: now - 5_000 }); // no price, yet a last_updated
       else if (s === 'GGG' || s === 'III' || s === 'JJJ') market.set(s, { price: PRICES(), prev: PRICES(), asOf: NaN });
       else market.set(s, { price: PRICES(), prev: rnd() < 0.2 ? null : PRICES(), asOf: now - i * 20_000 });
     }
@@ -131,7 +146,14 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
       return p.holdings.map((h) => {
         const m = market.get(h.symbol)!;
         return withPrices
-          ? { ...base, symbol: h.symbol, quantity: h.quantity, current_price: m.price, previous_close: m.prev, last_updated: Number.isFinite(m.asOf) ? new Date(m.asOf) : null }
+          ? {
+              ...base,
+              symbol: h.symbol,
+              quantity: h.quantity,
+              current_price: m.price,
+              previous_close: m.prev,
+              last_updated: Number.isFinite(m.asOf) ? new Date(m.asOf) : null,
+            }
           : { ...base, symbol: h.symbol, quantity: h.quantity };
       });
     };
@@ -154,7 +176,9 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
     const snapshot = async (id: number) => engine.valuation(id) ?? (await engine.reload(id, false, read));
 
     const reference = (p: Port): PortfolioValuation => {
-      const f = valuePortfolio(p.holdings.map((h) => ({ quantity: h.quantity, price: market.get(h.symbol)!.price, previous_close: market.get(h.symbol)!.prev })));
+      const f = valuePortfolio(
+        p.holdings.map((h) => ({ quantity: h.quantity, price: market.get(h.symbol)!.price, previous_close: market.get(h.symbol)!.prev })),
+      );
       const times = p.holdings.map((h) => market.get(h.symbol)!.asOf);
       const known = times.filter((t) => Number.isFinite(t));
       const stale =
@@ -196,12 +220,17 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
           const m = market.get(symbol)!;
           const r = rnd();
           let asOfText: string;
-          if (!Number.isFinite(m.asOf) && r < 0.5) asOfText = iso(now - 100_000 - Math.floor(rnd() * 100_000)); // first time, already old
+          if (!Number.isFinite(m.asOf) && r < 0.5)
+            asOfText = iso(now - 100_000 - Math.floor(rnd() * 100_000)); // first time, already old
           else if (shared) asOfText = iso(batchAsOf);
-          else if (r < 0.1) asOfText = iso(m.asOf - 5_000 || now - 500_000); // late: older than what is known (ignored)
-          else if (r < 0.2) asOfText = iso(now + 30_000); // stamped in the future
-          else if (r < 0.25) asOfText = 'not a time'; // unreadable: the engine uses its clock
-          else if (r < 0.35) asOfText = iso(now - 200_000); // already stale when it arrives
+          else if (r < 0.1)
+            asOfText = iso(m.asOf - 5_000 || now - 500_000); // late: older than what is known (ignored)
+          else if (r < 0.2)
+            asOfText = iso(now + 30_000); // stamped in the future
+          else if (r < 0.25)
+            asOfText = 'not a time'; // unreadable: the engine uses its clock
+          else if (r < 0.35)
+            asOfText = iso(now - 200_000); // already stale when it arrives
           else asOfText = iso(now - Math.floor(rnd() * 2_000));
           const parsed = Date.parse(asOfText);
           const price = m.price && rnd() < 0.7 ? (Number(m.price) * (1 + (rnd() - 0.5) / 50)).toFixed(8).replace(/\.?0+$/, '') : PRICES();
@@ -339,7 +368,10 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
     // symbols per portfolio moving in one batch: the limbs must be carried often enough to stay exact.
     const syms = Array.from({ length: 30 }, (_, i) => `S${i}`);
     const prices = new Map(syms.map((s) => [s, decimal(999_000) || '1']));
-    const quantities = Array.from({ length: 5 }, () => new Map(syms.map((s) => [s, `${9_000_000 + Math.floor(rnd() * 999_999)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`])));
+    const quantities = Array.from(
+      { length: 5 },
+      () => new Map(syms.map((s) => [s, `${9_000_000 + Math.floor(rnd() * 999_999)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`])),
+    );
     const engine = newEngine();
     engine.load(
       syms.map((symbol) => ({ symbol, current_price: prices.get(symbol)!, previous_close: prices.get(symbol)!, last_updated: new Date() })),
@@ -350,7 +382,9 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
       const ticks: PriceTick[] = syms.map((symbol) => {
         // Alternate between ~$1 and ~$999,999 so every delta is close to ±$10^6 (but below it).
         const high = (round + symbol.length) % 2 === 0;
-        const price = high ? `${999_000 + Math.floor(rnd() * 999)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}` : `${1 + Math.floor(rnd() * 9)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`;
+        const price = high
+          ? `${999_000 + Math.floor(rnd() * 999)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`
+          : `${1 + Math.floor(rnd() * 9)}.${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`;
         prices.set(symbol, price);
         return { symbol, price, previous_close: prev.get(symbol)!, high: null, low: null, volume: null, as_of: new Date().toISOString(), source: 'test' };
       });
@@ -358,7 +392,13 @@ describe('ValuationEngine arithmetic (property test against valuation.math)', ()
       for (const [i, q] of quantities.entries()) {
         const e = valuePortfolio(syms.map((s) => ({ quantity: q.get(s)!, price: prices.get(s)!, previous_close: prev.get(s)! })));
         const v = engine.valuation(i + 1)!;
-        expect({ round, i, total: v.total_value, change: v.daily_change, pct: v.daily_change_percent }).toEqual({ round, i, total: e.total_value, change: e.daily_change, pct: e.daily_change_percent });
+        expect({ round, i, total: v.total_value, change: v.daily_change, pct: v.daily_change_percent }).toEqual({
+          round,
+          i,
+          total: e.total_value,
+          change: e.daily_change,
+          pct: e.daily_change_percent,
+        });
       }
     }
   });

@@ -30,7 +30,13 @@ const asset = (symbol: string, price: string | null, asOf: number | null, prev: 
   last_updated: asOf === null ? null : new Date(asOf),
 });
 
-const row = (portfolio_id: number, symbol: string | null, quantity: string | null, owner_id = 1): HoldingRow => ({ portfolio_id, owner_id, name: `P${portfolio_id}`, symbol, quantity });
+const row = (portfolio_id: number, symbol: string | null, quantity: string | null, owner_id = 1): HoldingRow => ({
+  portfolio_id,
+  owner_id,
+  name: `P${portfolio_id}`,
+  symbol,
+  quantity,
+});
 
 /** A reload row: with the asset's prices, as the one-portfolio read returns them. */
 const priced = (r: HoldingRow, price: string | null, asOf: number | null, prev: string | null = price): HoldingRow => ({
@@ -103,7 +109,10 @@ describe('ValuationEngine: load', () => {
 
   it('counts a symbol without a price, or never updated, as a doubt: stale (and 0 when unpriced)', () => {
     const { e } = engine();
-    e.load([asset('A', '10', T - 1_000), asset('N', '5', null), asset('U', null, null)], [row(1, 'A', '1'), row(1, 'N', '2'), row(2, 'A', '1'), row(2, 'U', '4'), row(3, 'X', '1')]);
+    e.load(
+      [asset('A', '10', T - 1_000), asset('N', '5', null), asset('U', null, null)],
+      [row(1, 'A', '1'), row(1, 'N', '2'), row(2, 'A', '1'), row(2, 'U', '4'), row(3, 'X', '1')],
+    );
     expect(e.valuation(1, T)).toMatchObject({ total_value: '20', stale: true, as_of: iso(T - 1_000) });
     expect(e.valuation(2, T)).toMatchObject({ total_value: '10', stale: true });
     // A symbol the assets read did not list: added unpriced.
@@ -123,7 +132,10 @@ describe('ValuationEngine: price batches', () => {
   const now = Date.now();
   const loaded = () => {
     const x = engine();
-    x.e.load([asset('A', '10', now - 10_000), asset('B', '20', now - 10_000), asset('C', '30', now - 10_000)], [row(1, 'A', '1'), row(1, 'B', '1'), row(2, 'B', '2'), row(3, 'C', '3')]);
+    x.e.load(
+      [asset('A', '10', now - 10_000), asset('B', '20', now - 10_000), asset('C', '30', now - 10_000)],
+      [row(1, 'A', '1'), row(1, 'B', '1'), row(2, 'B', '2'), row(3, 'C', '3')],
+    );
     return x;
   };
 
@@ -366,7 +378,10 @@ describe('ValuationEngine: staleness', () => {
 
   it('turns fresh again when its oldest symbol ticks (the lower bound is recounted), and stale when a first tick is old', () => {
     const { e } = engine();
-    e.load([asset('A', '10', T - 10_000), asset('B', '20', T - 200_000), asset('N', '5', null)], [row(1, 'A', '1'), row(1, 'B', '1'), row(2, 'A', '1'), row(2, 'N', '1')]);
+    e.load(
+      [asset('A', '10', T - 10_000), asset('B', '20', T - 200_000), asset('N', '5', null)],
+      [row(1, 'A', '1'), row(1, 'B', '1'), row(2, 'A', '1'), row(2, 'N', '1')],
+    );
     expect(e.valuation(1, T)!.stale).toBe(true);
     e.applyPrices([tick('B', '21', T - 5_000)]);
     expect(e.valuation(1, T)).toMatchObject({ stale: false, as_of: iso(T - 5_000), total_value: '31' });

@@ -1,13 +1,6 @@
 import Decimal from 'decimal.js';
 import { describe, expect, it } from 'vitest';
-import {
-  formatFixed,
-  formatFixed16,
-  isPriceStale,
-  percentOf,
-  toFixed8,
-  valuePortfolio,
-} from '../../../src/portfolios/valuation/valuation.math';
+import { formatFixed, formatFixed16, isPriceStale, percentOf, toFixed8, valuePortfolio } from '../../../src/portfolios/valuation/valuation.math';
 
 describe('toFixed8 (decimal → integer scaled by 10^8)', () => {
   it.each([
@@ -53,7 +46,7 @@ describe('formatFixed', () => {
     [100_000_000n, 8, '1'],
     [-250_000_000n, 8, '-2.5'],
     [123n, 0, '123'],
-    [10n ** 16n * 3n / 10n, 16, '0.3'],
+    [(10n ** 16n * 3n) / 10n, 16, '0.3'],
   ])('%s at scale %s → %s', (v, scale, expected) => {
     expect(formatFixed(v, scale)).toBe(expected);
   });
@@ -125,7 +118,15 @@ describe('valuePortfolio', () => {
 
   it('gives zeros, not NaN, for an empty portfolio', () => {
     const v = valuePortfolio([]);
-    expect(v).toMatchObject({ total_value: '0', daily_change: '0', daily_change_percent: '0', cost_basis: '0', unrealized_gain: '0', unrealized_gain_percent: '0', unpriced_positions: 0 });
+    expect(v).toMatchObject({
+      total_value: '0',
+      daily_change: '0',
+      daily_change_percent: '0',
+      cost_basis: '0',
+      unrealized_gain: '0',
+      unrealized_gain_percent: '0',
+      unpriced_positions: 0,
+    });
   });
 
   it('counts a position without a price as 0 and reports it; no previous close means no daily change', () => {

@@ -32,17 +32,103 @@ function rng(seed: number) {
 type Rng = ReturnType<typeof rng>;
 
 const EDGE_STRINGS = [
-  '0', '0.0', '-0', '+0', '00', '00012.5000', '1.', '.5', '5.', '1e2', '1E-8', '1e+21', '1.5e3', '2e-9', '  12.5 ', '12.5\n', '\t7',
-  '+3', '-3', '-0.00000001', 'NaN', 'nan', '-NaN', 'Infinity', '-inf', 'INF', 'abc', '1_0', '0x10', '1,5', '1.2.3', 'e5', '.', '-',
-  '1.123456789', '1.999999999', '0.999999995', '0.000000001', '0.000000005', '0.00000001', '0.000000010', '9999999999999999.99999999',
-  '9999999999999999.999999995', '10000000000000000', '1e16', '99999999999999999999.99999999', '100000000000000000000', '1e20',
-  '123456789012345678901234567890.5', '1.00000000000000000000000001', '0000000000000000000000000.1', '1e400', '1e-400', '1e-9', '1e9999999999', '-1e-9999999999', '0.000000004', '12345678901234567', '9999999999999999.9',
-  '5e-324', '100', '100.00000000', '150.25', '189.98',
+  '0',
+  '0.0',
+  '-0',
+  '+0',
+  '00',
+  '00012.5000',
+  '1.',
+  '.5',
+  '5.',
+  '1e2',
+  '1E-8',
+  '1e+21',
+  '1.5e3',
+  '2e-9',
+  '  12.5 ',
+  '12.5\n',
+  '\t7',
+  '+3',
+  '-3',
+  '-0.00000001',
+  'NaN',
+  'nan',
+  '-NaN',
+  'Infinity',
+  '-inf',
+  'INF',
+  'abc',
+  '1_0',
+  '0x10',
+  '1,5',
+  '1.2.3',
+  'e5',
+  '.',
+  '-',
+  '1.123456789',
+  '1.999999999',
+  '0.999999995',
+  '0.000000001',
+  '0.000000005',
+  '0.00000001',
+  '0.000000010',
+  '9999999999999999.99999999',
+  '9999999999999999.999999995',
+  '10000000000000000',
+  '1e16',
+  '99999999999999999999.99999999',
+  '100000000000000000000',
+  '1e20',
+  '123456789012345678901234567890.5',
+  '1.00000000000000000000000001',
+  '0000000000000000000000000.1',
+  '1e400',
+  '1e-400',
+  '1e-9',
+  '1e9999999999',
+  '-1e-9999999999',
+  '0.000000004',
+  '12345678901234567',
+  '9999999999999999.9',
+  '5e-324',
+  '100',
+  '100.00000000',
+  '150.25',
+  '189.98',
   // Magnitude limits of a literal (leading digit at 10^±100), spelled plainly and with an exponent.
-  '1' + '0'.repeat(100), '9'.repeat(101), '1' + '0'.repeat(101), '-1' + '0'.repeat(101), '0.' + '0'.repeat(99) + '1', '0.' + '0'.repeat(100) + '1',
-  '000' + '1' + '0'.repeat(100) + '.000', '1e100', '1e101', '1e-100', '1e-101',
+  '1' + '0'.repeat(100),
+  '9'.repeat(101),
+  '1' + '0'.repeat(101),
+  '-1' + '0'.repeat(101),
+  '0.' + '0'.repeat(99) + '1',
+  '0.' + '0'.repeat(100) + '1',
+  '000' + '1' + '0'.repeat(100) + '.000',
+  '1e100',
+  '1e101',
+  '1e-100',
+  '1e-101',
 ];
-const EDGE_NUMBERS = [0, -0, 1e-7, 1e-8, 1e21, 1e16, 1e20, 189.98, NaN, Infinity, -Infinity, -5, 0.1 + 0.2, Number.MAX_VALUE, 5e-324, 2 ** 53 + 1, 123456.789, 1 / 3];
+const EDGE_NUMBERS = [
+  0,
+  -0,
+  1e-7,
+  1e-8,
+  1e21,
+  1e16,
+  1e20,
+  189.98,
+  NaN,
+  Infinity,
+  -Infinity,
+  -5,
+  0.1 + 0.2,
+  Number.MAX_VALUE,
+  5e-324,
+  2 ** 53 + 1,
+  123456.789,
+  1 / 3,
+];
 
 /** A value for a numeric field: mostly plain decimals, sometimes anything. */
 function value(r: Rng): RawQuote['price'] | undefined {
@@ -66,7 +152,11 @@ const SYMBOLS = ['AAPL', 'MSFT', 'BTC-USD', 'ETH', 'X'];
 function quote(r: Rng): RawQuote {
   const k = r.int(100);
   const asOf =
-    k < 2 ? new Date('nope') : k < 4 ? (('2024-03-05' as unknown) as Date) : new Date(NOW + r.pick([-60_000, -1000, -1, 0, 0, 0, 4_999, 5_000, 5_001, 60_000]) - r.int(3) * 1000);
+    k < 2
+      ? new Date('nope')
+      : k < 4
+        ? ('2024-03-05' as unknown as Date)
+        : new Date(NOW + r.pick([-60_000, -1000, -1, 0, 0, 0, 4_999, 5_000, 5_001, 60_000]) - r.int(3) * 1000);
   const symbol = r.int(50) === 0 ? r.pick([null, '', 42] as unknown as string[]) : `${r.pick(['', ' '])}${r.pick(SYMBOLS)}${r.pick(['', '', ' '])}`;
   const q = { symbol, as_of: asOf, source: r.pick(['yahoo', 'coingecko', 'test']) } as RawQuote;
   const fields = ['price', 'previous_close', 'high', 'low', 'volume'] as const;
@@ -84,7 +174,11 @@ function knownPrices(r: Rng): Map<string, KnownPrice> {
     if (r.int(4) === 0) continue;
     const k = r.int(20);
     const price =
-      k === 0 ? null : k === 1 ? r.pick(['100.0', '1e2', '0100', '100.00000000', '0.00000001', '0']) : new D(String(1 + r.int(500))).plus(new D(r.digits(8)).div(1e8)).toFixed();
+      k === 0
+        ? null
+        : k === 1
+          ? r.pick(['100.0', '1e2', '0100', '100.00000000', '0.00000001', '0'])
+          : new D(String(1 + r.int(500))).plus(new D(r.digits(8)).div(1e8)).toFixed();
     m.set(s, { price, asOf: r.int(10) === 0 ? null : new Date(NOW + r.pick([-60_000, -2000, -1000, 0])) });
   }
   return m;
@@ -126,9 +220,22 @@ describe('QuoteValidator = the same rules in decimal.js', () => {
     const values = [...EDGE_STRINGS, ...EDGE_NUMBERS, null, undefined, ''];
     for (const field of ['price', 'previous_close', 'high', 'low', 'volume'] as const) {
       for (const v of values) {
-        const q = { symbol: 'AAPL', price: '100', previous_close: '99', high: '101', low: '98', volume: '1000', as_of: new Date(NOW - 1000), source: 't', [field]: v } as RawQuote;
+        const q = {
+          symbol: 'AAPL',
+          price: '100',
+          previous_close: '99',
+          high: '101',
+          low: '98',
+          volume: '1000',
+          as_of: new Date(NOW - 1000),
+          source: 't',
+          [field]: v,
+        } as RawQuote;
         const known = new Map<string, KnownPrice>([['AAPL', { price: '100', asOf: new Date(NOW - 2000) }]]);
-        expect(outcome(() => fast.validate([q], known, NOW)), `${field} = ${JSON.stringify(v)}`).toEqual(outcome(() => reference.validate([q], known, NOW)));
+        expect(
+          outcome(() => fast.validate([q], known, NOW)),
+          `${field} = ${JSON.stringify(v)}`,
+        ).toEqual(outcome(() => reference.validate([q], known, NOW)));
       }
     }
   });
@@ -156,7 +263,24 @@ describe('QuoteValidator = the same rules in decimal.js', () => {
     const { fast, reference } = pair('0.25');
     // Every Decimal (D is a clone) shares one prototype: no method of it may run while plain quotes are validated.
     const proto = Object.getPrototypeOf(new D(1)) as Record<string, unknown>;
-    const methods = ['toFixed', 'toDecimalPlaces', 'comparedTo', 'cmp', 'minus', 'plus', 'div', 'times', 'abs', 'gt', 'gte', 'lt', 'lte', 'eq', 'isZero', 'isFinite'];
+    const methods = [
+      'toFixed',
+      'toDecimalPlaces',
+      'comparedTo',
+      'cmp',
+      'minus',
+      'plus',
+      'div',
+      'times',
+      'abs',
+      'gt',
+      'gte',
+      'lt',
+      'lte',
+      'eq',
+      'isZero',
+      'isFinite',
+    ];
     const spies = methods.filter((m) => typeof proto[m] === 'function').map((m) => vi.spyOn(proto as Record<string, () => unknown>, m));
     expect(spies.length).toBeGreaterThanOrEqual(10);
     const quotes: RawQuote[] = [

@@ -99,7 +99,11 @@ describe('QuoteValidator', () => {
   });
 
   it('rejects a quote from the future (beyond a few seconds of clock skew) and an invalid timestamp', () => {
-    const r = validator().validate([q('A', 10, { as_of: at(60_000) }), q('B', 10, { as_of: at(2_000) }), q('C', 10, { as_of: new Date('nope') })], new Map(), NOW);
+    const r = validator().validate(
+      [q('A', 10, { as_of: at(60_000) }), q('B', 10, { as_of: at(2_000) }), q('C', 10, { as_of: new Date('nope') })],
+      new Map(),
+      NOW,
+    );
     expect(r.rejected.map((x) => [x.symbol, x.reason])).toEqual([
       ['A', 'future_timestamp'],
       ['C', 'malformed'],

@@ -31,7 +31,7 @@ describe('SimulatedProvider', () => {
     expect(await walk(42, 20)).not.toEqual(await walk(43, 20));
   });
 
-  it("gives a symbol the same path whatever else is in the batch", async () => {
+  it('gives a symbol the same path whatever else is in the batch', async () => {
     const alone = (await walk(7, 30, [assets[0]])).map((r) => r[0]);
     const together = (await walk(7, 30)).map((r) => r[0]);
     expect(together).toEqual(alone);

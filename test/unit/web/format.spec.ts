@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { formatChange, formatMoney, formatPercent, formatPrice, formatSignedMoney, formatVolume, priceDecimals, signClass } from '../../../web/src/shared/format';
+import {
+  formatChange,
+  formatMoney,
+  formatPercent,
+  formatPrice,
+  formatSignedMoney,
+  formatVolume,
+  priceDecimals,
+  signClass,
+} from '../../../web/src/shared/format';
 
 describe('dashboard number formatting', () => {
   it('picks decimals by asset type and size', () => {

@@ -169,7 +169,12 @@ export class PortfolioPanel {
         });
       }
       this.renderPositions(detail.positions);
-      await this.market.need('positions', detail.positions.map((x) => x.symbol)).catch(() => undefined);
+      await this.market
+        .need(
+          'positions',
+          detail.positions.map((x) => x.symbol),
+        )
+        .catch(() => undefined);
     } catch (err) {
       if (mine === this.loadSeq) notify(`Could not load the portfolio: ${(err as Error).message}`);
     }
@@ -350,7 +355,9 @@ export class PortfolioPanel {
   private async submitNew(): Promise<void> {
     if (!this.current) return;
     const data = new FormData(this.form);
-    const symbol = String(data.get('symbol') ?? '').trim().toUpperCase();
+    const symbol = String(data.get('symbol') ?? '')
+      .trim()
+      .toUpperCase();
     const quantity = String(data.get('quantity') ?? '').trim();
     const cost = String(data.get('average_cost') ?? '').trim();
     setText(this.formError, '');

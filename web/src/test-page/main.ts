@@ -184,17 +184,19 @@ function portfolioId(): number {
   return Number($<HTMLInputElement>('#portfolio-id').value.trim());
 }
 
-$('#ping').addEventListener('click', () =>
-  void run(async (c) => {
-    rtt.textContent = 'waiting…';
-    try {
-      const { rttMs } = await c.ping();
-      rtt.replaceChildren('pong in ', h('b', { 'data-testid': 'rtt-value' }, `${rttMs.toFixed(1)} ms`));
-    } catch (err) {
-      rtt.textContent = `no pong (${(err as Error).message})`;
-      throw err;
-    }
-  }),
+$('#ping').addEventListener(
+  'click',
+  () =>
+    void run(async (c) => {
+      rtt.textContent = 'waiting…';
+      try {
+        const { rttMs } = await c.ping();
+        rtt.replaceChildren('pong in ', h('b', { 'data-testid': 'rtt-value' }, `${rttMs.toFixed(1)} ms`));
+      } catch (err) {
+        rtt.textContent = `no pong (${(err as Error).message})`;
+        throw err;
+      }
+    }),
 );
 $('#sub-asset').addEventListener('click', () => void run((c) => c.subscribeAssets(symbols())));
 $('#unsub-asset').addEventListener('click', () => void run((c) => c.unsubscribeAssets(symbols())));

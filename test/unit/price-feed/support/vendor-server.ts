@@ -70,7 +70,8 @@ export class VendorServer {
       if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs));
       if (res.destroyed) return;
       const body = a.fixture ? fixture(a.fixture) : (a.body ?? '');
-      const type = a.contentType ?? (a.fixture?.endsWith('.html') ? 'text/html; charset=utf-8' : a.fixture?.endsWith('.txt') ? 'text/plain' : 'application/json');
+      const type =
+        a.contentType ?? (a.fixture?.endsWith('.html') ? 'text/html; charset=utf-8' : a.fixture?.endsWith('.txt') ? 'text/plain' : 'application/json');
       res.writeHead(a.status ?? 200, { 'content-type': type });
       res.end(body);
     } finally {

@@ -84,7 +84,10 @@ describe('AlphaVantageProvider against recorded Alpha Vantage answers', () => {
   });
 
   it('"Error Message" skips that symbol; a malformed quote is a format error', async () => {
-    server.on('/query', bySymbol({ BAD: 'alphavantage/error-message.json', IBM: 'alphavantage/global-quote-IBM.json', HALF: 'alphavantage/global-quote-malformed.json' }));
+    server.on(
+      '/query',
+      bySymbol({ BAD: 'alphavantage/error-message.json', IBM: 'alphavantage/global-quote-IBM.json', HALF: 'alphavantage/global-quote-malformed.json' }),
+    );
     expect((await av.getQuotes([asset('BAD'), asset('IBM')])).map((q) => q.symbol)).toEqual(['IBM']);
     await expect(av.getQuotes([asset('BAD')])).rejects.toBeInstanceOf(VendorRequestError);
     await expect(av.getQuotes([asset('HALF')])).rejects.toBeInstanceOf(VendorFormatError);

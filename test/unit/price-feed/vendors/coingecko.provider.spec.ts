@@ -80,7 +80,14 @@ describe('CoinGeckoProvider against recorded CoinGecko answers', () => {
     const bars = await cg.getDailyHistory(asset('BTC-USD'), 5);
     expect(server.requests[0].url.searchParams.get('days')).toBe('5');
     expect(bars.map((b) => b.date)).toEqual(['2023-11-25', '2023-11-26', '2023-11-27', '2023-11-28', '2023-11-29', '2023-11-30']);
-    expect(bars[1]).toEqual({ date: '2023-11-26', open: 37479.1263029284, high: 37479.1263029284, low: 37254.6018820052, close: 37254.6018820052, volume: 10713596530.47113 });
+    expect(bars[1]).toEqual({
+      date: '2023-11-26',
+      open: 37479.1263029284,
+      high: 37479.1263029284,
+      low: 37254.6018820052,
+      close: 37254.6018820052,
+      volume: 10713596530.47113,
+    });
     server.on('/api/v3/coins/bitcoin/market_chart', { body: '{"prices":[[1,"x"]]}' });
     await expect(cg.getDailyHistory(asset('BTC-USD'), 5)).rejects.toBeInstanceOf(VendorFormatError);
   });

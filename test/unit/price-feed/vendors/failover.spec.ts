@@ -37,7 +37,10 @@ describe('ProviderRouter: failover along the chain, circuit breaker, rate limits
     });
     const f = vendorFactory(config);
     yahoo = new YahooProvider(config, f);
-    router = new ProviderRouter([new SimulatedProvider(config), yahoo, new AlphaVantageProvider(config, f), new CoinGeckoProvider(config, f), new ReplayProvider(config)], config);
+    router = new ProviderRouter(
+      [new SimulatedProvider(config), yahoo, new AlphaVantageProvider(config, f), new CoinGeckoProvider(config, f), new ReplayProvider(config)],
+      config,
+    );
   };
 
   beforeAll(async () => {
@@ -48,7 +51,9 @@ describe('ProviderRouter: failover along the chain, circuit breaker, rate limits
   });
   beforeEach(() => {
     for (const s of [yahooServer, avServer, cgServer]) s.reset();
-    avServer.on('/query', (url) => ({ fixture: url.searchParams.get('symbol') === 'MSFT' ? 'alphavantage/global-quote-MSFT.json' : 'alphavantage/global-quote-IBM.json' }));
+    avServer.on('/query', (url) => ({
+      fixture: url.searchParams.get('symbol') === 'MSFT' ? 'alphavantage/global-quote-MSFT.json' : 'alphavantage/global-quote-IBM.json',
+    }));
     cgServer.on('/api/v3/simple/price', { fixture: 'coingecko/simple-price-ok.json' });
     build();
   });

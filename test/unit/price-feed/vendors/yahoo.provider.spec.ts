@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../src/database/embedded-postgres';
 import type { ProviderAsset } from '../../../../src/price-feed/providers/price-provider.interface';
-import {
-  VendorCircuitOpenError,
-  VendorFormatError,
-  VendorQuotaError,
-  VendorUnavailableError,
-} from '../../../../src/price-feed/providers/vendor.errors';
+import { VendorCircuitOpenError, VendorFormatError, VendorQuotaError, VendorUnavailableError } from '../../../../src/price-feed/providers/vendor.errors';
 import { YahooProvider } from '../../../../src/price-feed/providers/yahoo.provider';
 import { testConfig, vendorFactory } from '../support/config';
 import { VendorServer } from '../support/vendor-server';
@@ -42,8 +37,26 @@ describe('YahooProvider against recorded Yahoo answers', () => {
     expect(server.requests[0].url.searchParams.get('symbols')).toBe('AAPL,MSFT,EURUSD=X');
     expect(YahooProvider.toVendorSymbol({ symbol: 'BRK.B', assetType: 'STOCK' })).toBe('BRK-B');
     expect(quotes).toEqual([
-      { symbol: 'AAPL', price: 189.98, previous_close: 188.83, high: 190.32, low: 188.19, volume: 48794366, as_of: new Date(1701360000 * 1000), source: 'yahoo' },
-      { symbol: 'MSFT', price: 378.85, previous_close: 380.57, high: 380.08, low: 376.6, volume: 28963426, as_of: new Date(1701360001 * 1000), source: 'yahoo' },
+      {
+        symbol: 'AAPL',
+        price: 189.98,
+        previous_close: 188.83,
+        high: 190.32,
+        low: 188.19,
+        volume: 48794366,
+        as_of: new Date(1701360000 * 1000),
+        source: 'yahoo',
+      },
+      {
+        symbol: 'MSFT',
+        price: 378.85,
+        previous_close: 380.57,
+        high: 380.08,
+        low: 376.6,
+        volume: 28963426,
+        as_of: new Date(1701360001 * 1000),
+        source: 'yahoo',
+      },
       { symbol: 'EURUSD', price: 1.0891, previous_close: 1.09, high: 1.0954, low: 1.0876, volume: 0, as_of: new Date(1701359400 * 1000), source: 'yahoo' },
     ]);
   });
@@ -90,7 +103,9 @@ describe('YahooProvider against recorded Yahoo answers', () => {
 
   it('retries 5xx with backoff and succeeds when the vendor recovers', async () => {
     let n = 0;
-    server.on('/v7/finance/quote', () => (++n < 3 ? { status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html' } : { fixture: 'yahoo/quote-v7-ok.json' }));
+    server.on('/v7/finance/quote', () =>
+      ++n < 3 ? { status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html' } : { fixture: 'yahoo/quote-v7-ok.json' },
+    );
     const quotes = await yahoo.getQuotes(ASSETS);
     expect(quotes).toHaveLength(3);
     expect(n).toBe(3);
