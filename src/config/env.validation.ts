@@ -58,6 +58,9 @@ const IsCronExpression = () =>
     },
   });
 
+/** What a REDIS_URL looks like (named in the message when it does not). */
+const REDIS_URL_FORM = 'redis://host:6379 (rediss:// for TLS, redis://user:password@host:6379 with a password)';
+
 /**
  * Every setting the service reads, with its default. Validated once at boot;
  * a bad value stops the process with a message naming the variable.
@@ -93,8 +96,7 @@ export class EnvironmentVariables {
   /** Longest a statement of a migration may run (ms; server and client side, instead of DB_STATEMENT_TIMEOUT_MS, so long schema changes are not cut); 0 turns the limit off. */
   @IsInt() @Min(0) DB_MIGRATION_TIMEOUT_MS: number = 600000;
   /** Redis URL: redis://host:6379, redis://:password@host:6379 or redis://user:password@host:6379 with authentication, rediss://… for TLS. Set: prices, portfolio changes and logouts travel between processes and instances over Redis pub/sub (signed with BUS_SECRET), and latest prices are cached there. Required by the separate price-feed process. Only this deployment's processes may reach that Redis. */
-  @IsOptional() @IsUrlOf(['redis:', 'rediss:'], 'redis://host:6379 (rediss:// for TLS, redis://user:password@host:6379 with a password)') REDIS_URL?: string =
-    undefined;
+  @IsOptional() @IsUrlOf(['redis:', 'rediss:'], REDIS_URL_FORM) REDIS_URL?: string = undefined;
   /** Prefix of every Redis key and pub/sub channel (lets several deployments or test runs share one Redis). */
   @IsString() REDIS_PREFIX: string = 'rm:';
   /** CA certificate file (PEM) trusted for a rediss:// server whose certificate a private CA signed; read at start-up. Unset: the system's CAs. */
