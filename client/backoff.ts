@@ -31,7 +31,8 @@ export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
 export function resolveBackoff(partial: Partial<BackoffOptions> = {}): BackoffOptions {
   const o: BackoffOptions = { ...DEFAULT_BACKOFF, ...partial };
   if (!(o.initialDelayMs >= 0) || !Number.isFinite(o.initialDelayMs)) throw new RangeError('backoff.initialDelayMs must be a finite number >= 0');
-  if (!(o.maxDelayMs >= o.initialDelayMs) || !Number.isFinite(o.maxDelayMs)) throw new RangeError('backoff.maxDelayMs must be a finite number >= initialDelayMs');
+  if (!(o.maxDelayMs >= o.initialDelayMs) || !Number.isFinite(o.maxDelayMs))
+    throw new RangeError('backoff.maxDelayMs must be a finite number >= initialDelayMs');
   if (!(o.factor >= 1) || !Number.isFinite(o.factor)) throw new RangeError('backoff.factor must be a finite number >= 1');
   if (!(o.jitter >= 0 && o.jitter <= 1)) throw new RangeError('backoff.jitter must be between 0 and 1');
   if (!(o.maxAttempts >= 1)) throw new RangeError('backoff.maxAttempts must be >= 1');

@@ -480,7 +480,10 @@ export class RealtimeClient {
       if (!(err instanceof RealtimeError) || err.code !== 'UNKNOWN_SYMBOL') throw err;
       const unknown = list.length === 1 ? list : await this.findUnknown(list, err);
       for (const s of unknown) this.assets.delete(s);
-      throw new RealtimeError('UNKNOWN_SYMBOL', `Unknown symbol${unknown.length === 1 ? '' : 's'}: ${unknown.join(', ')}`, { ...(err.data as object), symbols: unknown });
+      throw new RealtimeError('UNKNOWN_SYMBOL', `Unknown symbol${unknown.length === 1 ? '' : 's'}: ${unknown.join(', ')}`, {
+        ...(err.data as object),
+        symbols: unknown,
+      });
     }
   }
 

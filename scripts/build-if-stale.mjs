@@ -2,6 +2,8 @@
 // source file is newer than the build, so a warm start serves in about two seconds and a
 // command in a second terminal does not rebuild under a running server.
 // --quiet: print nothing when the build is up to date (the CLI scripts).
+// --pages: only the pages (web/dist from web/ and client/), never dist/: what the browser tests
+// need, safe while other tests run the built server.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,10 +17,14 @@ if (major < 20 || (major === 20 && minor < 19)) {
 }
 const { build, root, withBuildLock } = await import('./build.mjs');
 
-const SOURCES = ['src', 'client', 'web', 'package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json'];
-const SKIP = new Set(['dist', 'node_modules']);
-const OUTPUTS = ['dist/main.js', 'dist/price-feed.main.js', 'dist/cli.main.js', 'web/dist/dashboard/index.html', 'web/dist/test/index.html'];
 const quiet = process.argv.includes('--quiet');
+const pagesOnly = process.argv.includes('--pages');
+const PAGES = ['web/dist/dashboard/index.html', 'web/dist/test/index.html'];
+const SOURCES = pagesOnly
+  ? ['client', 'web', 'package-lock.json']
+  : ['src', 'client', 'web', 'package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json'];
+const SKIP = new Set(['dist', 'node_modules']);
+const OUTPUTS = pagesOnly ? PAGES : ['dist/main.js', 'dist/price-feed.main.js', 'dist/cli.main.js', ...PAGES];
 
 function newest(path) {
   const st = statSync(path);
@@ -52,12 +58,9 @@ try {
       if (!quiet) console.log('Build is up to date.');
       return;
     }
-    console.log(
-      why === 'missing'
-        ? 'No build yet: building the server and the pages (about 30 s, once)…'
-        : 'Sources changed since the last build: building the server and the pages…',
-    );
-    build();
+    const what = pagesOnly ? 'the pages' : 'the server and the pages';
+    console.log(why === 'missing' ? `No build yet: building ${what} (about 30 s, once)…` : `Sources changed since the last build: building ${what}…`);
+    build({ pagesOnly });
   });
 } catch (err) {
   console.error(err.message);

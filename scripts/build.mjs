@@ -17,12 +17,16 @@ const STEPS = [
   ['pages: bundle', 'vite build', [bin('vite'), 'build', '--config', 'web/vite.config.ts']],
 ];
 
-/** Runs the three steps; throws (after printing the failing step's output) when one fails. */
-export function build({ log = console.log } = {}) {
+/**
+ * Runs the steps (`pagesOnly`: the pages' two, leaving dist/ alone); throws (after printing
+ * the failing step's output) when one fails.
+ */
+export function build({ log = console.log, pagesOnly = false } = {}) {
   const started = Date.now();
-  STEPS.forEach(([what, cmd, [file, ...args]], i) => {
+  const steps = pagesOnly ? STEPS.slice(1) : STEPS;
+  steps.forEach(([what, cmd, [file, ...args]], i) => {
     const t0 = Date.now();
-    log(`  [${i + 1}/${STEPS.length}] ${what} (${cmd})…`);
+    log(`  [${i + 1}/${steps.length}] ${what} (${cmd})…`);
     const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 300_000, env: process.env });
     if (r.status !== 0) {
       process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);

@@ -11,7 +11,7 @@ import { StartupError } from './common/startup-error';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { validateEnv } from './config/env.validation';
-import { RealtimeIoAdapter } from './realtime/transports/realtime-io.adapter';
+import { RealtimeWsAdapter } from './realtime/transports/realtime-ws.adapter';
 
 /** Nest's own logger, text for people or JSON lines for log shippers (LOG_FORMAT), at LOG_LEVEL. */
 function createLogger(): AppLogger {
@@ -33,11 +33,15 @@ export async function createApp(): Promise<NestExpressApplication> {
 function listenError(err: NodeJS.ErrnoException, host: string, port: number): StartupError | undefined {
   const where = `${host}:${port}`;
   if (err.code === 'EADDRINUSE')
-    return new StartupError(`PORT ${port} is already in use on ${host} (another program, or another copy of this app, listens on ${where}): stop it, or set PORT to a free port (PORT=0 picks one).`);
+    return new StartupError(
+      `PORT ${port} is already in use on ${host} (another program, or another copy of this app, listens on ${where}): stop it, or set PORT to a free port (PORT=0 picks one).`,
+    );
   if (err.code === 'EACCES')
     return new StartupError(`Not allowed to listen on ${where}: ports below 1024 need root. Set PORT to 1024 or above (the default is 8000).`);
   if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
-    return new StartupError(`HOST ${host} is not an address of this machine (cannot listen on ${where}): set HOST to 127.0.0.1, 0.0.0.0 or one of its addresses.`);
+    return new StartupError(
+      `HOST ${host} is not an address of this machine (cannot listen on ${where}): set HOST to 127.0.0.1, 0.0.0.0 or one of its addresses.`,
+    );
   return undefined;
 }
 
@@ -69,8 +73,8 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.use(authPassport.session());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  // Socket.IO gateway (/realtime) with the realtime settings; leaves /ws/realtime/ upgrades to the raw transport.
-  app.useWebSocketAdapter(new RealtimeIoAdapter(app));
+  // One WebSocket adapter per app: it serves both realtime transports (raw /ws/realtime/ and Socket.IO /realtime).
+  app.useWebSocketAdapter(new RealtimeWsAdapter(app));
 }
 
 /**

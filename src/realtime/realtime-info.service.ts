@@ -7,7 +7,7 @@ import { ERROR_CODES } from './protocol/error-codes';
 import { PriceFeedStatus } from '../price-feed/feed/price-feed-status.service';
 import { ConnectionRegistry } from './hub/connection-registry';
 import { RealtimeHub } from './hub/realtime-hub.service';
-import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './hub/outbound-frame';
+import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './transports/wire-frames';
 
 export const RAW_WS_PATH = '/ws/realtime/';
 

@@ -4,21 +4,25 @@ import { AuthModule } from '../auth/auth.module';
 import { PortfoliosModule } from '../portfolios/portfolios.module';
 import { ValuationModule } from '../portfolios/valuation/valuation.module';
 import { PriceFeedModule } from '../price-feed/price-feed.module';
+import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter';
+import { RealtimeGateway } from './gateway/realtime.gateway';
 import { ConnectionRegistry } from './hub/connection-registry';
 import { HeartbeatService } from './hub/heartbeat.service';
-import { MessageRouter } from './hub/message-router.service';
+import { InboundQueue } from './hub/inbound-queue';
 import { RealtimeHub } from './hub/realtime-hub.service';
+import { RequestLane } from './hub/request-lane';
+import { SubscriptionService } from './hub/subscription.service';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeInfoService } from './realtime-info.service';
 import { HandshakeService } from './transports/handshake.service';
 import { RawWebSocketTransport } from './transports/raw-websocket.transport';
-import { RealtimeGateway } from './transports/realtime.gateway';
 import { SocketIoTransport } from './transports/socketio.transport';
 
 /**
- * Realtime hub and its two transports (raw WebSocket at /ws/realtime/,
- * Socket.IO namespace /realtime), plus the guide's REST views.
- * Install RealtimeIoAdapter on the app (configureApp does).
+ * Realtime hub, its gateway (one handler per client message type) and the two transports
+ * (raw WebSocket at /ws/realtime/, Socket.IO namespace /realtime), plus the guide's REST views.
+ * Install RealtimeWsAdapter on the app (configureApp does): it serves both transports and
+ * routes their messages to RealtimeGateway. See docs/architecture-realtime.md.
  */
 @Module({
   imports: [AuthModule, AssetsModule, PortfoliosModule, ValuationModule, PriceFeedModule],
@@ -26,12 +30,15 @@ import { SocketIoTransport } from './transports/socketio.transport';
   providers: [
     ConnectionRegistry,
     RealtimeHub,
-    MessageRouter,
+    InboundQueue,
+    RequestLane,
+    SubscriptionService,
     HeartbeatService,
     HandshakeService,
     RawWebSocketTransport,
     SocketIoTransport,
     RealtimeGateway,
+    RealtimeExceptionFilter,
     RealtimeInfoService,
   ],
   exports: [RealtimeHub],

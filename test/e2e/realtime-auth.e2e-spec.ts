@@ -204,7 +204,7 @@ describe('realtime: sessions, ownership and handshake rules', () => {
     });
   });
 
-  it("Socket.IO long-polling from our own page (no Origin on same-origin GETs) uses the session via Sec-Fetch-Site", async () => {
+  it('Socket.IO long-polling from our own page (no Origin on same-origin GETs) uses the session via Sec-Fetch-Site', async () => {
     const handshake = async (headers: Record<string, string>) => {
       const p = await IoProbe.open(t.url, { transports: ['polling'], cookie: alice.cookie, headers });
       open.push(p);

@@ -26,8 +26,19 @@ describe('realtime: batched frames (opt-in)', () => {
     p.send('subscribe_asset', { symbols: SYMBOLS });
     await p.next('subscribed');
     const ROUNDS = 20;
-    for (let i = 1; i <= ROUNDS; i++) await publishTicks(t, SYMBOLS.map((s) => tick(s, (200 + i).toFixed(2))));
-    const done = () => SYMBOLS.every((s) => updatesIn(p.inbox.received).filter((u) => u.symbol === s).at(-1)?.price === 200 + ROUNDS);
+    for (let i = 1; i <= ROUNDS; i++)
+      await publishTicks(
+        t,
+        SYMBOLS.map((s) => tick(s, (200 + i).toFixed(2))),
+      );
+    const done = () =>
+      SYMBOLS.every(
+        (s) =>
+          updatesIn(p.inbox.received)
+            .filter((u) => u.symbol === s)
+            .at(-1)?.price ===
+          200 + ROUNDS,
+      );
     await poll('every update of the last round', done, 5000);
     const frames = p.inbox.received.filter((m) => m.type === 'asset_updates');
     expect(p.inbox.received.filter((m) => m.type === 'asset_update')).toEqual([]);

@@ -70,7 +70,7 @@ describe("the specification guide's JavaScript clients, run verbatim in Node wit
     await poll('the snapshot', () => updates.length === 1);
     await publishTicks(t, [tick('AAPL', '150.25', { previous_close: '147.75', volume: '50000000', high: '151.00', low: '148.50' })]);
     await poll('a live update', () => updates.length === 2);
-    expect(updates[1]).toMatchObject({ symbol: 'AAPL', price: 150.25, change: 2.5, change_percent: 1.6920, volume: 50000000, high: 151, low: 148.5 });
+    expect(updates[1]).toMatchObject({ symbol: 'AAPL', price: 150.25, change: 2.5, change_percent: 1.692, volume: 50000000, high: 151, low: 148.5 });
 
     client.socket.close();
     await poll('onclose', () => logs.some((l) => l[0] === 'WebSocket connection closed'));

@@ -74,7 +74,21 @@ describe('realtime: exact Origin check', () => {
     expect(normaliseOrigin('HTTPS://App.Example.com:443')).toBe('https://app.example.com');
     expect(normaliseOrigin('http://h:80')).toBe('http://h');
     expect(normaliseOrigin('http://[::1]:8000')).toBe('http://[::1]:8000');
-    for (const bad of ['null', '', 'http://evil.com@127.0.0.1:8101', 'http://127.0.0.1:8101/x', 'http://127.0.0.1:8101/', 'http://h?q', 'http://h#f', 'http://h:0', 'http://h:65536', ' http://h', 'http://h ', '127.0.0.1:8101', 'http://']) {
+    for (const bad of [
+      'null',
+      '',
+      'http://evil.com@127.0.0.1:8101',
+      'http://127.0.0.1:8101/x',
+      'http://127.0.0.1:8101/',
+      'http://h?q',
+      'http://h#f',
+      'http://h:0',
+      'http://h:65536',
+      ' http://h',
+      'http://h ',
+      '127.0.0.1:8101',
+      'http://',
+    ]) {
       expect(normaliseOrigin(bad), JSON.stringify(bad)).toBeNull();
     }
   });

@@ -83,7 +83,16 @@ describe('realtime protocol', () => {
       expect(got.map((m) => m.data.price)).toEqual(prices.map(Number));
       const seqs = [snap.data.seq, ...got.map((m) => m.data.seq)];
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
-      expect(got[0].data).toMatchObject({ symbol: S1, change: 1.1, change_percent: 1.1, volume: 12345, high: 103, low: 99.5, previous_close: 100, source: 'test' });
+      expect(got[0].data).toMatchObject({
+        symbol: S1,
+        change: 1.1,
+        change_percent: 1.1,
+        volume: 12345,
+        high: 103,
+        low: 99.5,
+        previous_close: 100,
+        source: 'test',
+      });
       expect(typeof got[0].data.published_at).toBe('number');
       expect(got[4].data).toMatchObject({ change: 2.5, change_percent: 2.5 });
     });

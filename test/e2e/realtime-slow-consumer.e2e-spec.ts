@@ -72,7 +72,10 @@ describe('realtime: slow consumers', () => {
     let maxOutbound = 0;
     for (let i = 1; i <= BATCHES; i++) {
       const price = (100 + i / 100).toFixed(2);
-      await publishTicks(t, symbols.map((s) => tick(s, price)));
+      await publishTicks(
+        t,
+        symbols.map((s) => tick(s, price)),
+      );
       if (i % 10 === 0) {
         await observeFor(1, 'a turn of the event loop: sockets flush');
         for (const c of slowConns) maxOutbound = Math.max(maxOutbound, hub.outboundBytes(c));
@@ -147,8 +150,11 @@ describe('realtime: a reader stuck past the stall timeout', () => {
     let i = 0;
     while (hub.stats().outbound.slow_consumer_closes === 0 && i < 5000) {
       i++;
-      await publishTicks(t, symbols.map((s) => tick(s, (50 + i / 100).toFixed(2))));
-      if (i % 20 === 0) await observeFor(20, 'the stuck reader\'s buffer grows');
+      await publishTicks(
+        t,
+        symbols.map((s) => tick(s, (50 + i / 100).toFixed(2))),
+      );
+      if (i % 20 === 0) await observeFor(20, "the stuck reader's buffer grows");
     }
     expect(hub.stats().outbound.slow_consumer_closes).toBe(1);
     expect(hub.stats().total_connections).toBe(1);
@@ -204,8 +210,11 @@ describe('realtime: a Socket.IO reader stuck past the stall timeout', () => {
     let i = 0;
     while (hub.stats().outbound.slow_consumer_closes === 0 && i < 5000) {
       i++;
-      await publishTicks(t, symbols.map((s) => tick(s, (50 + i / 100).toFixed(2))));
-      if (i % 20 === 0) await observeFor(20, 'the stuck reader\'s buffer grows');
+      await publishTicks(
+        t,
+        symbols.map((s) => tick(s, (50 + i / 100).toFixed(2))),
+      );
+      if (i % 20 === 0) await observeFor(20, "the stuck reader's buffer grows");
     }
     expect(hub.stats().outbound.slow_consumer_closes).toBe(1);
     const closedAt = Date.now();

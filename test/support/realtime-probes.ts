@@ -56,7 +56,7 @@ class Inbox {
   /** Unconsumed messages of a type (consumes them). */
   drain(type?: string): Envelope[] {
     const out: Envelope[] = [];
-    for (let i = 0; i < this.pending.length; ) {
+    for (let i = 0; i < this.pending.length;) {
       if (type === undefined || this.pending[i].type === type) out.push(...this.pending.splice(i, 1));
       else i++;
     }
@@ -152,7 +152,18 @@ export class WsProbe implements Probe {
   }
 }
 
-const IO_EVENTS = ['connection', 'pong', 'subscribed', 'unsubscribed', 'subscriptions', 'options', 'asset_update', 'asset_updates', 'portfolio_update', 'error'];
+const IO_EVENTS = [
+  'connection',
+  'pong',
+  'subscribed',
+  'unsubscribed',
+  'subscriptions',
+  'options',
+  'asset_update',
+  'asset_updates',
+  'portfolio_update',
+  'error',
+];
 
 export class IoProbe implements Probe {
   readonly kind = 'socketio' as const;
@@ -230,4 +241,3 @@ export { IO_EVENTS };
 export function openProbe(kind: 'websocket' | 'socketio', t: { url: string; wsUrl: string }, opts: ProbeOptions = {}): Promise<Probe> {
   return kind === 'websocket' ? WsProbe.open(t.wsUrl, opts) : IoProbe.open(t.url, opts);
 }
-

@@ -63,16 +63,19 @@ describe('docker/ deployment files', () => {
     expect(dockerfile).toMatch(/^USER app$/m);
   });
 
-  it.each(['realtime-markets-api', 'realtime-markets-price-feed'])('systemd unit %s: restart always, environment file, dedicated user, ordered after PostgreSQL and Redis', (name) => {
-    const u = unit(`docker/systemd/${name}.service`);
-    expect(u.get('Restart')).toEqual(['always']);
-    expect(u.get('EnvironmentFile')).toEqual(['/etc/realtime-markets/env']);
-    expect(u.get('User')).toEqual(['realtime-markets']);
-    for (const key of ['After', 'Wants']) {
-      expect(u.get(key)?.[0]).toMatch(/postgresql\.service/);
-      expect(u.get(key)?.[0]).toMatch(/redis-server\.service/);
-    }
-    expect(u.get('ExecStart')?.[0]).toMatch(name.endsWith('api') ? /^\/usr\/bin\/node dist\/main\.js$/ : /^\/usr\/bin\/node dist\/price-feed\.main\.js /);
-    expect(u.get('KillSignal')).toEqual(['SIGTERM']);
-  });
+  it.each(['realtime-markets-api', 'realtime-markets-price-feed'])(
+    'systemd unit %s: restart always, environment file, dedicated user, ordered after PostgreSQL and Redis',
+    (name) => {
+      const u = unit(`docker/systemd/${name}.service`);
+      expect(u.get('Restart')).toEqual(['always']);
+      expect(u.get('EnvironmentFile')).toEqual(['/etc/realtime-markets/env']);
+      expect(u.get('User')).toEqual(['realtime-markets']);
+      for (const key of ['After', 'Wants']) {
+        expect(u.get(key)?.[0]).toMatch(/postgresql\.service/);
+        expect(u.get(key)?.[0]).toMatch(/redis-server\.service/);
+      }
+      expect(u.get('ExecStart')?.[0]).toMatch(name.endsWith('api') ? /^\/usr\/bin\/node dist\/main\.js$/ : /^\/usr\/bin\/node dist\/price-feed\.main\.js /);
+      expect(u.get('KillSignal')).toEqual(['SIGTERM']);
+    },
+  );
 });

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { isUsableTick, priceChange, priceChangeDecimal, toAssetUpdate, toScaled } from './asset-update.mapper';
 
-const base = { symbol: 'AAPL', price: '150.25', previous_close: '147.75', high: '151.00', low: '148.50', volume: '50000000', as_of: '2024-01-15T10:30:00Z', source: 'test' };
+const base = {
+  symbol: 'AAPL',
+  price: '150.25',
+  previous_close: '147.75',
+  high: '151.00',
+  low: '148.50',
+  volume: '50000000',
+  as_of: '2024-01-15T10:30:00Z',
+  source: 'test',
+};
 
 describe('toAssetUpdate', () => {
   it("maps decimal strings to the guide's numbers, with change computed in decimal", () => {
@@ -43,7 +52,7 @@ describe('toAssetUpdate', () => {
 describe('priceChange (scaled-integer fast path)', () => {
   it('agrees with decimal.js on many random prices, including rounding ties and negatives', () => {
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     const dec = (max: number, dp: number) => (rnd() * max).toFixed(Math.floor(rnd() * (dp + 1)));
     const cases: [string, string][] = [
       ['150.25', '147.75'],

@@ -28,7 +28,7 @@ function percentTimes1e4(a: number, b: number): number {
   let q = n / d;
   const r = n % d;
   const twice = (r < 0n ? -r : r) * 2n;
-  if (twice >= (d < 0n ? -d : d)) q += (n < 0n) !== (d < 0n) ? -1n : 1n;
+  if (twice >= (d < 0n ? -d : d)) q += n < 0n !== d < 0n ? -1n : 1n;
   return Number(q);
 }
 

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { Connection } from './connection';
+import type { Connection, ConnectionIdentity } from './connection';
 
 /**
  * Every open connection of this instance, with two indexes: per user (the
  * MAX_CONNECTIONS_PER_USER count) and per session (logout and expiry).
+ * The owner of each connection's identity (`userId`, `sessionId`, `countedUser`):
+ * set by `add`, cleared by `deauthenticate`, written nowhere else.
  */
 @Injectable()
 export class ConnectionRegistry {
@@ -53,11 +55,13 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Registers a connection. An authenticated one takes a slot of its user;
-   * false (nothing registered) when the user already has `maxPerUser`.
-   * Synchronous check-and-add, so concurrent handshakes cannot overshoot.
+   * Registers a connection with the identity its handshake established. An authenticated
+   * one takes a slot of its user; false (nothing registered) when the user already has
+   * `maxPerUser`. Synchronous check-and-add, so concurrent handshakes cannot overshoot.
    */
-  add(conn: Connection, maxPerUser: number): boolean {
+  add(conn: Connection, identity: ConnectionIdentity | null, maxPerUser: number): boolean {
+    conn.userId = identity?.userId ?? null;
+    conn.sessionId = identity?.sessionId ?? null;
     if (conn.userId !== null) {
       const mine = this.byUser.get(conn.userId);
       if (mine && mine.size >= maxPerUser) return false;

@@ -3,7 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { CloseCode } from '../protocol/error-codes';
 import type { MessageId } from '../protocol/client-messages';
 import type { ServerMessage, SubscriptionsData } from '../protocol/server-messages';
+import type { InboundState } from './inbound-queue';
 import type { OutboundFrame } from './outbound-frame';
+import type { LaneState } from './request-lane';
 
 export type TransportKind = 'websocket' | 'socketio';
 
@@ -16,11 +18,12 @@ export interface ConnectionIdentity {
   sessionId: string;
 }
 
-/** One queued inbound message, before rate limiting and parsing. */
-export type InboundItem =
-  | { kind: 'text'; text: string }
-  | { kind: 'binary' }
-  | { kind: 'event'; event: string; args: unknown[]; ack?: AckFn };
+/** Where a reply or an error goes: the request's type and id (echoed) and, on Socket.IO, its acknowledgement. */
+export interface ReplyTarget {
+  readonly type: string | null;
+  readonly id: MessageId | null;
+  readonly ack?: AckFn;
+}
 
 /**
  * Why the server closed a connection: the prefix of the raw WebSocket close reason
@@ -36,76 +39,59 @@ export const CloseReason = {
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
 /**
- * A database-bound request (a subscription) taken off the inbox: queued or running.
- * Messages after it are answered meanwhile; an unsubscribe of one of its topics,
- * received after it, cancels that topic (it is not added when the request completes).
- */
-export interface PendingRequest {
-  readonly req: RequestRef;
-  /** Topic keys (`a:SYMBOL`, `p:ID`) unsubscribed since it was received. */
-  cancelled: Set<string> | null;
-  /** Answered (done, failed or past its deadline): nothing more is applied or sent for it. */
-  settled: boolean;
-}
-
-/** Correlation of a reply with its request. */
-export interface RequestRef {
-  type: string | null;
-  id: MessageId | null;
-  ack?: AckFn;
-}
-
-/**
  * One client connection, whatever the transport. The hub only uses this class;
  * each transport subclasses it with the few methods that touch its socket.
  * Kept small: idle connections are counted in the thousands.
+ *
+ * Each part of its mutable state has one owner, the only class that writes it:
+ *  - identity (`userId`, `sessionId`, `countedUser`): ConnectionRegistry;
+ *  - `open`: RealtimeHub (open, release);
+ *  - liveness (`lastSeen`): this class (`alive()`, called on every sign of life);
+ *  - `inbound` (queue, engagement, protocol-error count, the gateway's handlers): InboundQueue;
+ *  - `lane` (database-bound requests in flight): RequestLane;
+ *  - subscriptions (`assets`, `portfolios`): SubscriptionIndex;
+ *  - outbound flow (conflation, batching, cork): OutboundFlow.
  */
 export abstract class Connection {
   abstract readonly kind: TransportKind;
   readonly id: string = randomUUID();
+
+  // ---- identity: ConnectionRegistry ----
   userId: number | null = null;
   sessionId: string | null = null;
   /** Holds a slot in the per-user connection count. */
   countedUser: number | null = null;
-  open = true;
-  /** Last time the peer showed life (message or pong), ms epoch. */
-  lastSeen = Date.now();
-  /** When the connection was opened, ms epoch (WS_IDLE_TIMEOUT counts from here). */
-  readonly openedAt = this.lastSeen;
-  /** The peer sent a valid message (set by MessageRouter): it is not idle. */
-  engaged = false;
-  /** Protocol errors counted in the one-minute window that started at `protocolErrorsSince` (WS_MAX_PROTOCOL_ERRORS). */
-  protocolErrors = 0;
-  protocolErrorsSince = 0;
 
-  /** Subscriptions (allocated on first use). */
+  // ---- lifecycle: RealtimeHub ----
+  open = true;
+
+  // ---- liveness ----
+  private seenAt = Date.now();
+  /** When the connection was opened, ms epoch (WS_IDLE_TIMEOUT counts from here). */
+  readonly openedAt = this.seenAt;
+
+  // ---- inbound: InboundQueue (allocated when the gateway is bound to the connection) ----
+  inbound: InboundState | null = null;
+  // ---- database-bound requests: RequestLane (allocated on the first one) ----
+  lane: LaneState | null = null;
+
+  // ---- subscriptions: SubscriptionIndex (allocated on first use) ----
   assets: Set<string> | null = null;
   portfolios: Set<number> | null = null;
 
+  // ---- outbound: OutboundFlow ----
   /** Conflation: newest pending frame per topic while the socket is above the high-water mark. */
   conflated: Map<string, OutboundFrame> | null = null;
   conflatedSince = 0;
-
   /** Opt-in batching: interval and the frames waiting for the next tick. */
   batchMs = 0;
   batch: OutboundFrame[] | null = null;
-
   /** Corked for the current burst of sends (see OutboundFlow.beginBurst). */
   corked = false;
   /** Bytes sent into the corked socket during this burst: held back by the cork, not by a slow reader. */
   burstBytes = 0;
   /** Batch flush phase (0..phases-1) within its batch group. */
   batchPhase = 0;
-
-  /**
-   * Inbound queue: messages are taken one at a time, in order. Database-bound requests
-   * (subscribe_*) then wait in `dbQueue`, so a pending one holds up nothing else (see MessageRouter).
-   */
-  inbox: InboundItem[] | null = null;
-  processing = false;
-  /** Database-bound requests, handled one at a time, in order (allocated on first use). */
-  dbQueue: PendingRequest[] | null = null;
-  dbBusy = false;
 
   /** Bytes handed to the transport and not yet written to the kernel. */
   abstract bufferedBytes(): number;
@@ -119,6 +105,16 @@ export abstract class Connection {
   abstract close(code: CloseCode, reason: string): void;
   /** Drops the connection at once (dead peer). */
   abstract terminate(): void;
+
+  /** Last time the peer showed life (a message, a ping or a pong), ms epoch. */
+  get lastSeen(): number {
+    return this.seenAt;
+  }
+
+  /** The peer showed life. */
+  alive(now = Date.now()): void {
+    this.seenAt = now;
+  }
 
   /** The TCP socket frames are written to, if the transport writes straight to one (for corking). */
   protected tcpSocket(): Duplex | undefined {

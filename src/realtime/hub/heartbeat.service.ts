@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { CloseCode } from '../protocol/error-codes';
 import { CloseReason } from './connection';
 import { ConnectionRegistry } from './connection-registry';
+import { InboundQueue } from './inbound-queue';
 import { RealtimeHub } from './realtime-hub.service';
 
 /**
@@ -25,6 +26,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly config: AppConfig,
     private readonly registry: ConnectionRegistry,
     private readonly hub: RealtimeHub,
+    private readonly inbound: InboundQueue,
     private readonly sessions: SessionService,
   ) {
     this.registry.trackFresh = config.WS_IDLE_TIMEOUT > 0;
@@ -50,15 +52,15 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
 
   /**
    * Closes the connections opened more than WS_IDLE_TIMEOUT ago that never sent a valid
-   * message nor subscribed (MessageRouter sets `engaged`). Each connection is looked at once, when
+   * message nor subscribed (InboundQueue knows). Each connection is looked at once, when
    * its time is up: one that spoke by then is never idle-checked again.
    */
   closeIdle(now = Date.now()): void {
     const seconds = this.config.WS_IDLE_TIMEOUT;
     let closed = 0;
     for (const conn of this.registry.takeOpenedBefore(now - seconds * 1000)) {
-      if (!conn.open || conn.engaged || conn.subscriptionCount() > 0) continue;
-      if (conn.processing || conn.inbox?.length || conn.dbBusy || conn.dbQueue?.length) {
+      if (!conn.open || this.inbound.engaged(conn) || conn.subscriptionCount() > 0) continue;
+      if (this.inbound.busy(conn)) {
         // A message still being handled may prove it valid: looked at again later.
         this.registry.recheckLater(conn);
         continue;

@@ -74,8 +74,14 @@ describe('MessageParser', () => {
   });
 
   it('Socket.IO: event name is the type; payload is data or a full envelope', () => {
-    expect(parser.parseEvent('subscribe_asset', [{ symbol: 'AAPL' }])).toMatchObject({ ok: true, message: { type: 'subscribe_asset', data: { symbol: 'AAPL' } } });
-    expect(parser.parseEvent('subscribe_asset', [{ type: 'subscribe_asset', data: { symbol: 'AAPL' }, id: 2 }])).toMatchObject({ ok: true, message: { id: 2 } });
+    expect(parser.parseEvent('subscribe_asset', [{ symbol: 'AAPL' }])).toMatchObject({
+      ok: true,
+      message: { type: 'subscribe_asset', data: { symbol: 'AAPL' } },
+    });
+    expect(parser.parseEvent('subscribe_asset', [{ type: 'subscribe_asset', data: { symbol: 'AAPL' }, id: 2 }])).toMatchObject({
+      ok: true,
+      message: { id: 2 },
+    });
     expect(parser.parseEvent('ping', [])).toMatchObject({ ok: true });
     expect(parser.parseEvent('subscribe_asset', [{ type: 'ping' }])).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     expect(parser.parseEvent('ping', [Buffer.from('x')])).toMatchObject({ ok: false, error: { code: 'INVALID_JSON' } });

@@ -4,6 +4,7 @@ import { fieldMessage, VALIDATION_OPTIONS } from '../../common/validation';
 import { CLIENT_MESSAGE_TYPES, ClientMessage, ClientMessageType, MessageId } from '../protocol/client-messages';
 import { CLIENT_MESSAGE_DTOS } from '../protocol/client-messages.dto';
 import { ErrorCode } from '../protocol/error-codes';
+import { ProtocolError } from './protocol-error';
 
 /** Structural limits checked before any DTO work (hostile-input guards). */
 export const MAX_DEPTH = 8;
@@ -12,34 +13,57 @@ export const MAX_NODES = 2000;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const KNOWN_TYPES = new Set<string>(CLIENT_MESSAGE_TYPES);
 
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly requestType: string | null = null,
-    readonly id: MessageId | null = null,
-    readonly details?: string[],
-    /** Extra typed fields for the error's data (e.g. `symbols` of UNKNOWN_SYMBOL). */
-    readonly extra?: { symbols?: string[] },
-  ) {
-    super(message);
-  }
+/**
+ * A message that can be routed: JSON, within the structural limits, an object whose `type`
+ * is a client message type. Its fields are not validated yet (ClientMessagePipe does that,
+ * in the handler's pipeline).
+ */
+export interface Envelope {
+  readonly type: ClientMessageType;
+  /** The message's `id` when it is a valid one (echoed on the reply), else null. */
+  readonly id: MessageId | null;
+  /** `{type, data?, id?, timestamp?, ...}` as received (Socket.IO: `data` wrapped as `{type, data}`). */
+  readonly value: Record<string, unknown>;
 }
 
+export type FrameResult = { ok: true; envelope: Envelope } | { ok: false; error: ProtocolError };
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; error: ProtocolError };
 
-const fail = (code: ErrorCode, message: string, type: string | null = null, id: MessageId | null = null, details?: string[]): ParseResult => ({
+const fail = (
+  code: ErrorCode,
+  message: string,
+  type: string | null = null,
+  id: MessageId | null = null,
+  details?: string[],
+): { ok: false; error: ProtocolError } => ({
   ok: false,
   error: new ProtocolError(code, message, type, id, details),
 });
 
 /**
- * Turns inbound text (raw WebSocket) or an event + payload (Socket.IO) into a
- * validated, typed ClientMessage, or a typed ProtocolError. One code path for
- * both transports: JSON -> structure guards -> type dispatch -> DTO validation.
+ * Turns inbound text (raw WebSocket) or an event + payload (Socket.IO) into a typed
+ * ClientMessage, or a typed ProtocolError, in two steps, one code path for both transports:
+ *  - `frameText` / `frameEvent`: JSON -> structure guards -> type dispatch (INVALID_JSON,
+ *    VALIDATION_FAILED for the shape, UNKNOWN_TYPE), what the adapter needs to route a message;
+ *  - `validate`: the type's class-validator DTO (VALIDATION_FAILED with one line per field),
+ *    run as a pipe in the handler's pipeline (ClientMessagePipe).
+ * `parseText` / `parseEvent` / `parseValue` do both.
  */
 export class MessageParser {
   parseText(text: string): ParseResult {
+    return this.validated(this.frameText(text));
+  }
+
+  /** Socket.IO: the event name is the type; the payload is `data` or a full envelope. */
+  parseEvent(event: string, args: unknown[]): ParseResult {
+    return this.validated(this.frameEvent(event, args));
+  }
+
+  parseValue(value: unknown): ParseResult {
+    return this.validated(this.frameValue(value));
+  }
+
+  frameText(text: string): FrameResult {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -47,39 +71,33 @@ export class MessageParser {
       if (err instanceof RangeError) return fail(ErrorCode.VALIDATION_FAILED, `Message nested too deeply (max depth ${MAX_DEPTH})`);
       return fail(ErrorCode.INVALID_JSON, 'Message is not valid JSON');
     }
-    return this.parseValue(value);
+    return this.frameValue(value);
   }
 
-  /** Socket.IO: the event name is the type; the payload is `data` or a full envelope. */
-  parseEvent(event: string, args: unknown[]): ParseResult {
+  frameEvent(event: string, args: unknown[]): FrameResult {
     const eventType = event.length > 64 ? event.slice(0, 64) : event;
     if (args.length > 1) return fail(ErrorCode.VALIDATION_FAILED, 'Send one payload argument (data or a full envelope)', eventType);
     const payload = args[0];
     const guard = this.guard(payload);
     if (guard) return { ok: false, error: new ProtocolError(guard.code, guard.message, eventType) };
     if (isPlainObject(payload) && typeof payload.type === 'string') {
-      if (payload.type !== event) return fail(ErrorCode.VALIDATION_FAILED, `Envelope type "${payload.type.slice(0, 64)}" does not match the event name`, eventType, idOf(payload));
-      return this.dispatch(payload);
+      if (payload.type !== event)
+        return fail(ErrorCode.VALIDATION_FAILED, `Envelope type "${payload.type.slice(0, 64)}" does not match the event name`, eventType, idOf(payload));
+      return this.route(payload);
     }
-    return this.dispatch(payload === undefined ? { type: event } : { type: event, data: payload });
+    return this.route(payload === undefined ? { type: event } : { type: event, data: payload });
   }
 
-  parseValue(value: unknown): ParseResult {
+  frameValue(value: unknown): FrameResult {
     const guard = this.guard(value);
     if (guard) return { ok: false, error: new ProtocolError(guard.code, guard.message, typeOf(value), idOf(value)) };
-    return this.dispatch(value);
+    return this.route(value);
   }
 
-  private dispatch(value: unknown): ParseResult {
-    if (!isPlainObject(value)) return fail(ErrorCode.VALIDATION_FAILED, 'A message must be a JSON object {type, data}');
-    const type = value.type;
-    const id = idOf(value);
-    if (typeof type !== 'string') return fail(ErrorCode.VALIDATION_FAILED, 'type must be a string', null, id);
-    if (!KNOWN_TYPES.has(type)) {
-      return fail(ErrorCode.UNKNOWN_TYPE, `Unknown message type "${type.slice(0, 64)}"; see GET /realtime/websocket-info/`, type.slice(0, 64), id);
-    }
-    const Dto = CLIENT_MESSAGE_DTOS[type as ClientMessageType];
-    const instance = plainToInstance(Dto as new () => object, value, { enableImplicitConversion: false });
+  /** The envelope checked against its type's DTO: the typed message (symbols normalised, ids converted), or VALIDATION_FAILED. */
+  validate(envelope: Envelope): ParseResult {
+    const Dto = CLIENT_MESSAGE_DTOS[envelope.type];
+    const instance = plainToInstance(Dto as new () => object, envelope.value, { enableImplicitConversion: false });
     const errors = validateSync(instance, {
       whitelist: VALIDATION_OPTIONS.whitelist,
       forbidNonWhitelisted: VALIDATION_OPTIONS.forbidNonWhitelisted,
@@ -88,9 +106,24 @@ export class MessageParser {
     });
     if (errors.length > 0) {
       const details = flatten(errors);
-      return fail(ErrorCode.VALIDATION_FAILED, details.join('; '), type, validId(id), details);
+      return fail(ErrorCode.VALIDATION_FAILED, details.join('; '), envelope.type, envelope.id, details);
     }
     return { ok: true, message: instance as unknown as ClientMessage };
+  }
+
+  private validated(framed: FrameResult): ParseResult {
+    return framed.ok ? this.validate(framed.envelope) : framed;
+  }
+
+  private route(value: unknown): FrameResult {
+    if (!isPlainObject(value)) return fail(ErrorCode.VALIDATION_FAILED, 'A message must be a JSON object {type, data}');
+    const type = value.type;
+    const id = idOf(value);
+    if (typeof type !== 'string') return fail(ErrorCode.VALIDATION_FAILED, 'type must be a string', null, id);
+    if (!KNOWN_TYPES.has(type)) {
+      return fail(ErrorCode.UNKNOWN_TYPE, `Unknown message type "${type.slice(0, 64)}"; see GET /realtime/websocket-info/`, type.slice(0, 64), id);
+    }
+    return { ok: true, envelope: { type: type as ClientMessageType, id, value } };
   }
 
   /**

@@ -141,7 +141,10 @@ describe('OutboundFlow', () => {
     for (const c of conns) {
       expect(c.sent).toHaveLength(1);
       expect(c.sent[0].type).toBe('asset_updates');
-      expect(JSON.parse(c.sent[0].dataJson).updates).toEqual([{ symbol: 'A', seq: 1 }, { symbol: 'B', seq: 1 }]);
+      expect(JSON.parse(c.sent[0].dataJson).updates).toEqual([
+        { symbol: 'A', seq: 1 },
+        { symbol: 'B', seq: 1 },
+      ]);
     }
     // Five phases of two connections each.
     const byPhase = new Map<number, number>();

@@ -1,6 +1,5 @@
-import { Encoder, PacketType } from 'socket.io-parser';
 import { describe, expect, it } from 'vitest';
-import { OutboundFrame, SOCKET_IO_NAMESPACE } from './outbound-frame';
+import { FrameEncoding, OutboundFrame } from './outbound-frame';
 
 describe('OutboundFrame', () => {
   const data = { symbol: 'AAPL', price: 150.25, change: 2.5, note: 'quote "x" \u2028 é' };
@@ -10,23 +9,22 @@ describe('OutboundFrame', () => {
     expect(JSON.parse(f.json)).toEqual({ type: 'pong', data: { server_time: 'now' }, timestamp: '2024-01-15T10:30:00.000Z' });
   });
 
-  it('derives the WebSocket payload once and shares it', () => {
+  it('derives the UTF-8 bytes once and shares them', () => {
     const f = new OutboundFrame('asset_update', JSON.stringify(data), 'ts', 'a:AAPL');
-    const a = f.wsPayload();
+    const a = f.bytes();
     expect(a.toString()).toBe(f.json);
-    expect(f.wsPayload()).toBe(a);
+    expect(f.bytes()).toBe(a);
     expect(f.byteLength).toBe(Buffer.byteLength(f.json));
   });
 
-  it('pre-encodes exactly what socket.io-parser would send for the event', () => {
+  it('builds each transport encoding at most once per frame, in its own slot', () => {
+    let calls = 0;
+    const upper = new FrameEncoding('upper', (frame) => (calls++, frame.json.toUpperCase()));
+    const length = new FrameEncoding('length', (frame) => frame.json.length);
     const f = new OutboundFrame('asset_update', JSON.stringify(data), 'ts', 'a:AAPL');
-    const [expected] = new Encoder().encode({ type: PacketType.EVENT, nsp: SOCKET_IO_NAMESPACE, data: ['asset_update', JSON.parse(f.json)] });
-    const packet = f.ioPacket();
-    expect(packet.data).toBe(expected);
-    expect(f.ioPacket()).toBe(packet);
-    // The pre-built WebSocket frame carries the Engine.IO message "4" + packet, unmasked, as one text frame.
-    const [header, payload] = packet.options.wsPreEncodedFrame;
-    expect(payload.toString()).toBe(`4${expected}`);
-    expect(header[0]).toBe(0x81);
+    expect(f.encoded(upper)).toBe(f.json.toUpperCase());
+    expect(f.encoded(upper)).toBe(f.json.toUpperCase());
+    expect(f.encoded(length)).toBe(f.json.length);
+    expect(calls).toBe(1);
   });
 });

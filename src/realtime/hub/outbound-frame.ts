@@ -1,36 +1,34 @@
-import * as wsLib from 'ws';
 import type { ServerMessageMap, ServerMessageType } from '../protocol/server-messages';
 
-/** Socket.IO namespace and path of the realtime gateway. */
-export const SOCKET_IO_NAMESPACE = '/realtime';
-export const SOCKET_IO_PATH = '/socket.io';
+/**
+ * A transport's own wire form of frames (an Engine.IO packet, say), built at most once per
+ * frame and then shared by every recipient on that transport (see OutboundFrame.encoded).
+ * Declared by the transports; the hub only keeps the slot.
+ */
+export class FrameEncoding<T> {
+  private static slots = 0;
+  /** Index of this encoding's cache slot on every frame. */
+  readonly slot = FrameEncoding.slots++;
 
-type FrameList = Buffer[];
-interface WsSender {
-  frame(data: Buffer, options: { readOnly: boolean; mask: boolean; rsv1: boolean; opcode: number; fin: boolean }): FrameList;
-}
-// `ws` exports its frame builder as Sender (socket.io-adapter pre-encodes broadcasts the same way); untyped in @types/ws.
-const Sender = (wsLib as unknown as { Sender: WsSender }).Sender;
-
-/** An Engine.IO message packet ready for `engineSocket.write(data, options)`. */
-export interface EngineIoPacket {
-  /** Socket.IO EVENT packet text, e.g. `2/realtime,["asset_update",{...}]`. */
-  readonly data: string;
-  /** `wsPreEncodedFrame`: the complete WebSocket frame, so Engine.IO's websocket transport skips encoding. */
-  readonly options: { wsPreEncodedFrame: FrameList; compress?: boolean };
+  constructor(
+    readonly name: string,
+    readonly encode: (frame: OutboundFrame) => T,
+  ) {}
 }
 
 /**
  * One server-to-client message serialised ONCE and shared by every recipient:
- * the JSON envelope is built at construction; the raw-WebSocket payload and the
- * Socket.IO packet are derived lazily, at most once each, the first time a
- * connection of that transport needs them.
+ * the JSON envelope is built at construction, its UTF-8 bytes (the raw payload, and
+ * what outbound-buffer accounting counts) at most once, and each transport's wire
+ * encoding at most once, the first time a connection of that transport needs it.
+ * No transport knowledge here: the encodings are declared in transports/.
  */
 export class OutboundFrame<K extends ServerMessageType = ServerMessageType> {
   /** `{"type":...,"data":...,"timestamp":...}` */
   readonly json: string;
-  private ws?: Buffer;
-  private io?: EngineIoPacket;
+  private utf8?: Buffer;
+  /** Wire encodings by FrameEncoding slot (allocated when a transport first asks). */
+  private wire?: unknown[];
 
   /**
    * @param dataJson JSON.stringify(data), kept for batched frames.
@@ -45,29 +43,30 @@ export class OutboundFrame<K extends ServerMessageType = ServerMessageType> {
     this.json = `{"type":"${type}","data":${dataJson},"timestamp":"${timestamp}"}`;
   }
 
-  static of<K extends ServerMessageType>(type: K, data: ServerMessageMap[K], topic: string | null = null, timestamp = new Date().toISOString()): OutboundFrame<K> {
+  static of<K extends ServerMessageType>(
+    type: K,
+    data: ServerMessageMap[K],
+    topic: string | null = null,
+    timestamp = new Date().toISOString(),
+  ): OutboundFrame<K> {
     return new OutboundFrame(type, JSON.stringify(data), timestamp, topic);
   }
 
-  /** UTF-8 bytes of the envelope for a raw WebSocket text frame. */
-  wsPayload(): Buffer {
-    return (this.ws ??= Buffer.from(this.json));
+  /** The envelope's UTF-8 bytes. */
+  bytes(): Buffer {
+    return (this.utf8 ??= Buffer.from(this.json));
   }
 
   /** Byte length used for outbound-buffer accounting. */
   get byteLength(): number {
-    return this.wsPayload().length;
+    return this.bytes().length;
   }
 
-  /** The envelope as a Socket.IO event named after its type in the realtime namespace. */
-  ioPacket(): EngineIoPacket {
-    if (!this.io) {
-      // socket.io-parser's encoding of {type: EVENT(2), nsp, data: [type, envelope]} without binary or ack id.
-      const data = `2${SOCKET_IO_NAMESPACE},["${this.type}",${this.json}]`;
-      // "4" is the Engine.IO "message" packet type.
-      const frame = Sender.frame(Buffer.from('4' + data), { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true });
-      this.io = { data, options: { wsPreEncodedFrame: frame } };
-    }
-    return this.io;
+  /** This frame in `encoding`'s wire form, built on first use and kept. */
+  encoded<T>(encoding: FrameEncoding<T>): T {
+    const wire = (this.wire ??= []);
+    let v = wire[encoding.slot] as T | undefined;
+    if (v === undefined) wire[encoding.slot] = v = encoding.encode(this);
+    return v;
   }
 }

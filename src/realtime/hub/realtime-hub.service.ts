@@ -5,12 +5,20 @@ import { AppConfig } from '../../config/app-config';
 import { PortfolioValuation, PortfolioValuationSource } from '../../portfolios/valuation/valuation.types';
 import { LatestPriceSource } from '../../price-feed/latest-price.source';
 import { CloseCode } from '../protocol/error-codes';
-import type { ConnectionData, ErrorData, ServerMessage, ServerLimits, ServerMessageMap, ServerMessageType, SubscriptionChangeData } from '../protocol/server-messages';
+import type {
+  ConnectionData,
+  ErrorData,
+  ServerMessage,
+  ServerLimits,
+  ServerMessageMap,
+  ServerMessageType,
+  SubscriptionChangeData,
+} from '../protocol/server-messages';
 import { toAssetUpdate, isUsableTick } from './asset-update.mapper';
-import { Connection, ConnectionIdentity, RequestRef } from './connection';
+import { Connection, ConnectionIdentity, ReplyTarget } from './connection';
 import { ConnectionRegistry } from './connection-registry';
 import { InboundRateLimiter } from './inbound-rate-limiter';
-import type { ProtocolError } from './message-parser';
+import type { ProtocolError } from './protocol-error';
 import { OutboundFlow } from './outbound-flow';
 import { OutboundFrame } from './outbound-frame';
 import { toPortfolioUpdate } from './portfolio-update.mapper';
@@ -32,6 +40,8 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   readonly rateLimiter: InboundRateLimiter;
   readonly limits: ServerLimits;
   private readonly unsubscribers: (() => void)[] = [];
+  /** What else holds per-connection state (the inbound queue, the database lane), told when a connection goes. */
+  private readonly releaseHooks: ((conn: Connection) => void)[] = [];
   private counters = { ticks: 0, ticks_dropped: 0, asset_frames: 0, portfolio_frames: 0, deliveries: 0 };
 
   constructor(
@@ -91,9 +101,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
    * (nothing registered) when its user already holds MAX_CONNECTIONS_PER_USER.
    */
   open(conn: Connection, identity: ConnectionIdentity | null, batchMs = 0): OpenResult {
-    conn.userId = identity?.userId ?? null;
-    conn.sessionId = identity?.sessionId ?? null;
-    if (!this.registry.add(conn, this.config.MAX_CONNECTIONS_PER_USER)) {
+    if (!this.registry.add(conn, identity, this.config.MAX_CONNECTIONS_PER_USER)) {
       conn.open = false;
       return { ok: false, reason: `CONNECTION_LIMIT: at most ${this.config.MAX_CONNECTIONS_PER_USER} connections per user` };
     }
@@ -112,6 +120,11 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     conn.sendMessage({ type: 'connection', data, timestamp: data.server_time });
     if (batchMs > 0) this.flow.setBatch(conn, batchMs);
     return { ok: true };
+  }
+
+  /** `hook` runs for every connection the hub releases (closed by either side), right after the hub's own cleanup. */
+  onRelease(hook: (conn: Connection) => void): void {
+    this.releaseHooks.push(hook);
   }
 
   /** The transport reports the socket gone (client closed, error, terminated). */
@@ -138,13 +151,13 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     this.index.removeAll(conn);
     this.flow.release(conn);
     this.rateLimiter.forget(conn.id);
-    conn.inbox = null;
+    for (const hook of this.releaseHooks) hook(conn);
     return true;
   }
 
   // ---- replies --------------------------------------------------------------
 
-  reply<K extends ServerMessageType>(conn: Connection, req: RequestRef, type: K, data: ServerMessageMap[K]): void {
+  reply<K extends ServerMessageType>(conn: Connection, req: ReplyTarget, type: K, data: ServerMessageMap[K]): void {
     if (!conn.open) return;
     if (req.ack) {
       req.ack({ ok: true, type, ...data });
@@ -156,7 +169,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     conn.sendMessage(message as unknown as ServerMessage);
   }
 
-  fail(conn: Connection, req: RequestRef, err: ProtocolError, extra: Partial<ErrorData> = {}): void {
+  fail(conn: Connection, req: ReplyTarget, err: ProtocolError, extra: Partial<ErrorData> = {}): void {
     if (!conn.open) return;
     const data: ErrorData = {
       code: err.code,
@@ -182,7 +195,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     conn.sendMessage({ type, data, timestamp: new Date().toISOString() } as unknown as ServerMessage);
   }
 
-  // ---- subscriptions (called by the router after validation and auth) -------
+  // ---- subscriptions (called by SubscriptionService after validation and auth) -------
 
   subscriptionRoom(conn: Connection): number {
     return this.config.MAX_SUBSCRIPTIONS_PER_CONNECTION - conn.subscriptionCount();

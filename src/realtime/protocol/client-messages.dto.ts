@@ -23,14 +23,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import type {
-  AssetSelection,
-  ClientMessageMap,
-  ClientMessageType,
-  ConnectionOptions,
-  MessageId,
-  PortfolioSelection,
-} from './client-messages';
+import type { AssetSelection, ClientMessageMap, ClientMessageType, ConnectionOptions, MessageId, PortfolioSelection } from './client-messages';
 
 /** Symbol syntax shared by REST and sockets (after trimming and upper-casing). */
 export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-=^]{0,31}$/;
@@ -130,7 +123,6 @@ export class PortfolioSelectionDto implements PortfolioSelection {
   portfolio_id: number;
 }
 
-
 export class ConnectionOptionsDto implements ConnectionOptions {
   @IsOptional()
   @Validate(BatchMsConstraint)
@@ -201,7 +193,6 @@ export const CLIENT_MESSAGE_DTOS = {
 } satisfies { [K in ClientMessageType]: new () => EnvelopeDto & { type: K; data?: unknown } };
 
 /** Compile-time check that each DTO's data fits the plain protocol types in client-messages.ts. */
-type DataFits<K extends ClientMessageType> =
-  NonNullable<InstanceType<(typeof CLIENT_MESSAGE_DTOS)[K]>['data']> extends ClientMessageMap[K] ? true : false;
+type DataFits<K extends ClientMessageType> = NonNullable<InstanceType<(typeof CLIENT_MESSAGE_DTOS)[K]>['data']> extends ClientMessageMap[K] ? true : false;
 type AssertAll<T extends { [K in ClientMessageType]: true }> = T;
 export type ClientMessageDtosFit = AssertAll<{ [K in ClientMessageType]: DataFits<K> }>;

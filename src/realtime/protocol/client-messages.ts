@@ -40,6 +40,17 @@ export interface ClientMessageMap {
 
 export type ClientMessageType = keyof ClientMessageMap;
 
+/** The `type` of the server message that answers each client message (an `error` may answer any). */
+export interface ClientReplyMap {
+  ping: 'pong';
+  subscribe_asset: 'subscribed';
+  unsubscribe_asset: 'unsubscribed';
+  subscribe_portfolio: 'subscribed';
+  unsubscribe_portfolio: 'unsubscribed';
+  list_subscriptions: 'subscriptions';
+  set_options: 'options';
+}
+
 export const CLIENT_MESSAGE_TYPES = [
   'ping',
   'subscribe_asset',

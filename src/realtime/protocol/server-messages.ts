@@ -162,6 +162,4 @@ export type ServerMessage<K extends ServerMessageType = ServerMessageType> = {
 }[K];
 
 /** Payload of a Socket.IO acknowledgement callback. */
-export type SocketIoAck<K extends ServerMessageType = ServerMessageType> =
-  | ({ ok: true; type: K } & ServerMessageMap[K])
-  | { ok: false; error: ErrorData };
+export type SocketIoAck<K extends ServerMessageType = ServerMessageType> = ({ ok: true; type: K } & ServerMessageMap[K]) | { ok: false; error: ErrorData };

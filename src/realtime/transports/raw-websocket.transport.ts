@@ -1,5 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -7,13 +6,13 @@ import { AppConfig } from '../../config/app-config';
 import { isDbUnavailableError, OutageLog } from '../../database/db-errors';
 import { BATCH_MS_MAX, BATCH_MS_MIN } from '../protocol/client-messages.dto';
 import { CloseCode, RefusalCode } from '../protocol/error-codes';
-import { SOCKET_IO_PATH } from '../hub/outbound-frame';
-import { MessageRouter } from '../hub/message-router.service';
+import { InboundQueue } from '../hub/inbound-queue';
 import { RealtimeHub } from '../hub/realtime-hub.service';
 import { HandshakeService } from './handshake.service';
+import type { RealtimeServer } from './realtime-server';
 import { WebSocketConnection } from './websocket.connection';
+import { RAW_WS_PATHS, SOCKET_IO_PATH } from './wire-frames';
 
-export const RAW_WS_PATHS = new Set(['/ws/realtime/', '/ws/realtime']);
 /** How long shutdown waits for peers to answer the close before destroying their sockets. */
 export const SHUTDOWN_GRACE_MS = 1000;
 
@@ -22,15 +21,18 @@ type TaggedSocket = WebSocket & { [CONN]?: WebSocketConnection; _transport?: Raw
 
 /**
  * The raw WebSocket endpoint `/ws/realtime/` (and without the slash), on the
- * Nest HTTP server's `upgrade` event: Origin check (403), session from the
- * cookie, then the hub. `ws` closes oversize frames with 1009 on its own.
+ * Nest HTTP server's `upgrade` event (RealtimeWsAdapter.create calls `listen`):
+ * Origin check (403), session from the cookie, then the hub registers the
+ * connection and the gateway is bound to it; its frames go to the InboundQueue.
+ * `ws` closes oversize frames with 1009 on its own.
  */
 @Injectable()
-export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class RawWebSocketTransport implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('RawWebSocket');
   private readonly storeOutage = new OutageLog(this.logger);
   private readonly wss: WebSocketServer;
   private server?: Server;
+  private gateway?: RealtimeServer;
   private readonly sockets = new Set<WebSocket>();
   /**
    * Every TCP socket that asked for an upgrade (either endpoint) and is still open,
@@ -41,10 +43,9 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
   private closing = false;
 
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
     config: AppConfig,
     private readonly hub: RealtimeHub,
-    private readonly router: MessageRouter,
+    private readonly inbound: InboundQueue,
     private readonly handshake: HandshakeService,
   ) {
     this.wss = new WebSocketServer({
@@ -58,10 +59,12 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
     });
   }
 
-  onApplicationBootstrap(): void {
-    this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+  /** Serves the endpoint on `server`'s upgrades; accepted connections are reported to `gateway`. */
+  listen(server: Server, gateway: RealtimeServer): void {
+    this.server = server;
+    this.gateway = gateway;
     // First in line, so foreign origins are refused before Engine.IO sees the request.
-    this.server.prependListener('upgrade', this.onUpgrade);
+    server.prependListener('upgrade', this.onUpgrade);
   }
 
   /**
@@ -155,6 +158,7 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
       return;
     }
     tagged[CONN] = conn;
+    this.gateway?.connected(conn);
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('ping', onPing);
@@ -164,8 +168,8 @@ export class RawWebSocketTransport implements OnApplicationBootstrap, BeforeAppl
   handleMessage(ws: TaggedSocket, data: WebSocket.RawData, isBinary: boolean): void {
     const conn = ws[CONN];
     if (!conn) return;
-    if (isBinary) this.router.receive(conn, { kind: 'binary' });
-    else this.router.receive(conn, { kind: 'text', text: data.toString() });
+    if (isBinary) this.inbound.receive(conn, { kind: 'binary' });
+    else this.inbound.receive(conn, { kind: 'text', text: data.toString() });
   }
 
   /**
@@ -209,8 +213,7 @@ function onPing(this: WebSocket, data: Buffer): void {
   ws._transport?.handlePing(ws, data);
 }
 function onPong(this: WebSocket): void {
-  const conn = (this as TaggedSocket)[CONN];
-  if (conn) conn.lastSeen = Date.now();
+  (this as TaggedSocket)[CONN]?.alive();
 }
 function noop(): void {}
 

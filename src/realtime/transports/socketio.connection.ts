@@ -5,6 +5,7 @@ import type { ServerMessage } from '../protocol/server-messages';
 import { CloseReason, Connection } from '../hub/connection';
 import type { OutboundFrame } from '../hub/outbound-frame';
 import { CLOSE_GRACE_MS } from './websocket.connection';
+import { ioPacket } from './wire-frames';
 
 /** Engine.IO internals read for buffer accounting and forced closes (public fields, untyped in its .d.ts). */
 interface EngineSocketLike {
@@ -36,7 +37,7 @@ export class SocketIoConnection extends Connection {
   /** The shared pre-encoded Socket.IO packet, written straight to Engine.IO (no per-socket encoding). */
   sendFrame(frame: OutboundFrame): void {
     if (!this.socket.connected) return;
-    const packet = frame.ioPacket();
+    const packet = ioPacket(frame);
     this.engineBytes += packet.data.length;
     (this.socket.conn as unknown as EngineSocketLike).write(packet.data, packet.options);
   }

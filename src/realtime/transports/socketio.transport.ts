@@ -1,14 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { ExtendedError, Namespace, Socket } from 'socket.io';
-import { RefusalCode } from '../protocol/error-codes';
-import type { AckFn, ConnectionIdentity } from '../hub/connection';
-import { ConnectionRegistry } from '../hub/connection-registry';
-import { MessageRouter } from '../hub/message-router.service';
-import { RealtimeHub } from '../hub/realtime-hub.service';
+import type { Server as HttpServer } from 'node:http';
+import { ExtendedError, Server, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { isDbUnavailableError, OutageLog } from '../../database/db-errors';
+import type { AckFn, ConnectionIdentity } from '../hub/connection';
+import { ConnectionRegistry } from '../hub/connection-registry';
+import { InboundQueue } from '../hub/inbound-queue';
+import { RealtimeHub } from '../hub/realtime-hub.service';
+import { RefusalCode } from '../protocol/error-codes';
 import { HandshakeService } from './handshake.service';
+import type { RealtimeServer } from './realtime-server';
 import { SocketIoConnection } from './socketio.connection';
+import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './wire-frames';
 
 const CONN = Symbol('realtimeConnection');
 type Tagged = { [CONN]?: SocketIoConnection };
@@ -18,22 +21,53 @@ interface HandshakeData {
 }
 
 /**
- * Socket.IO side of the hub: handshake middleware (Origin, session, per-user
- * limit -> `connect_error` with `data.code`), then every event goes through
- * the same router as raw WebSocket frames (`onAny`, no Nest pipes).
+ * The Socket.IO endpoint: namespace `/realtime` at path `/socket.io` on the app's HTTP
+ * server (RealtimeWsAdapter.create calls `listen`), with the settings-driven server options
+ * (payload limit, Engine.IO heartbeat from HEARTBEAT_INTERVAL / WEBSOCKET_TIMEOUT, the Origin
+ * check in `allowRequest`, CORS for long-polling); a handshake middleware (Origin, session,
+ * per-user limit -> `connect_error` with `data.code`); then the hub registers each socket, the
+ * gateway is bound to it, and every event goes to the InboundQueue like a raw frame (`onAny`,
+ * so unknown events get UNKNOWN_TYPE too).
  */
 @Injectable()
 export class SocketIoTransport {
   private readonly logger = new Logger('SocketIoTransport');
   private readonly storeOutage = new OutageLog(this.logger);
+  private gateway?: RealtimeServer;
 
   constructor(
     private readonly config: AppConfig,
     private readonly hub: RealtimeHub,
-    private readonly router: MessageRouter,
+    private readonly inbound: InboundQueue,
     private readonly registry: ConnectionRegistry,
     private readonly handshake: HandshakeService,
-  ) {
+  ) {}
+
+  /** Creates the Socket.IO server on `httpServer`; accepted sockets are reported to `gateway`. */
+  listen(httpServer: HttpServer, gateway: RealtimeServer): Server {
+    this.gateway = gateway;
+    const io = new Server(httpServer, {
+      path: SOCKET_IO_PATH,
+      serveClient: false,
+      perMessageDeflate: false,
+      httpCompression: false,
+      // Leave upgrades for other paths (/ws/realtime/) alone.
+      destroyUpgrade: false,
+      maxHttpBufferSize: this.config.WS_MAX_PAYLOAD,
+      pingInterval: this.config.HEARTBEAT_INTERVAL * 1000,
+      pingTimeout: this.config.WEBSOCKET_TIMEOUT * 1000,
+      allowRequest: this.allowRequest,
+      cors: { origin: this.corsOrigin, credentials: true },
+    });
+    const nsp = io.of(SOCKET_IO_NAMESPACE);
+    nsp.use((socket, next) => void this.authenticate(socket, next));
+    nsp.on('connection', (socket: Socket) => this.accept(socket));
+    // Engine.IO flushed its buffer to the transport: those bytes are now counted by the WebSocket itself.
+    io.engine.on('drain', (engineSocket: Tagged) => {
+      const conn = engineSocket[CONN];
+      if (conn) conn.engineBytes = 0;
+    });
+    return io;
   }
 
   /** Engine.IO allowRequest: refuse foreign origins on the first HTTP request (403). */
@@ -46,15 +80,6 @@ export class SocketIoTransport {
   corsOrigin = (origin: string | undefined, fn: (err: Error | null, allow?: boolean) => void): void => {
     fn(null, origin === undefined || this.handshake.isListed(origin));
   };
-
-  bind(nsp: Namespace): void {
-    nsp.use((socket, next) => void this.authenticate(socket, next));
-    // Engine.IO flushed its buffer to the transport: those bytes are now counted by the WebSocket itself.
-    nsp.server.engine.on('drain', (engineSocket: Tagged) => {
-      const conn = engineSocket[CONN];
-      if (conn) conn.engineBytes = 0;
-    });
-  }
 
   private async authenticate(socket: Socket, next: (err?: ExtendedError) => void): Promise<void> {
     try {
@@ -78,7 +103,7 @@ export class SocketIoTransport {
     }
   }
 
-  accept(socket: Socket): void {
+  private accept(socket: Socket): void {
     const identity = (socket.data as HandshakeData | undefined)?.identity ?? null;
     const conn = new SocketIoConnection(socket);
     const opened = this.hub.open(conn, identity);
@@ -94,16 +119,13 @@ export class SocketIoTransport {
     }
     (socket as unknown as Tagged)[CONN] = conn;
     (socket.conn as unknown as Tagged)[CONN] = conn;
+    socket.once('disconnect', () => this.hub.closed(conn));
+    this.gateway?.connected(conn);
     socket.onAny((event: string, ...args: unknown[]) => {
       const last = args[args.length - 1];
       const ack = typeof last === 'function' ? (args.pop() as AckFn) : undefined;
-      this.router.receive(conn, { kind: 'event', event: String(event), args, ack });
+      this.inbound.receive(conn, { kind: 'event', event: String(event), args, ack });
     });
-  }
-
-  closed(socket: Socket): void {
-    const conn = (socket as unknown as Tagged)[CONN];
-    if (conn) this.hub.closed(conn);
   }
 }
 

@@ -4,6 +4,7 @@ import type { CloseCode } from '../protocol/error-codes';
 import type { ServerMessage } from '../protocol/server-messages';
 import { Connection } from '../hub/connection';
 import type { OutboundFrame } from '../hub/outbound-frame';
+import { wsPayload } from './wire-frames';
 
 const TEXT = { binary: false } as const;
 /** After a server-initiated close, the peer has this long to answer before the socket is destroyed. */
@@ -25,7 +26,7 @@ export class WebSocketConnection extends Connection {
   }
 
   sendFrame(frame: OutboundFrame): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame.wsPayload(), TEXT);
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(wsPayload(frame), TEXT);
   }
 
   sendMessage(message: ServerMessage): void {

@@ -11,11 +11,11 @@ export const ROOT = resolve(__dirname, '..', '..', '..');
 export const SCREENSHOT_DIR = join(ROOT, 'test-output', 'screenshots');
 
 /**
- * Builds what is stale (server and pages) through the project's own build-if-stale script,
- * which holds the checkout's build lock; normally `npm test`'s pretest has built it already.
+ * Builds the pages when stale (never dist/, which other test files run meanwhile), through
+ * the project's build-if-stale script and its lock; normally `npm test`'s pretest has built them.
  */
 export function ensureWebBuilt(): void {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.mjs'), '--quiet'], { cwd: ROOT, stdio: 'pipe', timeout: 300_000 });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.mjs'), '--quiet', '--pages'], { cwd: ROOT, stdio: 'pipe', timeout: 300_000 });
 }
 
 /** Debian's Chromium (`apt-get install chromium`). */

@@ -84,7 +84,14 @@ describe('RealtimeClient reconnect and resubscribe', () => {
   let random: () => number;
 
   const make = (extra: ConstructorParameters<typeof RealtimeClient>[0] = {}) => {
-    client = new RealtimeClient({ transportFactory: server.factory, reconnect: BACKOFF, random: () => random(), connectTimeoutMs: 5_000, requestTimeoutMs: 2_000, ...extra });
+    client = new RealtimeClient({
+      transportFactory: server.factory,
+      reconnect: BACKOFF,
+      random: () => random(),
+      connectTimeoutMs: 5_000,
+      requestTimeoutMs: 2_000,
+      ...extra,
+    });
     client.onState((s) => states.push(s));
     return client;
   };
@@ -218,7 +225,9 @@ describe('RealtimeClient reconnect and resubscribe', () => {
     const sub = client.subscribeAssets(['AAPL', 'NOPE', 'MSFT', 'SPY', 'ZZZ', 'BTC-USD', 'ETH-USD']);
     await expect(sub).rejects.toMatchObject({ code: 'UNKNOWN_SYMBOL', data: { symbols: ['NOPE', 'ZZZ'] } });
     expect(client.subscriptions.assets).toEqual(['AAPL', 'MSFT', 'SPY', 'BTC-USD', 'ETH-USD']);
-    const accepted = server.latest.sent.filter((e) => e.type === 'subscribe_asset').map((e) => (e.data.symbols as string[] | undefined) ?? [e.data.symbol as string]);
+    const accepted = server.latest.sent
+      .filter((e) => e.type === 'subscribe_asset')
+      .map((e) => (e.data.symbols as string[] | undefined) ?? [e.data.symbol as string]);
     // Every known symbol went out in a message the server accepted.
     for (const sym of ['AAPL', 'MSFT', 'SPY', 'BTC-USD', 'ETH-USD']) {
       expect(accepted.some((l) => l.includes(sym) && l.every((x) => !['NOPE', 'ZZZ'].includes(x)))).toBe(true);
@@ -391,7 +400,12 @@ describe('RealtimeClient reconnect and resubscribe', () => {
     const seen: string[] = [];
     client.on('asset_update', (d) => seen.push(`${d.symbol}@${d.price}`));
     server.latest.accept();
-    server.latest.push('asset_updates', { updates: [{ symbol: 'AAPL', price: 1 }, { symbol: 'MSFT', price: 2 }] });
+    server.latest.push('asset_updates', {
+      updates: [
+        { symbol: 'AAPL', price: 1 },
+        { symbol: 'MSFT', price: 2 },
+      ],
+    });
     expect(seen).toEqual(['AAPL@1', 'MSFT@2']);
   });
 

@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { AssetCatalogService } from '../../assets/asset-catalog.service';
+import type { AssetSelection, ConnectionOptions } from '../protocol/client-messages';
+import { ErrorCode } from '../protocol/error-codes';
+import type { Connection } from './connection';
+import type { InboundRequest } from './inbound-request';
+import { ProtocolError } from './protocol-error';
+import { RealtimeHub } from './realtime-hub.service';
+import { Reply, reply, replyThen } from './reply';
+import { RequestLane } from './request-lane';
+import { assetKey, portfolioKey } from './subscription-index';
+
+/**
+ * What each client message does, for the gateway's handlers (which only call these):
+ * validated input in, a typed Reply (or the reply, then a snapshot) out, a ProtocolError
+ * thrown for a refusal. Subscribes run in the connection's database lane (RequestLane);
+ * everything else is answered at once. Transport-free.
+ */
+@Injectable()
+export class SubscriptionService {
+  constructor(
+    private readonly hub: RealtimeHub,
+    private readonly catalog: AssetCatalogService,
+    private readonly lane: RequestLane,
+  ) {}
+
+  ping(): Reply<'pong'> {
+    return reply('pong', { server_time: new Date().toISOString() });
+  }
+
+  list(conn: Connection): Reply<'subscriptions'> {
+    return reply('subscriptions', { subscriptions: conn.subscriptions() });
+  }
+
+  setOptions(conn: Connection, options: ConnectionOptions): Reply<'options'> {
+    if (options.batch_ms !== undefined) this.hub.setBatch(conn, options.batch_ms);
+    return reply('options', { batch_ms: conn.batchMs });
+  }
+
+  unsubscribeAssets(conn: Connection, selection: AssetSelection): Reply<'unsubscribed'> {
+    const symbols = symbolsOf(selection);
+    this.lane.cancel(conn, symbols.map(assetKey));
+    const removed = this.hub.removeAssets(conn, symbols);
+    return reply('unsubscribed', this.hub.change(conn, removed, []));
+  }
+
+  unsubscribePortfolio(conn: Connection, id: number): Reply<'unsubscribed'> {
+    this.lane.cancel(conn, [portfolioKey(id)]);
+    const removed = this.hub.removePortfolio(conn, id);
+    return reply('unsubscribed', this.hub.change(conn, [], removed ? [id] : []));
+  }
+
+  /**
+   * In the database lane: every symbol must be in the catalog (UNKNOWN_SYMBOL, nothing added),
+   * the new ones must fit (SUBSCRIPTION_LIMIT, nothing added); then `subscribed`, then the snapshots.
+   */
+  async subscribeAssets(
+    conn: Connection,
+    selection: AssetSelection,
+    req: InboundRequest,
+  ): Promise<Observable<Reply<'subscribed'>> | Reply<'subscribed'> | undefined> {
+    await this.lane.enter(conn, req);
+    const wanted = [...new Set(symbolsOf(selection))];
+    const known = await this.lane.bounded(req, Promise.all(wanted.map((s) => this.catalog.isKnown(s))));
+    const unknown = wanted.filter((_, i) => !known[i]);
+    if (unknown.length > 0) {
+      throw new ProtocolError(
+        ErrorCode.UNKNOWN_SYMBOL,
+        `Unknown symbol${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`,
+        'subscribe_asset',
+        req.id,
+        undefined,
+        {
+          symbols: unknown,
+        },
+      );
+    }
+    if (!conn.open) return undefined;
+    // Symbols unsubscribed after this request was sent stay unsubscribed.
+    const fresh = wanted.filter((s) => !conn.assets?.has(s) && !this.lane.isCancelled(req, assetKey(s)));
+    if (fresh.length > this.hub.subscriptionRoom(conn)) {
+      throw new ProtocolError(
+        ErrorCode.SUBSCRIPTION_LIMIT,
+        `Subscription limit reached: at most ${this.hub.limits.max_subscriptions_per_connection} per connection (nothing was added)`,
+        'subscribe_asset',
+        req.id,
+      );
+    }
+    this.lane.settle(req);
+    const added = this.hub.addAssets(conn, fresh);
+    const subscribed = reply('subscribed', this.hub.change(conn, added, []));
+    if (added.length === 0) return subscribed;
+    return replyThen(subscribed, () => this.lane.untilDeadline(req, this.hub.sendAssetSnapshots(conn, added)));
+  }
+
+  /**
+   * In the database lane, after PortfolioOwnerWsGuard let it through (logged in, session
+   * active, the portfolio is theirs): it must fit (SUBSCRIPTION_LIMIT); then `subscribed`, then the snapshot.
+   */
+  subscribePortfolio(conn: Connection, id: number, req: InboundRequest): Observable<Reply<'subscribed'>> | Reply<'subscribed'> {
+    // Already held, or unsubscribed after this request was sent (it stays unsubscribed): nothing changes.
+    if (conn.portfolios?.has(id) || this.lane.isCancelled(req, portfolioKey(id))) {
+      this.lane.settle(req);
+      return reply('subscribed', this.hub.change(conn, [], []));
+    }
+    if (this.hub.subscriptionRoom(conn) < 1) {
+      throw new ProtocolError(
+        ErrorCode.SUBSCRIPTION_LIMIT,
+        `Subscription limit reached: at most ${this.hub.limits.max_subscriptions_per_connection} per connection`,
+      );
+    }
+    this.lane.settle(req);
+    const topic = this.hub.addPortfolio(conn, id);
+    const subscribed = reply('subscribed', this.hub.change(conn, [], topic ? [id] : []));
+    if (!topic) return subscribed;
+    return replyThen(subscribed, () => this.lane.untilDeadline(req, this.hub.sendPortfolioSnapshot(conn, topic)));
+  }
+}
+
+function symbolsOf(selection: AssetSelection): string[] {
+  return selection.symbols ?? (selection.symbol !== undefined ? [selection.symbol] : []);
+}
