@@ -14,6 +14,8 @@ export default defineConfig({
   test: {
     name: 'system',
     include: ['test/system/**/*.system-spec.ts'],
+    // PostgreSQL and Redis for the tests that need them (the same resolution as npm test).
+    globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,

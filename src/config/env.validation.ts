@@ -129,8 +129,10 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) WEBSOCKET_TIMEOUT: number = 300;
   /** Seconds between server pings on every socket. */
   @IsInt() @Min(1) HEARTBEAT_INTERVAL: number = 25;
-  /** Open sockets allowed per logged-in user (both transports together). */
+  /** Open sockets allowed per logged-in user (both transports together; with REDIS_URL, across all API instances). */
   @IsInt() @Min(1) MAX_CONNECTIONS_PER_USER: number = 5;
+  /** With REDIS_URL: seconds after its last heartbeat (sent every third of this) that an API instance counts as gone; its connections then stop counting toward MAX_CONNECTIONS_PER_USER and /realtime/status/. */
+  @IsInt() @Min(3) @Max(300) CLUSTER_INSTANCE_TTL: number = 15;
   /** Asset and portfolio subscriptions allowed per socket. */
   @IsInt() @Min(1) MAX_SUBSCRIPTIONS_PER_CONNECTION: number = 50;
   /** Inbound messages (ping frames included) per second per connection, sustained. */

@@ -5,6 +5,7 @@ import { CLIENT_MESSAGE_DESCRIPTIONS, SERVER_MESSAGE_DESCRIPTIONS } from './prot
 import { SERVER_MESSAGE_TYPES } from './protocol/server-messages';
 import { ERROR_CODES } from './protocol/error-codes';
 import { PriceFeedStatus } from '../price-feed/feed/price-feed-status.service';
+import { ClusterPresence } from './cluster/cluster-presence';
 import { ConnectionRegistry } from './hub/connection-registry';
 import { RealtimeHub } from './hub/realtime-hub.service';
 import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './transports/wire-frames';
@@ -27,6 +28,7 @@ export class RealtimeInfoService {
     private readonly hub: RealtimeHub,
     private readonly registry: ConnectionRegistry,
     private readonly feed: PriceFeedStatus,
+    private readonly presence: ClusterPresence,
   ) {}
 
   websocketInfo(view: RequestView) {
@@ -55,20 +57,11 @@ export class RealtimeInfoService {
   }
 
   async status(view: RequestView) {
-    const s = this.hub.stats();
-    const feed = await this.feed.snapshot();
+    const [globalStats, feed] = await Promise.all([this.presence.globalStats(), this.feed.snapshot()]);
     const body: Record<string, unknown> = {
       service_status: 'running',
-      global_stats: {
-        total_connections: s.total_connections,
-        authenticated_users: s.authenticated_users,
-        portfolio_subscriptions: s.portfolio_subscriptions,
-        asset_subscriptions: s.asset_subscriptions,
-        distinct_assets: s.distinct_assets,
-        distinct_portfolios: s.distinct_portfolios,
-        connections_by_transport: s.connections_by_transport,
-        conflated_connections: s.outbound.conflated_connections,
-      },
+      // Every live API instance with REDIS_URL (`scope: "cluster"`, others' figures up to a heartbeat old), else this one.
+      global_stats: globalStats,
       // The guide's health check field, and the feed's own view (mode, last run, stale symbols, vendor breakers).
       price_feed_running: feed.price_feed_running,
       price_feed: feed,

@@ -4,6 +4,10 @@ import { AuthModule } from '../auth/auth.module';
 import { PortfoliosModule } from '../portfolios/portfolios.module';
 import { ValuationModule } from '../portfolios/valuation/valuation.module';
 import { PriceFeedModule } from '../price-feed/price-feed.module';
+import { AppConfig } from '../config/app-config';
+import { RedisLinkState } from '../bus/redis-link';
+import { ClusterPresence, LocalPresence } from './cluster/cluster-presence';
+import { RedisClusterPresence } from './cluster/redis-cluster-presence';
 import { RealtimeExceptionFilter } from './gateway/realtime-exception.filter';
 import { RealtimeGateway } from './gateway/realtime.gateway';
 import { ConnectionRegistry } from './hub/connection-registry';
@@ -30,6 +34,13 @@ import { SocketIoTransport } from './transports/socketio.transport';
   providers: [
     ConnectionRegistry,
     RealtimeHub,
+    {
+      // MAX_CONNECTIONS_PER_USER and /realtime/status/ across every API instance with REDIS_URL; this instance's own without.
+      provide: ClusterPresence,
+      inject: [AppConfig, ConnectionRegistry, RealtimeHub, RedisLinkState],
+      useFactory: (config: AppConfig, registry: ConnectionRegistry, hub: RealtimeHub, link: RedisLinkState): ClusterPresence =>
+        config.REDIS_URL ? new RedisClusterPresence(config, registry, hub, link) : new LocalPresence(config, registry, hub),
+    },
     InboundQueue,
     RequestLane,
     SubscriptionService,

@@ -63,7 +63,11 @@ describe('realtime REST (the guide shapes)', () => {
       asset_subscriptions: 3,
       distinct_assets: 2,
       connections_by_transport: { websocket: 1, socketio: 1 },
+      // Without REDIS_URL this instance is the whole service.
+      scope: 'instance',
+      instances: [{ id: expect.any(String), connections: 2, connections_by_transport: { websocket: 1, socketio: 1 }, self: true }],
     });
+    expect(body.global_stats.instances).toHaveLength(1);
     expect(body.user_stats).toBeUndefined();
     // Tests run with PRICE_FEED_MODE=off: the status says no feed runs here, and why.
     expect(body.price_feed_running).toBe(false);

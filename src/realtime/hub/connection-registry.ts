@@ -21,6 +21,12 @@ export class ConnectionRegistry {
   private freshHead = 0;
   /** Off when nothing sweeps the fresh connections (WS_IDLE_TIMEOUT=0). */
   trackFresh = true;
+  /** Told whenever a connection gives up its user slot (closed or logged out): ClusterPresence frees its cluster-wide slot. */
+  private readonly slotFreedHooks: ((conn: Connection) => void)[] = [];
+
+  onSlotFreed(hook: (conn: Connection) => void): void {
+    this.slotFreedHooks.push(hook);
+  }
 
   get size(): number {
     return this.connections.size;
@@ -44,6 +50,11 @@ export class ConnectionRegistry {
 
   authenticatedUserCount(): number {
     return this.byUser.size;
+  }
+
+  /** Connections per logged-in user: [userId, count] (what ClusterPresence mirrors to Redis). */
+  *userCounts(): IterableIterator<[number, number]> {
+    for (const [userId, conns] of this.byUser) yield [userId, conns.size];
   }
 
   sessionIds(): string[] {
@@ -129,6 +140,7 @@ export class ConnectionRegistry {
       const mine = this.byUser.get(conn.countedUser);
       if (mine?.delete(conn) && mine.size === 0) this.byUser.delete(conn.countedUser);
       conn.countedUser = null;
+      for (const hook of this.slotFreedHooks) hook(conn);
     }
     if (conn.sessionId) {
       const s = this.bySession.get(conn.sessionId);

@@ -6,6 +6,7 @@ import type { ServerMessage, SubscriptionsData } from '../protocol/server-messag
 import type { InboundState } from './inbound-queue';
 import type { OutboundFrame } from './outbound-frame';
 import type { LaneState } from './request-lane';
+import type { ConnectionSlot } from '../cluster/cluster-presence';
 
 export type TransportKind = 'websocket' | 'socketio';
 
@@ -45,6 +46,7 @@ export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
  *
  * Each part of its mutable state has one owner, the only class that writes it:
  *  - identity (`userId`, `sessionId`, `countedUser`): ConnectionRegistry;
+ *  - `slot` (the cluster-wide per-user count): ClusterPresence;
  *  - `open`: RealtimeHub (open, release);
  *  - liveness (`lastSeen`): this class (`alive()`, called on every sign of life);
  *  - `inbound` (queue, engagement, protocol-error count, the gateway's handlers): InboundQueue;
@@ -61,6 +63,8 @@ export abstract class Connection {
   sessionId: string | null = null;
   /** Holds a slot in the per-user connection count. */
   countedUser: number | null = null;
+  /** Its slot in the cluster-wide per-user count (ClusterPresence: taken at the handshake, freed with `countedUser`). */
+  slot: ConnectionSlot | null = null;
 
   // ---- lifecycle: RealtimeHub ----
   open = true;

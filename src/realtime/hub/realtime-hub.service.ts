@@ -26,6 +26,11 @@ import { AssetTopic, assetKey, PortfolioTopic, portfolioKey, SubscriptionIndex }
 
 export type OpenResult = { ok: true } | { ok: false; reason: string };
 
+/** The close reason (raw WebSocket, 1008) and error message (Socket.IO) of a connection over MAX_CONNECTIONS_PER_USER. */
+export function connectionLimitReason(limit: number): string {
+  return `CONNECTION_LIMIT: at most ${limit} connections per user`;
+}
+
 /**
  * The transport-agnostic realtime core. Transports hand it Connections; it keeps
  * the registry and the subscription index, turns bus price batches and
@@ -103,7 +108,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   open(conn: Connection, identity: ConnectionIdentity | null, batchMs = 0): OpenResult {
     if (!this.registry.add(conn, identity, this.config.MAX_CONNECTIONS_PER_USER)) {
       conn.open = false;
-      return { ok: false, reason: `CONNECTION_LIMIT: at most ${this.config.MAX_CONNECTIONS_PER_USER} connections per user` };
+      return { ok: false, reason: connectionLimitReason(this.config.MAX_CONNECTIONS_PER_USER) };
     }
     const data: ConnectionData = {
       status: 'connected',

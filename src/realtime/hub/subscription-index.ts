@@ -110,6 +110,32 @@ export class SubscriptionIndex {
     for (const p of conn.portfolios ?? []) this.removePortfolio(conn, p);
   }
 
+  /**
+   * The symbols and portfolio ids with at least one subscriber here, at most `limit` of each
+   * (`truncated` when there were more): what this instance publishes for the cluster's distinct counts.
+   */
+  watchedTopics(limit: number): { assets: string[]; portfolios: number[]; truncated: boolean } {
+    const assets: string[] = [];
+    const portfolios: number[] = [];
+    let truncated = false;
+    for (const t of this.assetTopics.values()) {
+      if (t.subscribers.size === 0) continue;
+      if (assets.length >= limit) {
+        truncated = true;
+        break;
+      }
+      assets.push(t.symbol);
+    }
+    for (const id of this.portfolioTopics.keys()) {
+      if (portfolios.length >= limit) {
+        truncated = true;
+        break;
+      }
+      portfolios.push(id);
+    }
+    return { assets, portfolios, truncated };
+  }
+
   stats() {
     let distinctAssets = 0;
     for (const t of this.assetTopics.values()) if (t.subscribers.size > 0) distinctAssets++;

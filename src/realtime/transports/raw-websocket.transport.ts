@@ -6,8 +6,9 @@ import { AppConfig } from '../../config/app-config';
 import { isDbUnavailableError, OutageLog } from '../../database/db-errors';
 import { BATCH_MS_MAX, BATCH_MS_MIN } from '../protocol/client-messages.dto';
 import { CloseCode, RefusalCode } from '../protocol/error-codes';
+import { ClusterPresence, ConnectionSlot } from '../cluster/cluster-presence';
 import { InboundQueue } from '../hub/inbound-queue';
-import { RealtimeHub } from '../hub/realtime-hub.service';
+import { connectionLimitReason, RealtimeHub } from '../hub/realtime-hub.service';
 import { HandshakeService } from './handshake.service';
 import type { RealtimeServer } from './realtime-server';
 import { WebSocketConnection } from './websocket.connection';
@@ -47,6 +48,7 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
     private readonly hub: RealtimeHub,
     private readonly inbound: InboundQueue,
     private readonly handshake: HandshakeService,
+    private readonly presence: ClusterPresence,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -133,27 +135,56 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
       refuse(socket, 503, RefusalCode.SERVICE_UNAVAILABLE, 'The session store is not answering: try again shortly');
       return;
     }
-    if (socket.destroyed) return;
+    // A logged-in user's slot in MAX_CONNECTIONS_PER_USER (across instances with REDIS_URL).
+    let slot: ConnectionSlot | null = null;
+    let overLimit: number | null = null;
+    if (identity) {
+      const admission = await this.presence.acquire(identity.userId);
+      if (admission.ok) {
+        slot = admission.slot;
+        // Given back however the handshake ends (idempotent: a connection's own close frees it too).
+        socket.once('close', () => this.presence.release(admission.slot));
+      } else {
+        overLimit = admission.limit;
+      }
+    }
+    if (socket.destroyed) {
+      if (slot) this.presence.release(slot);
+      return;
+    }
     if (this.closing) {
       refuse(socket, 503, 'SHUTTING_DOWN', 'Server shutting down, try again');
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', noop);
-      this.accept(ws, identity, batchMs);
+      this.accept(ws, identity, batchMs, slot, overLimit);
     });
   }
 
-  private accept(ws: WebSocket, identity: Awaited<ReturnType<HandshakeService['identify']>>, batchMs: number): void {
+  private accept(
+    ws: WebSocket,
+    identity: Awaited<ReturnType<HandshakeService['identify']>>,
+    batchMs: number,
+    slot: ConnectionSlot | null,
+    overLimit: number | null,
+  ): void {
     const conn = new WebSocketConnection(ws);
     const tagged = ws as TaggedSocket;
     this.sockets.add(ws);
     ws.on('error', noop);
     ws.on('close', onClose); // shared listener, no per-connection closure (once() would wrap it)
     tagged._transport = this;
+    if (overLimit !== null) {
+      // Documented: the per-user limit completes the handshake, then closes 1008 with the reason.
+      ws.close(CloseCode.POLICY_VIOLATION, connectionLimitReason(overLimit));
+      return;
+    }
+    conn.slot = slot;
     const opened = this.hub.open(conn, identity, batchMs);
     if (!opened.ok) {
-      // Documented: the per-user limit completes the handshake, then closes 1008 with the reason.
+      // Over the limit on this instance's own count (a parallel handshake took the last slot).
+      if (slot) this.presence.release(slot);
       ws.close(CloseCode.POLICY_VIOLATION, opened.reason);
       return;
     }

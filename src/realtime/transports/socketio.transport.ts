@@ -4,7 +4,7 @@ import { ExtendedError, Server, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { isDbUnavailableError, OutageLog } from '../../database/db-errors';
 import type { AckFn, ConnectionIdentity } from '../hub/connection';
-import { ConnectionRegistry } from '../hub/connection-registry';
+import { ClusterPresence, ConnectionSlot } from '../cluster/cluster-presence';
 import { InboundQueue } from '../hub/inbound-queue';
 import { RealtimeHub } from '../hub/realtime-hub.service';
 import { RefusalCode } from '../protocol/error-codes';
@@ -18,6 +18,7 @@ type Tagged = { [CONN]?: SocketIoConnection };
 
 interface HandshakeData {
   identity: ConnectionIdentity | null;
+  slot: ConnectionSlot | null;
 }
 
 /**
@@ -39,8 +40,8 @@ export class SocketIoTransport {
     private readonly config: AppConfig,
     private readonly hub: RealtimeHub,
     private readonly inbound: InboundQueue,
-    private readonly registry: ConnectionRegistry,
     private readonly handshake: HandshakeService,
+    private readonly presence: ClusterPresence,
   ) {}
 
   /** Creates the Socket.IO server on `httpServer`; accepted sockets are reported to `gateway`. */
@@ -89,11 +90,24 @@ export class SocketIoTransport {
         return;
       }
       const identity = await this.handshake.identify(socket.request, verdict);
-      if (identity && this.registry.userConnectionCount(identity.userId) >= this.config.MAX_CONNECTIONS_PER_USER) {
-        next(refusal(RefusalCode.CONNECTION_LIMIT, `At most ${this.config.MAX_CONNECTIONS_PER_USER} connections per user`));
-        return;
+      let slot: ConnectionSlot | null = null;
+      if (identity) {
+        // A logged-in user's slot in MAX_CONNECTIONS_PER_USER (across instances with REDIS_URL).
+        const admission = await this.presence.acquire(identity.userId);
+        if (!admission.ok) {
+          next(refusal(RefusalCode.CONNECTION_LIMIT, `At most ${admission.limit} connections per user`));
+          return;
+        }
+        slot = admission.slot;
+        // Given back however the connection ends, even before it is accepted (idempotent).
+        if (socket.conn.readyState !== 'open') {
+          this.presence.release(slot);
+          next(new Error('The connection closed during the handshake'));
+          return;
+        }
+        socket.conn.once('close', () => this.presence.release(admission.slot));
       }
-      (socket.data as HandshakeData) = { identity };
+      (socket.data as HandshakeData) = { identity, slot };
       next();
     } catch (err) {
       // The session store failed or did not answer within WS_AUTH_TIMEOUT_MS: refused, never a silent downgrade to anonymous.
@@ -104,10 +118,14 @@ export class SocketIoTransport {
   }
 
   private accept(socket: Socket): void {
-    const identity = (socket.data as HandshakeData | undefined)?.identity ?? null;
+    const data = socket.data as HandshakeData | undefined;
+    const identity = data?.identity ?? null;
     const conn = new SocketIoConnection(socket);
+    conn.slot = data?.slot ?? null;
     const opened = this.hub.open(conn, identity);
     if (!opened.ok) {
+      if (conn.slot) this.presence.release(conn.slot);
+      conn.slot = null;
       // Lost a race with a parallel handshake of the same user.
       socket.emit('error', {
         type: 'error',
