@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusMessages } from '../../src/bus/bus.messages';
 import { MessageBus } from '../../src/bus/message-bus';
@@ -179,22 +180,13 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
   });
 
   it('is all or nothing when its connection is killed mid-batch; with retries the batch then lands exactly once', async () => {
-    await sql(
-      app.databaseUrl,
-      `CREATE FUNCTION slow_history() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$`,
-    );
-    await sql(app.databaseUrl, `CREATE TRIGGER slow_history BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION slow_history()`);
+    // The history INSERT waits for a lock this test holds: the writer is killed while it waits, never after it committed.
+    const gate = await holdGate(app.databaseUrl, 'slow_history');
     const killWriter = async () => {
-      const [victim] = await poll('sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_acti...', () =>
-        sql<{ pid: number }>(
-          app.databaseUrl,
-          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`,
-        ).then((r) => (r.length ? r : null)),
-      );
+      const victim = await gate.waiting();
       // Between the asset UPDATE and the history INSERT: the update is not visible from outside.
       const [mid] = await sql(app.databaseUrl, `SELECT current_price::text FROM assets WHERE symbol = 'ORCL'`);
-      await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [victim.pid]);
+      await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [victim]);
       return mid.current_price;
     };
     try {
@@ -208,7 +200,8 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
 
       // The scheduled feed's path: retry with backoff, carried quotes, no duplicates.
       const seen = collect(app);
-      const [report] = await Promise.all([pipeline.runBatch(['ORCL', 'IBM'], { origin: 'test', carryOnFailure: true }), killWriter()]);
+      // The first attempt is killed; then the gate opens for the retry.
+      const [report] = await Promise.all([pipeline.runBatch(['ORCL', 'IBM'], { origin: 'test', carryOnFailure: true }), killWriter().then(() => gate.open())]);
       expect(report.error).toBeUndefined();
       expect(report.committed.map((c) => c.symbol).sort()).toEqual(['IBM', 'ORCL']);
       const after = await snapshot(app.databaseUrl);
@@ -217,7 +210,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
       expect(dupes).toEqual([]);
       await poll('seen.length === 1', () => seen.length === 1);
     } finally {
-      await sql(app.databaseUrl, `DROP TRIGGER slow_history ON price_history; DROP FUNCTION slow_history()`);
+      await gate.remove();
     }
   });
 
@@ -232,22 +225,15 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     expect((await pipeline.knownAssets(['ORCL'])).get('ORCL')).toMatchObject({ lastPrice: orcl.price, asOf: new Date(orcl.as_of) });
 
     // A batch whose connection is killed mid-write fails...
-    await sql(app.databaseUrl, `CREATE FUNCTION slow_history2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$`);
-    await sql(app.databaseUrl, `CREATE TRIGGER slow_history2 BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION slow_history2()`);
+    const gate = await holdGate(app.databaseUrl, 'slow_history2');
     try {
       const killWriter = async () => {
-        const [victim] = await poll('sql<{ pid: number }>(app.databaseUrl, `SELECT pid FROM pg_stat_acti...', () =>
-          sql<{ pid: number }>(
-            app.databaseUrl,
-            `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND state = 'active'`,
-          ).then((r) => (r.length ? r : null)),
-        );
-        await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [victim.pid]);
+        await sql(app.databaseUrl, 'SELECT pg_terminate_backend($1)', [await gate.waiting()]);
       };
       const [failed] = await Promise.all([pipeline.runBatch(['ORCL', 'IBM'], leader), killWriter()]);
       expect(failed.error).toBeDefined();
     } finally {
-      await sql(app.databaseUrl, `DROP TRIGGER slow_history2 ON price_history; DROP FUNCTION slow_history2()`);
+      await gate.remove();
     }
     // ... and drops the known prices: they are read from the database again.
     const [stored] = await sql<{ last_updated: Date }>(app.databaseUrl, `SELECT last_updated FROM assets WHERE symbol = 'ORCL'`);
@@ -510,3 +496,40 @@ describe('Price pipeline: rejected and unpriced quotes', () => {
     expect(src.isStale(tick!)).toBe(true);
   });
 });
+
+/**
+ * A gate on price_history inserts: a statement trigger that waits for an advisory lock the
+ * test holds on its own connection. `waiting()` is the pid of a writer blocked there (it
+ * cannot commit until the gate opens, however slow the machine), `open()` lets writers
+ * through, `remove()` drops the trigger and the connection.
+ */
+async function holdGate(url: string, name: string) {
+  const key = 4_242_000 + Math.floor(Math.random() * 1000);
+  const holder = new Client({ connectionString: url });
+  await holder.connect();
+  await holder.query('SELECT pg_advisory_lock($1)', [key]);
+  await sql(url, `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(${key}); RETURN NEW; END $$`);
+  await sql(url, `CREATE TRIGGER ${name} BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION ${name}()`);
+  let held = true;
+  const open = async () => {
+    if (held) await holder.query('SELECT pg_advisory_unlock($1)', [key]);
+    held = false;
+  };
+  return {
+    waiting: async (): Promise<number> => {
+      const [row] = await poll('a price_history writer waiting at the gate', () =>
+        sql<{ pid: number }>(
+          url,
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND wait_event_type = 'Lock'`,
+        ).then((r) => (r.length ? r : null)),
+      );
+      return row.pid;
+    },
+    open,
+    remove: async () => {
+      await open();
+      await holder.end();
+      await sql(url, `DROP TRIGGER ${name} ON price_history; DROP FUNCTION ${name}()`);
+    },
+  };
+}
