@@ -1,4 +1,4 @@
-/** The project's typed realtime client (browser and Node). See docs/web.md. */
+/** The project's typed realtime client (browser and Node) and the REST API's response types. See docs/web.md. */
 export { DEFAULT_BACKOFF, backoffDelay, baseDelay, resolveBackoff, type BackoffOptions } from './backoff';
 export {
   RealtimeClient,
@@ -9,6 +9,7 @@ export {
   type RealtimeClientOptions,
   type StateChange,
 } from './realtime-client';
+export type * from './api-types';
 export type * from './protocol';
 export { socketIoTransport, type SocketIoTransportOptions } from './socketio.transport';
 export type { Transport, TransportCloseInfo, TransportEvents, TransportFactory, TransportKind } from './transport';

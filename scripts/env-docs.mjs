@@ -52,6 +52,8 @@ const defaults = {
   DEMO_PASSWORD: 'demo-password outside production',
   SEED_DEMO: 'true outside production',
   EMBEDDED_PG_PORT: 'a free port',
+  LOG_FORMAT: '`json` in production, `text` otherwise',
+  LOG_FILE: 'unset: stdout only',
 };
 const describe = (s) => s.doc || '';
 

@@ -1,20 +1,22 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import { INestApplication, Logger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createServer } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { PassportService } from './auth/passport.service';
 import { SessionService } from './auth/session.service';
-import { AppLogger, createAppLogger } from './common/app-logger';
+import { createAppLogger } from './common/app-logger';
+import { setupApiDocs } from './common/api-docs';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { requestLogging } from './common/request-logging';
 import { StartupError } from './common/startup-error';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { validateEnv } from './config/env.validation';
 import { RealtimeWsAdapter } from './realtime/transports/realtime-ws.adapter';
 
-/** Nest's own logger, text for people or JSON lines for log shippers (LOG_FORMAT), at LOG_LEVEL. */
-function createLogger(): AppLogger {
+/** Nest's own logger, text for people or JSON lines for log shippers (LOG_FORMAT, LOG_FILE), at LOG_LEVEL. */
+function createLogger(): LoggerService {
   return createAppLogger(validateEnv(process.env));
 }
 
@@ -63,6 +65,8 @@ export async function preflight(): Promise<void> {
 /** App-wide wiring: proxy trust, body limits, sessions, passport, validation, error shape (signals: main.ts). */
 export async function configureApp(app: NestExpressApplication): Promise<void> {
   const config = app.get(AppConfig);
+  // First: the request id (X-Request-Id) and the access line of every request, whatever answers it.
+  app.use(requestLogging(config));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: '100kb' });
@@ -73,6 +77,8 @@ export async function configureApp(app: NestExpressApplication): Promise<void> {
   app.use(authPassport.session());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
+  // OpenAPI: Swagger UI at /api/docs, the document at /api/docs-json (the AsyncAPI one is RealtimeDocsController's).
+  setupApiDocs(app);
   // One WebSocket adapter per app: it serves both realtime transports (raw /ws/realtime/ and Socket.IO /realtime).
   app.useWebSocketAdapter(new RealtimeWsAdapter(app));
 }

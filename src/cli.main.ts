@@ -8,8 +8,9 @@ import { validateEnv } from './config/env.validation';
 /** One-shot commands: `seed`, `migrate`, `update-asset-prices`, ... (`--help` lists them). */
 async function main(): Promise<void> {
   const env = validateEnv(process.env);
-  // Commands print their own results on stdout; the framework logs only warnings unless LOG_LEVEL asks for more.
-  const logger = createAppLogger(env, { level: env.LOG_LEVEL === 'log' ? 'warn' : env.LOG_LEVEL });
+  // Commands print their own results on stdout; the framework logs only warnings unless LOG_LEVEL asks for more
+  // (JSON log lines go to stderr, so stdout stays the command's results).
+  const logger = createAppLogger(env, { level: env.LOG_LEVEL === 'log' ? 'warn' : env.LOG_LEVEL, name: 'cli', stream: process.stderr });
   await CommandFactory.run(CliModule, {
     logger,
     abortOnError: false,

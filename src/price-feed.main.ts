@@ -26,6 +26,8 @@ Requires REDIS_URL (the bus to the API; start the API with the same REDIS_URL
 and PRICE_FEED_MODE=external). The database is DATABASE_URL, or without it
 the project's embedded PostgreSQL under DATA_DIR: the same one \`npm start\`
 uses, started by whichever process needs it first and shared by all of them.
+With FEED_METRICS_PORT set it serves Prometheus metrics at GET /metrics on
+that port (METRICS_TOKEN: bearer token required).
 `;
 
 function fail(message: string, code = 2): never {
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   const { NestFactory } = await import('@nestjs/core');
   const { PriceFeedProcessModule } = await import('./price-feed/price-feed-process.module.js');
   const { PriceFeedScheduler } = await import('./price-feed/feed/price-feed.scheduler.js');
-  const logger = createAppLogger(env, { prefix: 'PriceFeed' });
+  const logger = createAppLogger(env, { prefix: 'PriceFeed', name: 'price-feed' });
   const log = new Logger('PriceFeedProcess');
   process.on('unhandledRejection', (reason) => log.error(`Unhandled rejection: ${(reason as Error)?.stack ?? reason}`));
   const { ShutdownSignals } = await import('./common/shutdown-signals.js');

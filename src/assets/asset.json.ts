@@ -1,26 +1,10 @@
 import { formatFixed8, percentOf, toFixed8 } from '../portfolios/valuation/valuation.math';
 import { Asset } from './entities/asset.entity';
 import type { PriceHistory } from './entities/price-history.entity';
+import type { AssetJson, HistoryPointJson } from '../common/api-types';
 
-/** An asset as the REST API shows it: snake_case, money as decimal strings. */
-export interface AssetJson {
-  symbol: string;
-  name: string;
-  asset_type: string;
-  currency: string;
-  exchange: string | null;
-  current_price: string | null;
-  previous_close: string | null;
-  day_high: string | null;
-  day_low: string | null;
-  volume: string | null;
-  last_updated: string | null;
-  source: string | null;
-  /** current_price − previous_close (null when either is unknown). */
-  change: string | null;
-  /** change / previous_close × 100, 4 decimals (null when unknown, "0" when previous_close is 0). */
-  change_percent: string | null;
-}
+/** The REST shapes live in src/common/api-types.ts (shared with the client and the pages). */
+export type { AssetJson, HistoryPointJson } from '../common/api-types';
 
 export function toAssetJson(a: Asset): AssetJson {
   const price = toFixed8(a.currentPrice);
@@ -42,15 +26,6 @@ export function toAssetJson(a: Asset): AssetJson {
     change: change === null ? null : formatFixed8(change),
     change_percent: change === null ? null : percentOf(change, prev!),
   };
-}
-
-export interface HistoryPointJson {
-  timestamp: string;
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-  volume: string;
 }
 
 export function toHistoryPointJson(h: PriceHistory): HistoryPointJson {

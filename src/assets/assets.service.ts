@@ -2,18 +2,14 @@ import { BadRequestException, ConflictException, Injectable, NotFoundException }
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AssetCatalogService } from './asset-catalog.service';
-import { AssetJson, HistoryPointJson, toAssetJson, toHistoryPointJson } from './asset.json';
+import type { AssetHistoryJson, AssetJson, AssetPage } from '../common/api-types';
+import { toAssetJson, toHistoryPointJson } from './asset.json';
 import { SYMBOL_PATTERN } from './catalog/catalog';
 import { CreateAssetDto, ListAssetsQuery } from './dto/assets.dto';
 import { Asset } from './entities/asset.entity';
 import { PriceHistory } from './entities/price-history.entity';
 
-export interface AssetPage {
-  items: AssetJson[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+export type { AssetPage } from '../common/api-types';
 
 /** Reads and adds assets for the REST API. */
 @Injectable()
@@ -45,7 +41,7 @@ export class AssetsService {
   }
 
   /** Daily ('1d') bars of the last `days` days, oldest first. */
-  async dailyHistory(symbol: string, days: number): Promise<{ symbol: string; interval: '1d'; days: number; items: HistoryPointJson[] }> {
+  async dailyHistory(symbol: string, days: number): Promise<AssetHistoryJson> {
     const asset = await this.find(symbol);
     const rows = await this.history
       .createQueryBuilder('h')

@@ -1,3 +1,5 @@
+import type { UserJson } from '../common/api-types';
+
 /** The logged-in user as guards, `@CurrentUser()` and `req.user` see it. */
 export interface AuthUser {
   id: number;
@@ -6,13 +8,8 @@ export interface AuthUser {
   createdAt: Date;
 }
 
-/** Public JSON of a user (never the password hash). */
-export interface UserJson {
-  id: number;
-  username: string;
-  is_staff: boolean;
-  created_at: string;
-}
+/** Public JSON of a user (never the password hash): the shared REST type. */
+export type { UserJson } from '../common/api-types';
 
 export function toUserJson(u: AuthUser): UserJson {
   return { id: u.id, username: u.username, is_staff: u.isStaff, created_at: u.createdAt.toISOString() };

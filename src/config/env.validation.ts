@@ -79,6 +79,8 @@ export class EnvironmentVariables {
   @IsString() TRUST_PROXY: string = 'false';
   /** Comma-separated exact origins (scheme://host:port) allowed to open sockets; the server's own host is always allowed. */
   @IsString() ALLOWED_ORIGINS: string = '';
+  /** Bearer token (at least 16 characters) for the Prometheus metrics (GET /metrics of the API, and the feed process's listener): set, a scrape must send `Authorization: Bearer <token>` (401 otherwise; compared in constant time). Unset: /metrics is open, so keep it off the public side of the proxy. */
+  @IsOptional() @IsString() @MinLength(16) METRICS_TOKEN?: string = undefined;
 
   // --- Storage ---
   /** PostgreSQL connection URL (postgres://user:password@host:5432/database), checked with one connection at start-up. Unset: the embedded PostgreSQL under DATA_DIR/postgres, shared by the API, the CLI commands and the feed process on this machine. */
@@ -157,6 +159,8 @@ export class EnvironmentVariables {
   // --- Price feed ---
   /** inprocess: the API runs the feed; external: a separate price-feed process feeds it through Redis; off: no feed. */
   @IsIn(['inprocess', 'external', 'off']) PRICE_FEED_MODE: 'inprocess' | 'external' | 'off' = 'inprocess';
+  /** Port on which the separate price-feed process serves its Prometheus metrics (GET /metrics on HOST, with METRICS_TOKEN like the API's). Unset: no listener (with PRICE_FEED_MODE=inprocess the feed's metrics are in the API's /metrics). */
+  @IsOptional() @IsInt() @Min(1) @Max(65535) FEED_METRICS_PORT?: number = undefined;
   /** Cron expression of the feed's batch job `price-feed-batch`: 6 fields with seconds (second minute hour day-of-month month day-of-week), in UTC, e.g. `0 * * * * *` for the start of every minute. Unset: derived from REALTIME_UPDATE_INTERVAL (30 fires at :00 and :30 of every minute, 120 every second minute); an interval no cron expression fires at evenly (below 1 s, fractional, or not dividing a minute, an hour or a day) runs on a fixed-rate timer instead. The feed process's --interval flag wins over this setting. */
   @IsOptional() @IsCronExpression() PRICE_FEED_CRON?: string = undefined;
   /** Provider chains per asset type, e.g. `stocks=yahoo,alphavantage;crypto=coingecko;*=simulated`. */
@@ -205,12 +209,16 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) FORCE_UPDATE_RATE_PER_MINUTE: number = 6;
   /** Days of 'tick' rows kept in price_history (the nightly job deletes older ones; daily '1d' rows are kept). */
   @IsInt() @Min(1) PRICE_TICK_RETENTION_DAYS: number = 7;
+  /** Seconds since the price feed's last completed run (this process's, or the feed heartbeat in Redis) after which GET /health/ready answers 503 (`price_feed: stale`); a feed that has not run yet gets this long after start-up. Unset: 5 × REALTIME_UPDATE_INTERVAL (the feed process's interval when it says so), at least 30. 0 turns the feed check off; so does PRICE_FEED_MODE=off. */
+  @IsOptional() @IsNumber() @Min(0) READY_MAX_FEED_AGE?: number = undefined;
 
   // --- Logs ---
   /** Lowest log level printed: error, warn, log, debug or verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
-  /** text for people, json for log shippers (one JSON object per line). */
-  @IsIn(['text', 'json']) LOG_FORMAT: 'text' | 'json' = 'text';
+  /** text for people, json for log shippers (one JSON object per line: level, time, context, msg, and req_id / connection_id where they apply). Unset: json when NODE_ENV=production, text otherwise. */
+  @IsOptional() @IsIn(['text', 'json']) LOG_FORMAT?: 'text' | 'json' = undefined;
+  /** File to which every log line is also appended, as JSON lines whatever LOG_FORMAT (its folder is created; checked at start-up). Reopened on SIGHUP, so logrotate can rename it and signal the process. Unset: stdout only. */
+  @IsOptional() @IsString() LOG_FILE?: string = undefined;
 }
 
 /** A bad setting: its message names every bad variable and how to fix it (printed without a stack). */

@@ -1,4 +1,5 @@
-import { AdvancedConsoleLogger, type DataSourceOptions, type LoggerOptions, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { Logger } from '@nestjs/common';
+import { AbstractLogger, type DataSourceOptions, type LoggerOptions, type LogLevel, type LogMessage, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { Asset } from '../assets/entities/asset.entity';
 import { PriceHistory } from '../assets/entities/price-history.entity';
 import { User } from '../auth/entities/user.entity';
@@ -46,15 +47,27 @@ export function buildDataSourceOptions(url: string, poolSize = 10, timeouts: DbT
 const LOGGING: LoggerOptions = ['error', 'warn', 'migration'];
 
 /**
- * TypeORM's console logger, minus one line per failed query while the database is
- * unavailable (timeouts, lost connections): the callers report those, once per outage
- * rather than once per query (REST 503, SERVICE_UNAVAILABLE, the feed's run), so an
- * outage does not flood the log. Every other query error is logged as before.
+ * TypeORM's lines through the app's logger (context `TypeORM`: text, or JSON lines like every
+ * other line), one line per event, without query parameters (they can hold password hashes and
+ * session ids); minus one line per failed query while the database is unavailable (timeouts,
+ * lost connections): the callers report those, once per outage rather than once per query
+ * (REST 503, SERVICE_UNAVAILABLE, the feed's run), so an outage does not flood the log.
  */
-class OutageQuietLogger extends AdvancedConsoleLogger {
+class OutageQuietLogger extends AbstractLogger {
+  private readonly logger = new Logger('TypeORM');
+
   override logQueryError(error: string | Error, query: string, parameters?: unknown[], queryRunner?: QueryRunner): void {
     if (isDbUnavailableError(error)) return;
     super.logQueryError(error as string, query, parameters, queryRunner);
+  }
+
+  protected writeLog(level: LogLevel, logMessage: LogMessage | string | number | (LogMessage | string | number)[]): void {
+    const messages = this.prepareLogMessages(logMessage, { appendParameterAsComment: false, highlightSql: false });
+    const text = messages.map((m) => (m.prefix ? `${m.prefix} ${String(m.message)}` : String(m.message))).join(' ');
+    const type = messages[0]?.type ?? level;
+    if (type === 'error' || type === 'query-error') this.logger.error(text);
+    else if (type === 'warn' || type === 'query-slow') this.logger.warn(text);
+    else this.logger.log(text);
   }
 }
 

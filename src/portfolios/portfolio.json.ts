@@ -1,4 +1,5 @@
 import { trimZeros } from '../database/decimal.transformer';
+import type { PortfolioJson, PositionJson } from '../common/api-types';
 import { isPriceStale, PositionFigures, valuePortfolio } from './valuation/valuation.math';
 
 /** A position row joined with its asset, as read by PortfoliosService. */
@@ -28,42 +29,8 @@ export interface PortfolioRow {
   updated_at: Date;
 }
 
-export interface PositionJson extends Omit<PositionFigures, 'priced'> {
-  id: number;
-  portfolio_id: number;
-  symbol: string;
-  name: string;
-  asset_type: string;
-  currency: string;
-  quantity: string;
-  average_cost: string;
-  current_price: string | null;
-  previous_close: string | null;
-  last_updated: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface PortfolioJson {
-  id: number;
-  name: string;
-  description: string;
-  base_currency: string;
-  created_at: string;
-  updated_at: string;
-  positions_count: number;
-  total_value: string;
-  daily_change: string;
-  daily_change_percent: string;
-  cost_basis: string;
-  unrealized_gain: string;
-  unrealized_gain_percent: string;
-  /** True when a position has no price or a price older than 3 feed intervals. */
-  stale: boolean;
-  /** Newest price time among the positions (null when none was ever updated by a feed). */
-  as_of: string | null;
-  positions?: PositionJson[];
-}
+/** The REST shapes live in src/common/api-types.ts (shared with the client and the pages). */
+export type { PortfolioJson, PositionJson } from '../common/api-types';
 
 const num = (v: string | null): string | null => (v == null ? null : trimZeros(v));
 

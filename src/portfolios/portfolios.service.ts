@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { isForeignKeyViolation, isUniqueViolation } from '../database/db-errors';
 import { CreatePortfolioDto, CreatePositionDto, UpdatePortfolioDto, UpdatePositionDto } from './dto/portfolios.dto';
 import { Portfolio } from './entities/portfolio.entity';
+import type { PortfolioList, PositionList } from '../common/api-types';
 import { PortfolioJson, PortfolioRow, PositionJson, PositionRow, toPortfolioJson } from './portfolio.json';
 
 const POSITION_COLUMNS = `pos.id, pos.portfolio_id, pos.quantity, pos.average_cost, pos.created_at, pos.updated_at,
@@ -28,7 +29,7 @@ export class PortfoliosService {
     private readonly config: AppConfig,
   ) {}
 
-  async list(ownerId: number): Promise<{ items: PortfolioJson[]; total: number }> {
+  async list(ownerId: number): Promise<PortfolioList> {
     const portfolios = (await this.db.query(`SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE owner_id = $1 ORDER BY id`, [ownerId])) as PortfolioRow[];
     const rows = portfolios.length
       ? ((await this.db.query(
@@ -50,7 +51,7 @@ export class PortfoliosService {
     return toPortfolioJson(p, await this.positionRows(p.id), this.jsonOpts(true, Date.now()));
   }
 
-  async positions(portfolio: Portfolio): Promise<{ items: PositionJson[]; total: number }> {
+  async positions(portfolio: Portfolio): Promise<PositionList> {
     const json = await this.detail(portfolio);
     return { items: json.positions!, total: json.positions!.length };
   }

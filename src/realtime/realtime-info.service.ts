@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { RealtimeStatus, WebSocketInfo } from '../common/api-types';
 import { AppConfig } from '../config/app-config';
 import { CLIENT_MESSAGE_TYPES } from './protocol/client-messages';
 import { CLIENT_MESSAGE_DESCRIPTIONS, SERVER_MESSAGE_DESCRIPTIONS } from './protocol/message-descriptions';
@@ -31,7 +32,7 @@ export class RealtimeInfoService {
     private readonly presence: ClusterPresence,
   ) {}
 
-  websocketInfo(view: RequestView) {
+  websocketInfo(view: RequestView): WebSocketInfo {
     const protocol = view.secure ? 'wss' : 'ws';
     return {
       websocket_url: `${protocol}://${view.host}${RAW_WS_PATH}`,
@@ -56,9 +57,9 @@ export class RealtimeInfoService {
     };
   }
 
-  async status(view: RequestView) {
+  async status(view: RequestView): Promise<RealtimeStatus> {
     const [globalStats, feed] = await Promise.all([this.presence.globalStats(), this.feed.snapshot()]);
-    const body: Record<string, unknown> = {
+    const body: RealtimeStatus = {
       service_status: 'running',
       // Every live API instance with REDIS_URL (`scope: "cluster"`, others' figures up to a heartbeat old), else this one.
       global_stats: globalStats,

@@ -17,6 +17,7 @@ import { RealtimeHub } from './hub/realtime-hub.service';
 import { RequestLane } from './hub/request-lane';
 import { SubscriptionService } from './hub/subscription.service';
 import { RealtimeController } from './realtime.controller';
+import { RealtimeDocsController } from './realtime-docs.controller';
 import { RealtimeInfoService } from './realtime-info.service';
 import { HandshakeService } from './transports/handshake.service';
 import { RawWebSocketTransport } from './transports/raw-websocket.transport';
@@ -30,7 +31,7 @@ import { SocketIoTransport } from './transports/socketio.transport';
  */
 @Module({
   imports: [AuthModule, AssetsModule, PortfoliosModule, ValuationModule, PriceFeedModule],
-  controllers: [RealtimeController],
+  controllers: [RealtimeController, RealtimeDocsController],
   providers: [
     ConnectionRegistry,
     RealtimeHub,

@@ -4,39 +4,10 @@ import { AppConfig } from '../../config/app-config';
 import { LatestPriceCache } from '../cache/latest-price.cache';
 import { ProviderRouter } from '../providers/provider-router.service';
 import { PriceFeedRedis } from '../redis/price-feed-redis.service';
+import type { FeedHeartbeat, FeedRole, PriceFeedStatusSnapshot } from '../../common/api-types';
 
-export type FeedRole = 'leader' | 'standby' | 'stopped' | 'disabled';
-
-export interface FeedHeartbeat {
-  host: string;
-  pid: number;
-  role: FeedRole;
-  last_run_at: string | null;
-  interval_seconds: number;
-  batch_size: number;
-}
-
-/** What the status endpoint shows about prices: is a feed running (here or elsewhere), how fresh are prices, how are the vendors. */
-export interface PriceFeedStatusSnapshot {
-  mode: string;
-  /** A feed wrote prices recently: this process (inprocess/standalone), or a separate process seen through Redis. */
-  price_feed_running: boolean;
-  role: FeedRole;
-  interval_seconds: number;
-  batch_size: number;
-  last_run_at: string | null;
-  last_run_ms: number | null;
-  runs: number;
-  skipped_runs: number;
-  failed_batches: number;
-  rejected_quotes: number;
-  carried_quotes: number;
-  last_error: string | null;
-  /** The separate feed process's heartbeat (PRICE_FEED_MODE=external with Redis). */
-  external_feed: FeedHeartbeat | null;
-  cache: { cached_symbols: number; stale_symbols: string[]; stale_after_seconds: number };
-  vendors: Record<string, { breaker: string; last_error: string | null }>;
-}
+/** The shapes /realtime/status/ shows live in src/common/api-types.ts (shared with the client and the pages). */
+export type { FeedHeartbeat, FeedRole, PriceFeedStatusSnapshot } from '../../common/api-types';
 
 /** Counters the scheduler updates and the status endpoint reads. */
 @Injectable()

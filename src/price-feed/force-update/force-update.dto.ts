@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches } from 'class-validator';
 import { SYMBOL_PATTERN } from '../../assets/catalog/catalog';
@@ -7,6 +8,15 @@ const FORCE_UPDATE_MAX_SYMBOLS = 50;
 
 /** Body of POST /api/realtime/force_price_update/: `{"symbols": ["AAPL", "GOOGL", "MSFT"]}`. */
 export class ForceUpdateDto {
+  @ApiProperty({
+    type: 'string',
+    isArray: true,
+    minItems: 1,
+    maxItems: FORCE_UPDATE_MAX_SYMBOLS,
+    items: { type: 'string', pattern: SYMBOL_PATTERN.source },
+    example: ['AAPL', 'GOOGL', 'MSFT'],
+    description: 'Symbols to price now (trimmed and upper-cased first).',
+  })
   @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v)) : value))
   @IsArray()
   @ArrayMinSize(1)

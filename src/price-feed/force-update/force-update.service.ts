@@ -5,26 +5,10 @@ import { toNumber } from '../../common/decimal';
 import { AppConfig } from '../../config/app-config';
 import { PricePipeline, SymbolResult } from '../pipeline/price-pipeline.service';
 import { PriceFeedRedis } from '../redis/price-feed-redis.service';
+import type { ForceUpdateItem, ForceUpdateResponse, ForceUpdateStatus } from '../../common/api-types';
 
-export type ForceUpdateStatus = 'updated' | 'unchanged' | 'unknown' | 'rejected' | 'unavailable' | 'failed';
-
-export interface ForceUpdateItem {
-  symbol: string;
-  status: ForceUpdateStatus;
-  price?: number;
-  previous_close?: number | null;
-  change?: number | null;
-  change_percent?: number | null;
-  source?: string | null;
-  reason?: string;
-  message?: string;
-}
-
-export interface ForceUpdateResponse {
-  results: ForceUpdateItem[];
-  updated: number;
-  timestamp: string;
-}
+/** The REST shapes live in src/common/api-types.ts (shared with the client and the pages). */
+export type { ForceUpdateItem, ForceUpdateResponse, ForceUpdateStatus } from '../../common/api-types';
 
 const STATUS: Record<SymbolResult['status'], ForceUpdateStatus> = {
   updated: 'updated',

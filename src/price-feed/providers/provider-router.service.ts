@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { AssetType } from '../../assets/entities/asset.entity';
 import { AppConfig } from '../../config/app-config';
+import { watchVendorStates } from '../metrics';
 import { parseProviderChains } from './provider-chains';
 import { DailyBar, PRICE_PROVIDERS, PriceProvider, ProviderAsset, RawQuote } from './price-provider.interface';
 import { VendorClient } from './vendor-client';
@@ -17,7 +18,7 @@ export interface FetchResult {
  * empty rate-limit bucket, unknown symbol) go to the next one in the chain.
  */
 @Injectable()
-export class ProviderRouter implements OnModuleInit {
+export class ProviderRouter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('ProviderRouter');
   private readonly byName: Map<string, PriceProvider>;
   readonly chains: Map<AssetType, PriceProvider[]>;
@@ -38,9 +39,18 @@ export class ProviderRouter implements OnModuleInit {
     }
   }
 
+  /** Unregisters this router's breaker states from the metrics scrape (price_feed_vendor_circuit_state). */
+  private unwatch: (() => void) | null = null;
+
   onModuleInit(): void {
+    this.unwatch = watchVendorStates(() => this.vendorStates());
     const desc = [...this.chains.entries()].map(([t, c]) => `${t}=${c.map((p) => p.name).join('>')}`).join(' ');
     this.logger.log(`Provider chains: ${desc || '(none)'}`);
+  }
+
+  onModuleDestroy(): void {
+    this.unwatch?.();
+    this.unwatch = null;
   }
 
   provider(name: string): PriceProvider | undefined {

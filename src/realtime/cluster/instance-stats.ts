@@ -2,6 +2,7 @@
  * What each API instance publishes about itself (with REDIS_URL) and how /realtime/status/
  * adds the instances up. Pure functions: what arrives from Redis is untrusted and checked here.
  */
+import type { GlobalStats } from '../../common/api-types';
 
 /** At most this many symbols and portfolio ids per instance go into its published stats (distinct counts beyond it are lower bounds). */
 export const WATCHED_TOPICS_LIMIT = 20_000;
@@ -25,30 +26,8 @@ export interface InstanceStats {
   topics_truncated: boolean;
 }
 
-export interface InstanceSummary {
-  id: string;
-  connections: number;
-  connections_by_transport: { websocket: number; socketio: number };
-  authenticated_users: number;
-  last_seen: string;
-  /** True for the instance that answered the request. */
-  self: boolean;
-}
-
-/** `global_stats` of /realtime/status/ (the guide's fields, plus the cluster's). */
-export interface GlobalStats {
-  /** `cluster`: every live instance (REDIS_URL); `instance`: this one only (no REDIS_URL, or Redis not answering). */
-  scope: 'cluster' | 'instance';
-  total_connections: number;
-  authenticated_users: number;
-  portfolio_subscriptions: number;
-  asset_subscriptions: number;
-  distinct_assets: number;
-  distinct_portfolios: number;
-  connections_by_transport: { websocket: number; socketio: number };
-  conflated_connections: number;
-  instances: InstanceSummary[];
-}
+/** `global_stats` of /realtime/status/ and its `instances`: shared REST shapes in src/common/api-types.ts. */
+export type { GlobalStats, InstanceSummary } from '../../common/api-types';
 
 const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isoTime = (v: unknown): v is string => typeof v === 'string' && v.length <= 40 && !Number.isNaN(Date.parse(v));

@@ -7,6 +7,7 @@ import { ProtocolError } from '../hub/protocol-error';
 import { RealtimeHub } from '../hub/realtime-hub.service';
 import { LaneClosedError, RequestLane } from '../hub/request-lane';
 import { ErrorCode } from '../protocol/error-codes';
+import { countInbound } from '../realtime.metrics';
 
 /**
  * Every refused or failed client message gets its typed `error` reply here (a failed
@@ -44,6 +45,7 @@ export class RealtimeExceptionFilter implements WsExceptionFilter {
   answer(conn: Connection, req: InboundRequest, exception: unknown): void {
     if (exception instanceof LaneClosedError) return; // the connection is gone: nobody to answer
     const err = this.toProtocolError(req, exception);
+    countInbound(req.type, err.code);
     this.hub.fail(conn, req, err);
     this.inbound.answeredWithError(conn, err.code);
   }

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { SessionService } from '../../auth/session.service';
 import { AppConfig } from '../../config/app-config';
 import { CloseCode } from '../protocol/error-codes';
+import { countLimitRefusal } from '../realtime.metrics';
 import { CloseReason } from './connection';
 import { ConnectionRegistry } from './connection-registry';
 import { InboundQueue } from './inbound-queue';
@@ -70,6 +71,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
       conn.close(CloseCode.POLICY_VIOLATION, `${CloseReason.IDLE_TIMEOUT}: no valid message within ${seconds} s`);
       closed++;
     }
+    countLimitRefusal('idle_timeout', closed);
     if (closed > 0) this.logger.log(`Closed ${closed} idle connection(s) (no valid message within ${seconds}s)`);
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CloseCode, ErrorCode } from '../protocol/error-codes';
+import { countLimitRefusal } from '../realtime.metrics';
 import { AckFn, CloseReason, Connection } from './connection';
 import { PROTOCOL_ERROR_CODES, ProtocolError } from './protocol-error';
 import { RealtimeHub } from './realtime-hub.service';
@@ -92,6 +93,7 @@ export class InboundQueue {
     const queued = (s.items?.length ?? 0) + this.lane.size(conn);
     const bytes = item.kind === 'text' ? item.text.length : 0;
     if (queued >= MAX_INBOX_MESSAGES || s.bytes + bytes > MAX_INBOX_BYTES) {
+      countLimitRefusal('inbound_queue');
       this.hub.drop(conn, CloseCode.POLICY_VIOLATION, 'Too many messages queued: slow down');
       return;
     }
@@ -128,6 +130,7 @@ export class InboundQueue {
       s.protocolErrors = 0;
     }
     if (++s.protocolErrors >= this.maxProtocolErrors && conn.open) {
+      countLimitRefusal('protocol_errors');
       this.hub.drop(conn, CloseCode.POLICY_VIOLATION, `${CloseReason.PROTOCOL_ERRORS}: ${this.maxProtocolErrors} invalid messages within a minute`);
     }
   }
@@ -150,8 +153,10 @@ export class InboundQueue {
     const admission = await this.hub.rateLimiter.admit(conn.id);
     if (!conn.open || !this.dispatcher) return;
     if (!admission.ok) {
-      if (admission.abusive) this.hub.drop(conn, CloseCode.POLICY_VIOLATION, 'Rate limit exceeded persistently');
-      else {
+      if (admission.abusive) {
+        countLimitRefusal('rate_limit_close');
+        this.hub.drop(conn, CloseCode.POLICY_VIOLATION, 'Rate limit exceeded persistently');
+      } else {
         const retryAfter = Math.ceil(admission.retryAfterMs / 100) / 10;
         this.dispatcher.refuse(
           conn,

@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { PortfolioValuation, PortfolioValuationSource } from '../../portfolios/valuation/valuation.types';
 import { LatestPriceSource } from '../../price-feed/latest-price.source';
 import { CloseCode } from '../protocol/error-codes';
+import { observeFanout, watchRealtimeHub } from '../realtime.metrics';
 import type {
   ConnectionData,
   ErrorData,
@@ -47,7 +48,8 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly unsubscribers: (() => void)[] = [];
   /** What else holds per-connection state (the inbound queue, the database lane), told when a connection goes. */
   private readonly releaseHooks: ((conn: Connection) => void)[] = [];
-  private counters = { ticks: 0, ticks_dropped: 0, asset_frames: 0, portfolio_frames: 0, deliveries: 0 };
+  /** Running counts (stats(), and the realtime_* metrics read at scrape time). `deliveries` counts asset and portfolio deliveries. */
+  private readonly counters = { ticks: 0, ticks_dropped: 0, asset_frames: 0, portfolio_frames: 0, deliveries: 0, asset_deliveries: 0 };
 
   constructor(
     private readonly config: AppConfig,
@@ -87,6 +89,9 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     // After price batches the engine only builds valuations of portfolios someone watches on this instance.
     this.valuations.setInterest((id) => this.index.peekPortfolio(id) !== undefined);
     this.unsubscribers.push(() => this.valuations.setInterest(null));
+    // The scrape reads connections, subscriptions and these counters from here (nothing counted per delivery).
+    const registry = this.registry;
+    this.unsubscribers.push(watchRealtimeHub({ connections: () => registry.all(), index: this.index, flow: this.flow, counters: this.counters }));
   }
 
   /** Closes every connection (1001) before the HTTP server stops. */
@@ -140,7 +145,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   /** The server ends a connection: resources are freed at once, then the socket is closed. */
   drop(conn: Connection, code: CloseCode, reason: string): void {
     const wasOpen = this.release(conn);
-    if (wasOpen && code !== CloseCode.GOING_AWAY) this.logger.log(`Closing connection ${conn.id} (${code}): ${reason}`);
+    if (wasOpen && code !== CloseCode.GOING_AWAY) this.logger.log(`Closing connection ${conn.id} (${code}): ${reason}`, { connection_id: conn.id });
     conn.close(code, reason);
   }
 
@@ -301,12 +306,16 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   /** Bus 'prices.committed': one frame per changed symbol, shared by all its subscribers. */
   private onPrices(msg: BusMessages['prices.committed']): void {
     if (!msg || !Array.isArray(msg.ticks)) return;
+    const framesBefore = this.counters.asset_frames;
     this.flow.beginBurst();
     try {
       this.fanOutPrices(msg);
     } finally {
       this.flow.endBurst();
     }
+    // Fan-out latency: once per frame of this message, now that the burst is written (not per delivery).
+    const frames = this.counters.asset_frames - framesBefore;
+    if (frames > 0 && typeof msg.published_at === 'number') observeFanout(msg.published_at, frames);
   }
 
   private fanOutPrices(msg: BusMessages['prices.committed']): void {
@@ -336,6 +345,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       topic.frame = frame;
       this.counters.asset_frames++;
       this.counters.deliveries += topic.subscribers.size;
+      this.counters.asset_deliveries += topic.subscribers.size;
       for (const conn of topic.subscribers) this.flow.deliver(conn, frame);
     }
   }

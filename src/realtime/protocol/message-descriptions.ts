@@ -1,4 +1,5 @@
 import type { ClientMessageType } from './client-messages';
+import type { ErrorCode } from './error-codes';
 import type { ServerMessageType } from './server-messages';
 
 /** One line per message type, served by GET /realtime/websocket-info/. */
@@ -23,4 +24,18 @@ export const SERVER_MESSAGE_DESCRIPTIONS: Record<ServerMessageType, string> = {
   asset_updates: 'Batched asset price updates (only for connections that asked for batching)',
   portfolio_update: 'Portfolio value update: portfolio_id, name, total_value, daily_change, daily_change_percent',
   error: 'A message was refused: {code, message, request_type, id}',
+};
+
+/** When each `error` code is sent (served in the AsyncAPI document, GET /realtime/asyncapi.json). */
+export const ERROR_CODE_DESCRIPTIONS: Record<ErrorCode, string> = {
+  INVALID_JSON: 'The frame is not JSON text: malformed JSON, or a binary frame / binary Socket.IO payload',
+  VALIDATION_FAILED: 'The message is JSON but its shape or a field is wrong (`details` lists each problem, one line per field)',
+  UNKNOWN_TYPE: '`type` is not a client message type this server knows',
+  UNKNOWN_SYMBOL: 'A well-formed symbol that is not in the asset catalog (the whole request is refused; `symbols` lists the unknown ones)',
+  AUTH_REQUIRED: 'The request needs a logged-in session (portfolio subscriptions), or the session ended',
+  NOT_FOUND: 'No such portfolio for this user (someone else’s portfolio gets the same answer)',
+  SUBSCRIPTION_LIMIT: 'The request would take the connection over MAX_SUBSCRIPTIONS_PER_CONNECTION (nothing of it is added)',
+  RATE_LIMITED: 'Too many messages: wait `retry_after` seconds (persistent abuse closes the connection with 1008)',
+  INTERNAL: 'A server-side failure (details are logged, not sent); the connection stays usable',
+  SERVICE_UNAVAILABLE: 'The database did not answer in time or cannot be reached: nothing of the request was applied; try again shortly',
 };

@@ -9,6 +9,7 @@ import { CloseCode, RefusalCode } from '../protocol/error-codes';
 import { ClusterPresence, ConnectionSlot } from '../cluster/cluster-presence';
 import { InboundQueue } from '../hub/inbound-queue';
 import { connectionLimitReason, RealtimeHub } from '../hub/realtime-hub.service';
+import { countHandshake, countLimitRefusal } from '../realtime.metrics';
 import { HandshakeService } from './handshake.service';
 import type { RealtimeServer } from './realtime-server';
 import { WebSocketConnection } from './websocket.connection';
@@ -95,6 +96,8 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
     socket.once('close', () => this.upgraded.delete(socket));
     if (this.closing) {
       req.url = '/refused'; // keeps Engine.IO off it too
+      if (RAW_WS_PATHS.has(path)) countHandshake('websocket', 'shutting_down');
+      else if (path.startsWith(`${SOCKET_IO_PATH}/`)) countHandshake('socketio', 'shutting_down');
       refuse(socket, 503, 'SHUTTING_DOWN', 'Server shutting down, try again');
       return;
     }
@@ -106,6 +109,7 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
       if (this.handshake.checkOrigin(req) === 'forbidden') {
         // Keep Engine.IO (next listener, destroyUpgrade: false) from touching this request.
         req.url = '/refused';
+        countHandshake('socketio', 'origin_refused');
         refuse(socket, 403, RefusalCode.FORBIDDEN_ORIGIN, 'Origin not allowed');
       }
       return; // Engine.IO handles it
@@ -117,11 +121,13 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
     socket.on('error', noop);
     const verdict = this.handshake.checkOrigin(req);
     if (verdict === 'forbidden') {
+      countHandshake('websocket', 'origin_refused');
       refuse(socket, 403, RefusalCode.FORBIDDEN_ORIGIN, 'Origin not allowed');
       return;
     }
     const batchMs = parseBatch(req.url);
     if (batchMs === null) {
+      countHandshake('websocket', 'bad_request');
       refuse(socket, 400, 'BAD_REQUEST', `batch must be 0 or ${BATCH_MS_MIN}..${BATCH_MS_MAX} ms, e.g. ?batch=50ms`);
       return;
     }
@@ -132,6 +138,7 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
       // The session store failed or did not answer within WS_AUTH_TIMEOUT_MS: 503, never a silent downgrade to anonymous.
       if (isDbUnavailableError(err)) this.storeOutage.failed('Handshake session lookup', err);
       else this.logger.warn(`Session lookup failed on handshake: ${(err as Error).message}`);
+      countHandshake('websocket', 'unavailable');
       refuse(socket, 503, RefusalCode.SERVICE_UNAVAILABLE, 'The session store is not answering: try again shortly');
       return;
     }
@@ -153,6 +160,7 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
       return;
     }
     if (this.closing) {
+      countHandshake('websocket', 'shutting_down');
       refuse(socket, 503, 'SHUTTING_DOWN', 'Server shutting down, try again');
       return;
     }
@@ -172,11 +180,12 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
     const conn = new WebSocketConnection(ws);
     const tagged = ws as TaggedSocket;
     this.sockets.add(ws);
-    ws.on('error', noop);
+    ws.on('error', onSocketError);
     ws.on('close', onClose); // shared listener, no per-connection closure (once() would wrap it)
     tagged._transport = this;
     if (overLimit !== null) {
       // Documented: the per-user limit completes the handshake, then closes 1008 with the reason.
+      countHandshake('websocket', 'limit');
       ws.close(CloseCode.POLICY_VIOLATION, connectionLimitReason(overLimit));
       return;
     }
@@ -185,9 +194,11 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
     if (!opened.ok) {
       // Over the limit on this instance's own count (a parallel handshake took the last slot).
       if (slot) this.presence.release(slot);
+      countHandshake('websocket', 'limit');
       ws.close(CloseCode.POLICY_VIOLATION, opened.reason);
       return;
     }
+    countHandshake('websocket', 'accepted');
     tagged[CONN] = conn;
     this.gateway?.connected(conn);
     ws.on('message', onMessage);
@@ -217,10 +228,13 @@ export class RawWebSocketTransport implements BeforeApplicationShutdown, OnAppli
         if (admission.ok) {
           if (ws.readyState === WebSocket.OPEN) ws.pong(data);
         } else if (admission.abusive) {
+          countLimitRefusal('rate_limit_close');
           this.hub.drop(conn, CloseCode.POLICY_VIOLATION, 'Rate limit exceeded persistently (ping frames)');
+        } else {
+          countLimitRefusal('rate_limit'); // left unanswered
         }
       },
-      (err: Error) => this.logger.warn(`Ping admission failed: ${err.message}`),
+      (err: Error) => this.logger.warn(`Ping admission failed: ${err.message}`, { connection_id: conn.id }),
     );
   }
 
@@ -247,6 +261,10 @@ function onPong(this: WebSocket): void {
   (this as TaggedSocket)[CONN]?.alive();
 }
 function noop(): void {}
+/** `ws` reports a frame over WS_MAX_PAYLOAD as an error, then closes with 1009 on its own. */
+function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
+  if (err?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') countLimitRefusal('payload_size');
+}
 
 function pathOf(url: string | undefined): string {
   if (!url) return '/';

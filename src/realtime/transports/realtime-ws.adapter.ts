@@ -12,6 +12,7 @@ import type { Reply } from '../hub/reply';
 import { RequestLane } from '../hub/request-lane';
 import { CLIENT_MESSAGE_TYPES } from '../protocol/client-messages';
 import { ErrorCode } from '../protocol/error-codes';
+import { countInbound } from '../realtime.metrics';
 import { RawWebSocketTransport } from './raw-websocket.transport';
 import { RealtimeServer } from './realtime-server';
 import { SocketIoTransport } from './socketio.transport';
@@ -156,15 +157,18 @@ export class RealtimeWsAdapter implements WebSocketAdapter<RealtimeServer, Conne
         next: (value) => {
           if (value == null) return;
           const reply = value as Reply;
+          countInbound(req.type, 'ok');
           try {
             hub.reply(conn, req, reply.type, reply.data);
           } catch (err) {
-            this.logger.error(`Sending the reply to ${req.type} failed: ${(err as Error)?.stack ?? String(err)}`);
+            this.logger.error(`Sending the reply to ${req.type} failed: ${(err as Error)?.stack ?? String(err)}`, { connection_id: conn.id });
           }
         },
         // The filter answered every error of the pipeline; one that escapes it is a bug.
         error: (err: unknown) => {
-          this.logger.error(`Handling ${req.type} failed outside the exception filter: ${(err as Error)?.stack ?? String(err)}`);
+          this.logger.error(`Handling ${req.type} failed outside the exception filter: ${(err as Error)?.stack ?? String(err)}`, {
+            connection_id: conn.id,
+          });
           end();
         },
         complete: end,

@@ -8,6 +8,7 @@ import { ClusterPresence, ConnectionSlot } from '../cluster/cluster-presence';
 import { InboundQueue } from '../hub/inbound-queue';
 import { RealtimeHub } from '../hub/realtime-hub.service';
 import { RefusalCode } from '../protocol/error-codes';
+import { countHandshake } from '../realtime.metrics';
 import { HandshakeService } from './handshake.service';
 import type { RealtimeServer } from './realtime-server';
 import { SocketIoConnection } from './socketio.connection';
@@ -74,6 +75,7 @@ export class SocketIoTransport {
   /** Engine.IO allowRequest: refuse foreign origins on the first HTTP request (403). */
   allowRequest = (req: Parameters<HandshakeService['checkOrigin']>[0], fn: (err: string | null | undefined, success: boolean) => void): void => {
     const ok = this.handshake.checkOrigin(req) !== 'forbidden';
+    if (!ok) countHandshake('socketio', 'origin_refused');
     fn(ok ? null : `${RefusalCode.FORBIDDEN_ORIGIN}: Origin not allowed`, ok);
   };
 
@@ -86,6 +88,7 @@ export class SocketIoTransport {
     try {
       const verdict = this.handshake.checkOrigin(socket.request);
       if (verdict === 'forbidden') {
+        countHandshake('socketio', 'origin_refused');
         next(refusal(RefusalCode.FORBIDDEN_ORIGIN, 'Origin not allowed'));
         return;
       }
@@ -95,6 +98,7 @@ export class SocketIoTransport {
         // A logged-in user's slot in MAX_CONNECTIONS_PER_USER (across instances with REDIS_URL).
         const admission = await this.presence.acquire(identity.userId);
         if (!admission.ok) {
+          countHandshake('socketio', 'limit');
           next(refusal(RefusalCode.CONNECTION_LIMIT, `At most ${admission.limit} connections per user`));
           return;
         }
@@ -113,6 +117,7 @@ export class SocketIoTransport {
       // The session store failed or did not answer within WS_AUTH_TIMEOUT_MS: refused, never a silent downgrade to anonymous.
       if (isDbUnavailableError(err)) this.storeOutage.failed('Socket.IO handshake session lookup', err);
       else this.logger.warn(`Socket.IO handshake failed: ${(err as Error).message}`);
+      countHandshake('socketio', 'unavailable');
       next(refusal(RefusalCode.SERVICE_UNAVAILABLE, 'The session store is not answering: try again shortly'));
     }
   }
@@ -126,6 +131,7 @@ export class SocketIoTransport {
     if (!opened.ok) {
       if (conn.slot) this.presence.release(conn.slot);
       conn.slot = null;
+      countHandshake('socketio', 'limit');
       // Lost a race with a parallel handshake of the same user.
       socket.emit('error', {
         type: 'error',
@@ -135,6 +141,7 @@ export class SocketIoTransport {
       socket.disconnect(true);
       return;
     }
+    countHandshake('socketio', 'accepted');
     (socket as unknown as Tagged)[CONN] = conn;
     (socket.conn as unknown as Tagged)[CONN] = conn;
     socket.once('disconnect', () => this.hub.closed(conn));

@@ -1,8 +1,8 @@
 import '../shared/styles.css';
 import './dashboard.css';
-import { RealtimeClient } from '../../../client';
+import { RealtimeClient, type AssetJson, type UserJson } from '../../../client';
 import * as rest from '../shared/api';
-import { ApiError, type AssetInfo, type User } from '../shared/api';
+import { ApiError } from '../shared/api';
 import { attachAutocomplete } from '../shared/autocomplete';
 import { bindConnectionIndicator } from '../shared/connection-indicator';
 import { $, notify, setText } from '../shared/dom';
@@ -20,7 +20,7 @@ client.on('error', (e) => {
   if (e.id === null) notify(`Server: ${e.message}`);
 });
 
-let catalog = new Map<string, AssetInfo>();
+let catalog = new Map<string, AssetJson>();
 const getCatalog = () => catalog;
 
 const market = new Market(client);
@@ -52,7 +52,7 @@ const loginError = $('[data-testid="login-error"]');
 const userBox = $('#user-box');
 const userName = $('#user-name');
 
-function showUser(user: User | null): void {
+function showUser(user: UserJson | null): void {
   loginForm.hidden = !!user;
   userBox.hidden = !user;
   setText(userName, user?.username ?? '');

@@ -1,8 +1,8 @@
 import Decimal from 'decimal.js';
-import type { AssetUpdateData, PortfolioUpdateData, RealtimeClient } from '../../../client';
+import type { AssetJson, AssetUpdateData, PortfolioJson, PortfolioUpdateData, PositionJson, RealtimeClient } from '../../../client';
 import { RealtimeError } from '../../../client';
 import * as rest from '../shared/api';
-import { ApiError, type AssetInfo, type PortfolioSummary, type PositionView } from '../shared/api';
+import { ApiError } from '../shared/api';
 import { attachAutocomplete } from '../shared/autocomplete';
 import { $, flash, h, notify, setText } from '../shared/dom';
 import { formatClock, formatMoney, formatPercent, formatPrice, formatQuantity, formatSignedMoney, signClass } from '../shared/format';
@@ -13,7 +13,7 @@ const SELECTED_KEY = 'rm.portfolio.v1';
 const DECIMAL_RE = /^(?:\d{1,15})(?:\.\d{1,10})?$/;
 
 interface Row {
-  position: PositionView;
+  position: PositionJson;
   tr: HTMLTableRowElement;
   price: HTMLElement;
   /** Phone layout: "quantity × price" under the name (the columns are hidden there). */
@@ -46,8 +46,8 @@ export class PortfolioPanel {
   private readonly form = $<HTMLFormElement>('#position-form');
   private readonly formError = $('[data-testid="position-error"]');
 
-  private list: PortfolioSummary[] = [];
-  private current: PortfolioSummary | null = null;
+  private list: PortfolioJson[] = [];
+  private current: PortfolioJson | null = null;
   private rows = new Map<number, Row>();
   private lastTotal?: number;
   private lastUpdateAt = 0;
@@ -59,7 +59,7 @@ export class PortfolioPanel {
   constructor(
     private readonly client: RealtimeClient,
     private readonly market: Market,
-    private readonly catalog: () => Map<string, AssetInfo>,
+    private readonly catalog: () => Map<string, AssetJson>,
   ) {
     client.on('portfolio_update', (u) => {
       if (this.current && u.portfolio_id === this.current.id) {
@@ -213,14 +213,14 @@ export class PortfolioPanel {
 
   // ---------------------------------------------------------------- positions table
 
-  private renderPositions(positions: PositionView[]): void {
+  private renderPositions(positions: PositionJson[]): void {
     const sorted = [...positions].sort((a, b) => a.symbol.localeCompare(b.symbol));
     this.rows.clear();
     this.tbody.replaceChildren(...sorted.map((p) => this.buildRow(p).tr));
     this.empty.hidden = sorted.length > 0;
   }
 
-  private buildRow(position: PositionView): Row {
+  private buildRow(position: PositionJson): Row {
     const info = this.catalog().get(position.symbol);
     const type = position.asset_type || info?.asset_type;
     const price = h('span', { class: 'cell' }, '—');
@@ -252,7 +252,7 @@ export class PortfolioPanel {
     return row;
   }
 
-  private editButton(position: PositionView): HTMLElement {
+  private editButton(position: PositionJson): HTMLElement {
     const b = h('button', { class: 'btn small', type: 'button', 'data-testid': 'edit-position' }, 'Edit');
     b.addEventListener('click', () => this.startEdit(position.id));
     return b;

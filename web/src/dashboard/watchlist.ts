@@ -1,6 +1,6 @@
-import type { AssetUpdateData } from '../../../client';
+import type { AssetJson, AssetUpdateData } from '../../../client';
 import { normaliseSymbol, RealtimeError } from '../../../client';
-import { history, type AssetInfo } from '../shared/api';
+import { history } from '../shared/api';
 import { flash, h, notify, setText } from '../shared/dom';
 import { formatChange, formatPercent, formatPrice, formatVolume, signClass } from '../shared/format';
 import type { Market } from './market';
@@ -56,7 +56,7 @@ export class Watchlist {
     private readonly container: HTMLElement,
     private readonly countEl: HTMLElement,
     private readonly market: Market,
-    private readonly catalog: () => Map<string, AssetInfo>,
+    private readonly catalog: () => Map<string, AssetJson>,
   ) {
     this.symbols = loadWatchlist();
     market.onUpdates((batch) => this.apply(batch));

@@ -1,9 +1,10 @@
-import { searchAssets, type AssetInfo } from './api';
+import type { AssetJson } from '../../../client';
+import { searchAssets } from './api';
 import { h } from './dom';
 
 export interface AutocompleteOptions {
   /** Called when the user picks a suggestion (click, or Enter on a highlighted one). */
-  onPick(asset: AssetInfo): void;
+  onPick(asset: AssetJson): void;
   /** Symbols not to suggest (already on the watchlist, ...). */
   exclude?: () => Set<string>;
   limit?: number;
@@ -23,7 +24,7 @@ export function attachAutocomplete(input: HTMLInputElement, opts: AutocompleteOp
   input.setAttribute('role', 'combobox');
   input.setAttribute('aria-autocomplete', 'list');
 
-  let items: AssetInfo[] = [];
+  let items: AssetJson[] = [];
   let active = -1;
   let seq = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -47,7 +48,7 @@ export function attachAutocomplete(input: HTMLInputElement, opts: AutocompleteOp
     );
     list.hidden = items.length === 0;
   };
-  const pick = (a: AssetInfo) => {
+  const pick = (a: AssetJson) => {
     close();
     opts.onPick(a);
   };

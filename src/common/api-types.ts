@@ -1,0 +1,309 @@
+/**
+ * The REST API's response bodies: ONE place, plain types only (no runtime
+ * imports), so the server, the typed client (client/api-types.ts re-exports
+ * them) and the pages (web/src/shared/api.ts) share them with `import type`.
+ *
+ * The server's OpenAPI response DTO classes (`*.responses.dto.ts`) `implement`
+ * these interfaces, and each DTO file asserts that class and interface have the
+ * same fields with the same types at every level (`StrictSame`), so a change
+ * here that the documentation does not follow fails to compile.
+ *
+ * Conventions (docs/api.md): snake_case fields; money, prices, quantities and
+ * percentages are decimal strings ("150.25", "-0.6321"), never floats;
+ * timestamps are ISO 8601 strings (UTC).
+ */
+import type { ErrorCode } from '../realtime/protocol/error-codes';
+import type { ServerLimits } from '../realtime/protocol/server-messages';
+
+/** A decimal number as a string: an optional "-", digits, an optional fraction; no exponent, trailing zeros trimmed ("150.25", "-2.5", "0"). */
+export type DecimalString = string;
+/** ISO 8601 date-time in UTC ("2026-11-25T22:50:00.000Z"). */
+export type IsoDateTime = string;
+
+// ---------------------------------------------------------------- errors
+
+/** Every HTTP error (src/common/http-exception.filter.ts): never a stack trace. */
+export interface ErrorResponse {
+  /** The HTTP status code, repeated. */
+  statusCode: number;
+  /** The status name: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE, ... */
+  error: string;
+  /** What went wrong, for people (validation problems joined with "; "). */
+  message: string;
+  /** Validation problems (one line each), or structured details such as `{retry_after}` (429). */
+  details?: string[] | Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------- /auth
+
+/** A user as the API shows it (never the password hash). */
+export interface UserJson {
+  id: number;
+  username: string;
+  is_staff: boolean;
+  created_at: IsoDateTime;
+}
+
+/** POST /auth/logout. */
+export interface LogoutJson {
+  /** False when there was no login to end. */
+  logged_out: boolean;
+}
+
+// ---------------------------------------------------------------- /api/assets
+
+/** An asset as the REST API shows it: snake_case, money as decimal strings. */
+export interface AssetJson {
+  symbol: string;
+  name: string;
+  asset_type: string;
+  currency: string;
+  exchange: string | null;
+  current_price: DecimalString | null;
+  previous_close: DecimalString | null;
+  day_high: DecimalString | null;
+  day_low: DecimalString | null;
+  volume: DecimalString | null;
+  last_updated: IsoDateTime | null;
+  source: string | null;
+  /** current_price − previous_close (null when either is unknown). */
+  change: DecimalString | null;
+  /** change / previous_close × 100, 4 decimals (null when unknown, "0" when previous_close is 0). */
+  change_percent: DecimalString | null;
+}
+
+/** GET /api/assets. */
+export interface AssetPage {
+  items: AssetJson[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** One daily bar of GET /api/assets/:symbol/history. */
+export interface HistoryPointJson {
+  timestamp: IsoDateTime;
+  open: DecimalString;
+  high: DecimalString;
+  low: DecimalString;
+  close: DecimalString;
+  volume: DecimalString;
+}
+
+/** GET /api/assets/:symbol/history: daily bars, oldest first. */
+export interface AssetHistoryJson {
+  symbol: string;
+  interval: '1d';
+  days: number;
+  items: HistoryPointJson[];
+}
+
+// ---------------------------------------------------------------- /api/portfolios
+
+/** A position with its valuation (valuation.math.ts). */
+export interface PositionJson {
+  id: number;
+  portfolio_id: number;
+  symbol: string;
+  name: string;
+  asset_type: string;
+  currency: string;
+  quantity: DecimalString;
+  average_cost: DecimalString;
+  current_price: DecimalString | null;
+  previous_close: DecimalString | null;
+  last_updated: IsoDateTime | null;
+  /** quantity × price; "0" without a price. */
+  market_value: DecimalString;
+  /** quantity × average_cost. */
+  cost_basis: DecimalString;
+  /** market_value − cost_basis; null without a price. */
+  unrealized_gain: DecimalString | null;
+  unrealized_gain_percent: DecimalString | null;
+  /** quantity × (price − previous_close); "0" without a price. */
+  daily_change: DecimalString;
+  daily_change_percent: DecimalString;
+  created_at: IsoDateTime;
+  updated_at: IsoDateTime;
+}
+
+/** A portfolio with its valuation; `positions` only on GET /api/portfolios/:id. */
+export interface PortfolioJson {
+  id: number;
+  name: string;
+  description: string;
+  base_currency: string;
+  created_at: IsoDateTime;
+  updated_at: IsoDateTime;
+  positions_count: number;
+  total_value: DecimalString;
+  daily_change: DecimalString;
+  daily_change_percent: DecimalString;
+  cost_basis: DecimalString;
+  unrealized_gain: DecimalString;
+  unrealized_gain_percent: DecimalString;
+  /** True when a position has no price or a price older than 3 feed intervals. */
+  stale: boolean;
+  /** Newest price time among the positions (null when none was ever updated by a feed). */
+  as_of: IsoDateTime | null;
+  positions?: PositionJson[];
+}
+
+/** GET /api/portfolios: the caller's portfolios with their valuation, without positions. */
+export interface PortfolioList {
+  items: PortfolioJson[];
+  total: number;
+}
+
+/** GET /api/portfolios/:id/positions. */
+export interface PositionList {
+  items: PositionJson[];
+  total: number;
+}
+
+// ---------------------------------------------------------------- /api/realtime/force_price_update/
+
+export type ForceUpdateStatus = 'updated' | 'unchanged' | 'unknown' | 'rejected' | 'unavailable' | 'failed';
+
+/** One symbol's outcome (prices here are JSON numbers, like the socket messages). */
+export interface ForceUpdateItem {
+  symbol: string;
+  status: ForceUpdateStatus;
+  price?: number;
+  previous_close?: number | null;
+  change?: number | null;
+  change_percent?: number | null;
+  source?: string | null;
+  /** Why a quote was rejected (status `rejected`). */
+  reason?: string;
+  message?: string;
+}
+
+/** POST /api/realtime/force_price_update/. */
+export interface ForceUpdateResponse {
+  results: ForceUpdateItem[];
+  /** How many symbols got a new price. */
+  updated: number;
+  timestamp: IsoDateTime;
+}
+
+// ---------------------------------------------------------------- /realtime/websocket-info/, /realtime/status/
+
+/** GET /realtime/websocket-info/: where and how to connect (the guide's shape). */
+export interface WebSocketInfo {
+  /** ws:// or wss:// URL of the raw WebSocket endpoint, built from the request's host. */
+  websocket_url: string;
+  connection_info: {
+    protocol: 'ws' | 'wss';
+    host: string;
+    path: string;
+    authentication: 'session-based';
+    socketio: { url: string; namespace: string; path: string };
+    /** Seconds between server heartbeats. */
+    heartbeat_interval: number;
+    /** Seconds of silence after which the server drops the peer. */
+    connection_timeout: number;
+    limits: ServerLimits;
+  };
+  /** One line per client and server message type. */
+  message_types: Record<string, string>;
+  client_message_types: string[];
+  server_message_types: string[];
+  error_codes: ErrorCode[];
+}
+
+export interface InstanceSummary {
+  id: string;
+  connections: number;
+  connections_by_transport: { websocket: number; socketio: number };
+  authenticated_users: number;
+  last_seen: IsoDateTime;
+  /** True for the instance that answered the request. */
+  self: boolean;
+}
+
+/** `global_stats` of /realtime/status/ (the guide's fields, plus the cluster's). */
+export interface GlobalStats {
+  /** `cluster`: every live instance (REDIS_URL); `instance`: this one only (no REDIS_URL, or Redis not answering). */
+  scope: 'cluster' | 'instance';
+  total_connections: number;
+  authenticated_users: number;
+  portfolio_subscriptions: number;
+  asset_subscriptions: number;
+  distinct_assets: number;
+  distinct_portfolios: number;
+  connections_by_transport: { websocket: number; socketio: number };
+  conflated_connections: number;
+  instances: InstanceSummary[];
+}
+
+export type FeedRole = 'leader' | 'standby' | 'stopped' | 'disabled';
+
+/** The separate feed process's heartbeat (PRICE_FEED_MODE=external with Redis). */
+export interface FeedHeartbeat {
+  host: string;
+  pid: number;
+  role: FeedRole;
+  last_run_at: IsoDateTime | null;
+  interval_seconds: number;
+  batch_size: number;
+}
+
+/** What the status endpoint shows about prices: is a feed running (here or elsewhere), how fresh are prices, how are the vendors. */
+export interface PriceFeedStatusSnapshot {
+  mode: string;
+  /** A feed wrote prices recently: this process (inprocess/standalone), or a separate process seen through Redis. */
+  price_feed_running: boolean;
+  role: FeedRole;
+  interval_seconds: number;
+  batch_size: number;
+  last_run_at: IsoDateTime | null;
+  last_run_ms: number | null;
+  runs: number;
+  skipped_runs: number;
+  failed_batches: number;
+  rejected_quotes: number;
+  carried_quotes: number;
+  last_error: string | null;
+  /** The separate feed process's heartbeat (PRICE_FEED_MODE=external with Redis). */
+  external_feed: FeedHeartbeat | null;
+  cache: { cached_symbols: number; stale_symbols: string[]; stale_after_seconds: number };
+  /** Per vendor: its circuit breaker state and last error. */
+  vendors: Record<string, { breaker: string; last_error: string | null }>;
+}
+
+/** The caller's own connections on the instance that answered (logged-in callers only). */
+export interface RealtimeUserStats {
+  connection_count: number;
+  subscriptions: { portfolios: number[]; assets: string[] };
+}
+
+/** GET /realtime/health/ (the guide's health view; logged in). */
+export interface RealtimeHealthJson {
+  price_feed_running: boolean;
+  /** Open sockets of the whole service (every live API instance with REDIS_URL). */
+  active_connections: number;
+  timestamp: IsoDateTime;
+}
+
+/** GET /realtime/status/. */
+export interface RealtimeStatus {
+  service_status: 'running';
+  global_stats: GlobalStats;
+  /** The guide's health check field (same as price_feed.price_feed_running). */
+  price_feed_running: boolean;
+  price_feed: PriceFeedStatusSnapshot;
+  user_stats?: RealtimeUserStats;
+}
+
+// ---------------------------------------------------------------- /health
+
+/** GET /health (liveness): 200 while the process answers; no database or Redis call. */
+export interface HealthLiveJson {
+  /** `degraded` while the Redis link is down (still 200). */
+  status: 'ok' | 'degraded';
+  bus: 'memory' | 'redis';
+  redis: 'up' | 'down' | 'not configured';
+  uptime_s: number;
+  timestamp: IsoDateTime;
+}

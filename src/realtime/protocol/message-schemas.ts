@@ -1,0 +1,319 @@
+/**
+ * JSON Schemas (draft-07, the AsyncAPI default schema format) of every message
+ * of the realtime protocol, for the AsyncAPI document (GET /realtime/asyncapi.json).
+ *
+ * They sit next to the TypeScript types they describe (client-messages.ts,
+ * server-messages.ts) and are checked against them AT COMPILE TIME: `FromSchema`
+ * turns each schema into the type it accepts, and `StrictSame` (mutual assignability, same keys)
+ * must hold for every message type (see the `_…Fit` types at the bottom), so a
+ * field added, removed, renamed, retyped or made optional on either side breaks
+ * `npm run typecheck`. The limits come from the constants the DTOs use
+ * (client-messages.dto.ts); test/unit/realtime/message-schemas.spec.ts checks
+ * the schemas against the DTOs' class-validator metadata and runs the examples
+ * through the server's own parser.
+ */
+import type { AssertTrue, StrictSame } from '../../common/type-checks';
+import type { ClientMessageMap, ClientMessageOf, ClientMessageType, MessageId } from './client-messages';
+import { BATCH_MS_MAX, BATCH_MS_MIN, MAX_ID_LENGTH, MAX_PORTFOLIO_ID, MAX_SYMBOLS_PER_MESSAGE, SYMBOL_PATTERN } from './client-messages.dto';
+import { ERROR_CODES } from './error-codes';
+import type { ServerMessage, ServerMessageMap, ServerMessageType } from './server-messages';
+
+// ---- the type a schema accepts (the subset of JSON Schema used below) ------
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+type RequiredKeys<S> = S extends { readonly required: readonly (infer R)[] } ? R : never;
+type FromObject<S> = S extends { readonly properties: infer P }
+  ? Simplify<
+      { -readonly [K in keyof P as K extends RequiredKeys<S> ? K : never]: FromSchema<P[K]> } & {
+        -readonly [K in keyof P as K extends RequiredKeys<S> ? never : K]?: FromSchema<P[K]>;
+      }
+    >
+  : S extends { readonly additionalProperties: false }
+    ? Record<string, never>
+    : Record<string, unknown>;
+type FromArray<S> = S extends { readonly items: infer I } ? FromSchema<I>[] : unknown[];
+type FromType<T, S> = T extends 'null'
+  ? null
+  : T extends 'string'
+    ? string
+    : T extends 'integer' | 'number'
+      ? number
+      : T extends 'boolean'
+        ? boolean
+        : T extends 'array'
+          ? FromArray<S>
+          : T extends 'object'
+            ? FromObject<S>
+            : never;
+
+/** The TypeScript type of the values a schema accepts (const, enum, type or type list, oneOf). */
+export type FromSchema<S> = S extends { readonly const: infer C }
+  ? C
+  : S extends { readonly enum: readonly (infer E)[] }
+    ? E
+    : S extends { readonly type: infer T }
+      ? FromType<T extends readonly (infer U)[] ? U : T, S>
+      : S extends { readonly oneOf: readonly (infer U)[] }
+        ? FromSchema<U>
+        : unknown;
+
+// ---- shared pieces ---------------------------------------------------------
+
+const SYMBOL = {
+  type: 'string',
+  pattern: SYMBOL_PATTERN.source,
+  maxLength: 32,
+  description: 'A symbol (trimmed and upper-cased by the server first): AAPL, BTC-USD, EURUSD, BRK.B',
+} as const;
+const SYMBOL_LIST = { type: 'array', items: SYMBOL } as const;
+const PORTFOLIO_IDS = { type: 'array', items: { type: 'integer' } } as const;
+const DATE_TIME = { type: 'string', format: 'date-time' } as const;
+const MESSAGE_ID = {
+  type: ['string', 'integer'],
+  minLength: 1,
+  maxLength: MAX_ID_LENGTH,
+  description: `Optional correlation id (a string of 1-${MAX_ID_LENGTH} characters or an integer), echoed as \`id\` on the reply`,
+} as const;
+const SUBSCRIPTIONS = {
+  type: 'object',
+  description: 'Everything the connection holds now',
+  required: ['assets', 'portfolios'],
+  additionalProperties: false,
+  properties: { assets: SYMBOL_LIST, portfolios: PORTFOLIO_IDS },
+} as const;
+
+// ---- client -> server: `data` of each type --------------------------------
+
+const ASSET_SELECTION = {
+  type: 'object',
+  description: `Exactly one of \`symbol\` or \`symbols\` (at most ${MAX_SYMBOLS_PER_MESSAGE})`,
+  additionalProperties: false,
+  properties: {
+    symbol: SYMBOL,
+    symbols: { type: 'array', items: SYMBOL, minItems: 1, maxItems: MAX_SYMBOLS_PER_MESSAGE },
+  },
+  oneOf: [{ required: ['symbol'] }, { required: ['symbols'] }],
+} as const;
+const PORTFOLIO_SELECTION = {
+  type: 'object',
+  required: ['portfolio_id'],
+  additionalProperties: false,
+  properties: {
+    portfolio_id: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_PORTFOLIO_ID,
+      description: 'A portfolio id (a string of digits such as "123" is accepted too)',
+    },
+  },
+} as const;
+
+/** `data` of every client message type (`satisfies`: exactly the keys of ClientMessageMap). */
+export const CLIENT_DATA_SCHEMAS = {
+  ping: { type: 'object', description: 'Anything (the guide’s client sends `{}`); not interpreted' },
+  subscribe_asset: ASSET_SELECTION,
+  unsubscribe_asset: ASSET_SELECTION,
+  subscribe_portfolio: PORTFOLIO_SELECTION,
+  unsubscribe_portfolio: PORTFOLIO_SELECTION,
+  list_subscriptions: { type: 'object', description: 'Nothing, or `{}`', additionalProperties: false, maxProperties: 0 },
+  set_options: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      batch_ms: {
+        type: 'integer',
+        oneOf: [{ const: 0 }, { minimum: BATCH_MS_MIN, maximum: BATCH_MS_MAX }],
+        description: `0 turns batching off; otherwise ${BATCH_MS_MIN}-${BATCH_MS_MAX} ms between \`asset_updates\` frames`,
+      },
+    },
+  },
+} as const satisfies Record<ClientMessageType, object>;
+
+/** Client types whose `data` may be left out (the DTO's `data` is @IsOptional; the unit test checks this list against them). */
+export const CLIENT_DATA_OPTIONAL = ['ping', 'list_subscriptions'] as const satisfies readonly ClientMessageType[];
+type DataOptional = (typeof CLIENT_DATA_OPTIONAL)[number];
+
+/** The envelope schema of a client message of type K. */
+export function clientEnvelopeSchema<K extends ClientMessageType>(type: K) {
+  const optional = (CLIENT_DATA_OPTIONAL as readonly ClientMessageType[]).includes(type);
+  return {
+    type: 'object',
+    required: (optional ? ['type'] : ['type', 'data']) as unknown as K extends DataOptional ? readonly ['type'] : readonly ['type', 'data'],
+    additionalProperties: false,
+    properties: {
+      type: { const: type },
+      data: CLIENT_DATA_SCHEMAS[type],
+      id: MESSAGE_ID,
+      timestamp: { type: 'string', maxLength: 64, description: 'The guide’s client sends its send time; accepted and ignored' },
+    },
+  } as const;
+}
+
+// ---- server -> client: `data` of each type --------------------------------
+
+const LIMITS = {
+  type: 'object',
+  required: [
+    'max_subscriptions_per_connection',
+    'max_connections_per_user',
+    'max_payload_bytes',
+    'rate_limit_per_second',
+    'rate_burst',
+    'idle_timeout',
+    'max_protocol_errors_per_minute',
+  ],
+  additionalProperties: false,
+  properties: {
+    max_subscriptions_per_connection: { type: 'integer' },
+    max_connections_per_user: { type: 'integer' },
+    max_payload_bytes: { type: 'integer', description: 'Largest accepted inbound frame in bytes (larger: close 1009)' },
+    rate_limit_per_second: { type: 'integer', description: 'Sustained inbound messages per second' },
+    rate_burst: { type: 'integer', description: 'Extra burst allowed above the sustained rate' },
+    idle_timeout: { type: 'integer', description: 'Seconds a connection may go without a valid message or a subscription before it is closed (0: never)' },
+    max_protocol_errors_per_minute: { type: 'integer', description: 'Invalid messages allowed per minute before the connection is closed with 1008' },
+  },
+} as const;
+const SUBSCRIPTION_CHANGE = {
+  type: 'object',
+  required: ['assets', 'portfolios', 'subscriptions'],
+  additionalProperties: false,
+  properties: {
+    assets: { ...SYMBOL_LIST, description: 'Assets added (subscribed) or removed (unsubscribed) by this request' },
+    portfolios: { ...PORTFOLIO_IDS, description: 'Portfolios added or removed by this request' },
+    subscriptions: SUBSCRIPTIONS,
+    reason: {
+      enum: ['session_ended', 'portfolio_deleted'],
+      description: 'Set when the server removed subscriptions on its own (logout or session expiry; portfolio deleted)',
+    },
+  },
+} as const;
+const ASSET_UPDATE = {
+  type: 'object',
+  required: ['symbol', 'price', 'change', 'change_percent', 'volume', 'high', 'low', 'previous_close', 'as_of', 'source', 'seq', 'published_at'],
+  additionalProperties: false,
+  properties: {
+    symbol: SYMBOL,
+    price: { type: 'number' },
+    change: { type: 'number', description: 'price − previous_close (0 when previous_close is unknown)' },
+    change_percent: { type: 'number', description: 'change / previous_close × 100, 4 decimals (0 when previous_close is unknown)' },
+    volume: { type: ['number', 'null'] },
+    high: { type: ['number', 'null'] },
+    low: { type: ['number', 'null'] },
+    previous_close: { type: ['number', 'null'] },
+    as_of: { ...DATE_TIME, description: 'When the vendor says the quote is from' },
+    source: { type: 'string', description: 'Vendor that priced it (simulated, yahoo, alphavantage, coingecko, replay, ...)' },
+    seq: { type: 'integer', description: 'Per-symbol sequence: strictly increases within one subscription (a snapshot carries the seq it reflects)' },
+    published_at: { type: 'integer', description: 'Server publish time of the price batch (ms since the epoch), for latency measurement' },
+  },
+} as const;
+
+/** `data` of every server message type (`satisfies`: exactly the keys of ServerMessageMap). */
+export const SERVER_DATA_SCHEMAS = {
+  connection: {
+    type: 'object',
+    required: [
+      'status',
+      'connection_id',
+      'authenticated',
+      'user_id',
+      'transport',
+      'heartbeat_interval',
+      'connection_timeout',
+      'limits',
+      'batch_ms',
+      'server_time',
+    ],
+    additionalProperties: false,
+    properties: {
+      status: { const: 'connected' },
+      connection_id: { type: 'string', description: 'This connection’s id (a UUID)' },
+      authenticated: { type: 'boolean', description: 'True when the handshake carried a valid session cookie' },
+      user_id: { type: ['integer', 'null'], description: 'The logged-in user, null for anonymous connections' },
+      transport: { enum: ['websocket', 'socketio'] },
+      heartbeat_interval: { type: 'integer', description: 'Seconds between server heartbeats (WebSocket ping frames / Engine.IO pings)' },
+      connection_timeout: { type: 'integer', description: 'Seconds of silence after which the server drops the peer' },
+      limits: LIMITS,
+      batch_ms: { type: 'integer', description: 'Batch interval in ms when batched frames were requested at connect, else 0' },
+      server_time: DATE_TIME,
+    },
+  },
+  pong: { type: 'object', required: ['server_time'], additionalProperties: false, properties: { server_time: DATE_TIME } },
+  subscribed: SUBSCRIPTION_CHANGE,
+  unsubscribed: SUBSCRIPTION_CHANGE,
+  subscriptions: { type: 'object', required: ['subscriptions'], additionalProperties: false, properties: { subscriptions: SUBSCRIPTIONS } },
+  options: { type: 'object', required: ['batch_ms'], additionalProperties: false, properties: { batch_ms: { type: 'integer' } } },
+  asset_update: ASSET_UPDATE,
+  asset_updates: {
+    type: 'object',
+    required: ['updates'],
+    additionalProperties: false,
+    properties: { updates: { type: 'array', items: ASSET_UPDATE, description: 'Each has exactly the shape of `asset_update.data`, in order' } },
+  },
+  portfolio_update: {
+    type: 'object',
+    required: ['portfolio_id', 'name', 'total_value', 'daily_change', 'daily_change_percent', 'positions_count', 'as_of', 'stale', 'seq'],
+    additionalProperties: false,
+    properties: {
+      portfolio_id: { type: 'integer' },
+      name: { type: 'string' },
+      total_value: { type: 'number', description: 'Σ quantity × price' },
+      daily_change: { type: 'number', description: 'Σ quantity × (price − previous_close)' },
+      daily_change_percent: { type: 'number' },
+      positions_count: { type: 'integer' },
+      as_of: DATE_TIME,
+      stale: { type: 'boolean', description: 'True when a position’s price is old or unknown' },
+      seq: { type: 'integer', description: 'Per-portfolio sequence: strictly increases within one subscription' },
+    },
+  },
+  error: {
+    type: 'object',
+    required: ['code', 'message', 'request_type', 'id'],
+    additionalProperties: false,
+    properties: {
+      code: { type: 'string', enum: ERROR_CODES, description: 'Stable error code (see the message description for each)' },
+      message: { type: 'string' },
+      request_type: { type: ['string', 'null'], description: 'The `type` of the message that failed (null when it could not be read)' },
+      id: { ...MESSAGE_ID, type: ['string', 'integer', 'null'], description: 'The failed message’s `id`, or null' },
+      details: { type: 'array', items: { type: 'string' }, description: 'VALIDATION_FAILED: one line per failed field' },
+      retry_after: { type: 'integer', description: 'RATE_LIMITED: seconds to wait before retrying' },
+      symbols: { ...SYMBOL_LIST, description: 'UNKNOWN_SYMBOL: the symbols that were not recognised' },
+    },
+  },
+} as const satisfies Record<ServerMessageType, object>;
+
+/** The envelope schema of a server message of type K: `{type, data, timestamp, id?}`. */
+export function serverEnvelopeSchema<K extends ServerMessageType>(type: K) {
+  return {
+    type: 'object',
+    required: ['type', 'data', 'timestamp'],
+    additionalProperties: false,
+    properties: {
+      type: { const: type },
+      data: SERVER_DATA_SCHEMAS[type],
+      timestamp: { ...DATE_TIME, description: 'Server send time' },
+      id: { ...MESSAGE_ID, description: 'Present only on the reply to a client message that carried an `id`' },
+    },
+  } as const;
+}
+
+// ---- compile-time checks: schema <-> TypeScript type -----------------------
+
+/** A client envelope as the wire accepts it: like ClientMessageOf<K>, with `data` optional where the DTO allows it. */
+type ClientWireMessage<K extends ClientMessageType> = K extends DataOptional
+  ? Omit<ClientMessageOf<K>, 'data'> & { data?: ClientMessageMap[K] }
+  : ClientMessageOf<K>;
+
+export type _ClientDataSchemasFit = AssertTrue<
+  StrictSame<{ [K in ClientMessageType]: FromSchema<(typeof CLIENT_DATA_SCHEMAS)[K]> }, { [K in ClientMessageType]: ClientMessageMap[K] }>
+>;
+export type _ServerDataSchemasFit = AssertTrue<
+  StrictSame<{ [K in ServerMessageType]: FromSchema<(typeof SERVER_DATA_SCHEMAS)[K]> }, { [K in ServerMessageType]: ServerMessageMap[K] }>
+>;
+export type _ClientEnvelopeSchemasFit = AssertTrue<
+  StrictSame<{ [K in ClientMessageType]: FromSchema<ReturnType<typeof clientEnvelopeSchema<K>>> }, { [K in ClientMessageType]: ClientWireMessage<K> }>
+>;
+export type _ServerEnvelopeSchemasFit = AssertTrue<
+  StrictSame<{ [K in ServerMessageType]: FromSchema<ReturnType<typeof serverEnvelopeSchema<K>>> }, { [K in ServerMessageType]: ServerMessage<K> }>
+>;
+/** MessageId is what MESSAGE_ID accepts. */
+export type _MessageIdFits = AssertTrue<StrictSame<FromSchema<typeof MESSAGE_ID>, MessageId>>;
