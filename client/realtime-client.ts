@@ -1,3 +1,4 @@
+import { SYMBOL_PATTERN } from '../src/realtime/protocol/symbol';
 import { backoffDelay, resolveBackoff, type BackoffOptions } from './backoff';
 import type { ClientMessageMap, ClientMessageType, ConnectionData, ServerMessage, ServerMessageMap, ServerMessageType } from './protocol';
 import { socketIoTransport } from './socketio.transport';
@@ -111,7 +112,7 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.\-=^]{0,31}$/;
+const SYMBOL_RE = SYMBOL_PATTERN;
 
 /** Trims and upper-cases a symbol; throws RealtimeError(VALIDATION_FAILED) if it cannot be one. */
 export function normaliseSymbol(symbol: string): string {

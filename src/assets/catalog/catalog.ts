@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SYMBOL_PATTERN } from '../../realtime/protocol/symbol';
 import { ASSET_TYPES, AssetType } from '../entities/asset.entity';
 
 /** One entry of src/assets/catalog/catalog.json (the symbols the project ships with). */
@@ -17,8 +18,7 @@ export interface CatalogEntry {
   coingecko_id?: string;
 }
 
-/** Symbol syntax accepted on every input (after trim + upper-case). */
-export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-=^]{0,31}$/;
+export { SYMBOL_PATTERN };
 const DECIMAL = /^\d{1,16}(\.\d{1,8})?$/;
 
 /** Where the catalog lives: next to this file (nest-cli.json copies it into dist/). */

@@ -25,8 +25,9 @@ import {
 } from 'class-validator';
 import type { AssetSelection, ClientMessageMap, ClientMessageType, ConnectionOptions, MessageId, PortfolioSelection } from './client-messages';
 
-/** Symbol syntax shared by REST and sockets (after trimming and upper-casing). */
-export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-=^]{0,31}$/;
+import { SYMBOL_PATTERN } from './symbol';
+
+export { SYMBOL_PATTERN };
 /** Most symbols one subscribe/unsubscribe message may name. */
 export const MAX_SYMBOLS_PER_MESSAGE = 100;
 export const MAX_ID_LENGTH = 64;
