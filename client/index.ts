@@ -10,6 +10,7 @@ export {
   type StateChange,
 } from './realtime-client';
 export type * from './api-types';
+export { applyPositions } from './portfolio-positions';
 export type * from './protocol';
 export { socketIoTransport, type SocketIoTransportOptions } from './socketio.transport';
 export type { Transport, TransportCloseInfo, TransportEvents, TransportFactory, TransportKind } from './transport';

@@ -1,6 +1,15 @@
 import { SYMBOL_PATTERN } from '../src/realtime/protocol/symbol';
 import { backoffDelay, resolveBackoff, type BackoffOptions } from './backoff';
-import type { ClientMessageMap, ClientMessageType, ConnectionData, ServerMessage, ServerMessageMap, ServerMessageType } from './protocol';
+import type {
+  ClientMessageMap,
+  ClientMessageType,
+  ConnectionData,
+  ConnectionOptions,
+  OptionsData,
+  ServerMessage,
+  ServerMessageMap,
+  ServerMessageType,
+} from './protocol';
 import { socketIoTransport } from './socketio.transport';
 import type { Transport, TransportCloseInfo, TransportFactory, TransportKind } from './transport';
 import { webSocketTransport, type WebSocketFactory } from './websocket.transport';
@@ -177,6 +186,8 @@ export class RealtimeClient {
   private readonly pending = new Map<string, Pending>();
   private readonly assets = new Set<string>();
   private readonly portfolios = new Set<number>();
+  /** Delivery options set with setOptions(): sent again, before the subscriptions, after every (re)connect. */
+  private options: ConnectionOptions = {};
 
   private readonly listenerError: (err: unknown) => void;
   private readonly typed = new Map<string, Listeners<[unknown, ServerMessage]>>();
@@ -454,8 +465,12 @@ export class RealtimeClient {
     this.resubscribe();
   }
 
-  /** Sends every remembered subscription again (after each (re)connect). */
+  /** Sends the remembered options, then every remembered subscription again (after each (re)connect). */
   private resubscribe(): void {
+    if (Object.keys(this.options).length > 0) {
+      // Before the subscribes (the server handles a connection's messages in order): their snapshots follow the options.
+      this.request('set_options', { ...this.options }).catch(() => undefined);
+    }
     if (this.assets.size > 0) {
       // Failures reach on('error') listeners; refused symbols are forgotten by sendAssetSubscription.
       this.sendAssetSubscription([...this.assets]).catch(() => undefined);
@@ -621,6 +636,36 @@ export class RealtimeClient {
   async clearPortfolios(): Promise<void> {
     const ids = [...this.portfolios];
     await Promise.allSettled(ids.map((id) => this.unsubscribePortfolio(id)));
+  }
+
+  /** The delivery options this client keeps across reconnects (what setOptions() was given, merged). */
+  get deliveryOptions(): ConnectionOptions {
+    return { ...this.options };
+  }
+
+  /**
+   * Sets delivery options (merged with the ones set before; each left out stays) and keeps them
+   * across reconnects: `batch_ms`, and for `portfolio_update`, `portfolio_min_change_bps`
+   * (0..10000), `portfolio_max_interval` (0, or 1..3600 s) and `portfolio_positions`. When
+   * connected, resolves with the server's `options` data (the options in effect); otherwise
+   * with null, and they are sent on connect, before the subscriptions. A refused value
+   * (VALIDATION_FAILED) is not remembered.
+   *
+   * With `portfolio_positions`, each `portfolio_update` carries `positions`: every position
+   * when `positions_complete` is true (the first push after each (re)subscribe: replace the
+   * table), else only the changed ones (update those rows).
+   */
+  async setOptions(options: ConnectionOptions): Promise<OptionsData | null> {
+    const before = this.options;
+    this.options = { ...before, ...options };
+    if (this.currentState !== 'connected') return null;
+    try {
+      const reply = await this.request('set_options', options);
+      return reply.data as OptionsData;
+    } catch (err) {
+      if (err instanceof RealtimeError && err.code === 'VALIDATION_FAILED') this.options = before;
+      throw err;
+    }
   }
 
   /** Asks the server what this connection is subscribed to. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { Asset } from './entities/asset.entity';
+import { Asset, AssetType } from './entities/asset.entity';
 
 const TTL_MS = 60_000;
 
@@ -12,7 +12,8 @@ const TTL_MS = 60_000;
  */
 @Injectable()
 export class AssetCatalogService {
-  private symbols = new Set<string>();
+  /** symbol -> asset type */
+  private symbols = new Map<string, AssetType>();
   private loadedAt = 0;
   private loading?: Promise<void>;
 
@@ -29,7 +30,12 @@ export class AssetCatalogService {
 
   async allSymbols(): Promise<string[]> {
     await this.ensureFresh();
-    return [...this.symbols];
+    return [...this.symbols.keys()];
+  }
+
+  /** The asset type of a symbol from the cache as it is (no refresh): undefined when not (yet) known. */
+  typeOf(symbol: string): AssetType | undefined {
+    return this.symbols.get(symbol);
   }
 
   async findBySymbols(symbols: string[]): Promise<Asset[]> {
@@ -46,8 +52,8 @@ export class AssetCatalogService {
     if (Date.now() - this.loadedAt < TTL_MS) return;
     this.loading ??= (async () => {
       try {
-        const rows = await this.assets.find({ select: { symbol: true } });
-        this.symbols = new Set(rows.map((r) => r.symbol));
+        const rows = await this.assets.find({ select: { symbol: true, assetType: true } });
+        this.symbols = new Map(rows.map((r) => [r.symbol, r.assetType]));
         this.loadedAt = Date.now();
       } finally {
         this.loading = undefined;

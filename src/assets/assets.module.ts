@@ -6,11 +6,12 @@ import { AssetsService } from './assets.service';
 import { CatalogSeedService } from './catalog/catalog-seed.service';
 import { Asset } from './entities/asset.entity';
 import { PriceHistory } from './entities/price-history.entity';
+import { MarketClock } from './market-clock';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Asset, PriceHistory])],
   controllers: [AssetsController],
-  providers: [AssetCatalogService, CatalogSeedService, AssetsService],
-  exports: [AssetCatalogService, CatalogSeedService, AssetsService, TypeOrmModule],
+  providers: [AssetCatalogService, CatalogSeedService, AssetsService, MarketClock],
+  exports: [AssetCatalogService, CatalogSeedService, AssetsService, MarketClock, TypeOrmModule],
 })
 export class AssetsModule {}

@@ -48,7 +48,8 @@ const REPLY_TYPES = new Set<ServerMessageType>(Object.values(CLIENT_REPLIES));
 const NEEDS_SESSION = new Set<string>(['subscribe_portfolio', 'unsubscribe_portfolio', 'portfolio_update']);
 
 const SNAPSHOTS: Partial<Record<ClientMessageType, string>> = {
-  subscribe_asset: ' After `subscribed`, one `asset_update` snapshot per added symbol (the latest known price).',
+  subscribe_asset:
+    ' After `subscribed`, one `asset_update` snapshot per added symbol (the latest known price), then a `status` per market for the added symbols whose market is closed.',
   subscribe_portfolio: ' After `subscribed`, a `portfolio_update` snapshot.',
 };
 

@@ -13,6 +13,7 @@ import { RealtimeGateway } from './gateway/realtime.gateway';
 import { ConnectionRegistry } from './hub/connection-registry';
 import { HeartbeatService } from './hub/heartbeat.service';
 import { InboundQueue } from './hub/inbound-queue';
+import { MarketStatusWatcher } from './hub/market-status.watcher';
 import { RealtimeHub } from './hub/realtime-hub.service';
 import { RequestLane } from './hub/request-lane';
 import { SubscriptionService } from './hub/subscription.service';
@@ -46,6 +47,7 @@ import { SocketIoTransport } from './transports/socketio.transport';
     RequestLane,
     SubscriptionService,
     HeartbeatService,
+    MarketStatusWatcher,
     HandshakeService,
     RawWebSocketTransport,
     SocketIoTransport,

@@ -57,6 +57,10 @@ describe('dashboard (real browser)', () => {
     // Numbers changed, boxes did not move.
     const boxesAfter = await page.$$eval('[data-testid="quote"]', (cards) => cards.map((c) => JSON.stringify(c.getBoundingClientRect())));
     expect(boxesAfter).toEqual(boxes);
+    // Each card says its market's state (asset_update.market_state); crypto never closes.
+    const marketBadge = (s: string) => page.locator(`[data-testid="quote"][data-symbol="${s}"] [data-testid="market-state"]`).textContent();
+    expect(await marketBadge('BTC-USD')).toBe('market open');
+    expect(['market open', 'market closed', 'pre-market', 'after hours']).toContain(await marketBadge('AAPL'));
     // Each card has its chart (a canvas drawn by lightweight-charts, bundled: no outside request).
     expect(await page.$$eval('[data-testid="quote"] .q-chart canvas', (c) => c.length)).toBeGreaterThanOrEqual(symbols.length);
     await screenshot(page, 'dashboard-anonymous');

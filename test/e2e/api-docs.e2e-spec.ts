@@ -1,4 +1,5 @@
 import { Parser } from '@asyncapi/parser';
+import { MarketClock } from '../../src/assets/market-clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_MESSAGE_TYPES } from '../../src/realtime/protocol/client-messages';
 import { ERROR_CODES } from '../../src/realtime/protocol/error-codes';
@@ -355,6 +356,8 @@ describe('machine-readable API documents', () => {
 
     it.each(['websocket', 'socketio'] as const)('describes what the server really sends over %s (every frame fits its message schema)', async (kind) => {
       const messages = asyncapi.components.messages;
+      // A Saturday on the market clock: subscribing to stocks also brings a `status` (market closed).
+      t.app.get(MarketClock).pin(new Date('2026-01-17T17:00:00Z'));
       const probe: Probe =
         kind === 'websocket'
           ? await WsProbe.open(t.wsUrl, { cookie: demo.cookie, origin: t.url })
@@ -369,9 +372,11 @@ describe('machine-readable API documents', () => {
           for (const e of extra) await probe.next(e);
         };
         await exchange('ping', {}, 1, 'pong');
-        await exchange('subscribe_asset', { symbols: ['AAPL', 'MSFT'] }, 2, 'subscribed', ['asset_update', 'asset_update']);
+        await exchange('subscribe_asset', { symbols: ['AAPL', 'MSFT'] }, 2, 'subscribed', ['asset_update', 'asset_update', 'status']);
         await exchange('list_subscriptions', {}, 3, 'subscriptions');
         await exchange('set_options', { batch_ms: 0 }, 4, 'options');
+        // The portfolio snapshot below then carries its positions (checked against the schema with the rest).
+        await exchange('set_options', { portfolio_positions: true, portfolio_min_change_bps: 10 }, 40, 'options');
         await exchange('subscribe_portfolio', { portfolio_id: demo.portfolioId }, 5, 'subscribed', ['portfolio_update']);
         await exchange('unsubscribe_portfolio', { portfolio_id: demo.portfolioId }, 6, 'unsubscribed');
         await exchange('unsubscribe_asset', { symbol: 'MSFT' }, 7, 'unsubscribed');
@@ -381,10 +386,11 @@ describe('machine-readable API documents', () => {
         expect(invalid.data.code).toBe('VALIDATION_FAILED');
         const received = probe.inbox.received;
         expect(sorted(new Set(received.map((m) => m.type)))).toEqual(
-          sorted(['connection', 'pong', 'subscribed', 'asset_update', 'subscriptions', 'options', 'portfolio_update', 'unsubscribed', 'error']),
+          sorted(['connection', 'pong', 'subscribed', 'asset_update', 'status', 'subscriptions', 'options', 'portfolio_update', 'unsubscribed', 'error']),
         );
         for (const m of received) expect(checkSchema(m, messages[m.type].payload), `${m.type}: ${JSON.stringify(m)}`).toEqual([]);
       } finally {
+        t.app.get(MarketClock).pin(null);
         await probe.close();
       }
     });

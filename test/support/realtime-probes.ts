@@ -162,6 +162,7 @@ const IO_EVENTS = [
   'asset_update',
   'asset_updates',
   'portfolio_update',
+  'status',
   'error',
 ];
 

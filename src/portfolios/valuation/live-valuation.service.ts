@@ -6,7 +6,7 @@ import { AppConfig } from '../../config/app-config';
 import { PortfolioHoldingsRepository } from './portfolio-holdings.repository';
 import { ReadPortfolio, ValuationEngine, ValuationListener } from './valuation-engine';
 import { staleAfterMs } from '../../common/staleness';
-import { PortfolioValuation, PortfolioValuationSource } from './valuation.types';
+import { PortfolioValuation, PortfolioValuationSource, PositionValuation } from './valuation.types';
 
 /** Longest wait at shutdown for portfolio reloads still reading (they must not be cut by the pool closing). */
 const SHUTDOWN_WAIT_MS = 5_000;
@@ -89,6 +89,10 @@ export class LiveValuationService extends PortfolioValuationSource implements On
 
   override setInterest(isWatched: ((portfolioId: number) => boolean) | null): void {
     this.engine.setInterest(isWatched);
+  }
+
+  override positions(portfolioId: number): PositionValuation[] | null {
+    return this.engine.positions(portfolioId);
   }
 
   onChange(listener: ValuationListener): () => void {

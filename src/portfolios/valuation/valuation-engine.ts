@@ -1,7 +1,7 @@
 import type { PriceTick } from '../../bus/bus.messages';
 import { FAST_DELTA, FAST_QUANTITY, formatLimbs16, LIMB, limbsOf, limbsToBigInt, percentOfLimbs, splitLimb, TOP_LIMIT } from './fixed-limbs';
-import { effectivePrices, formatFixed16, percentOf, toFixed8 } from './valuation.math';
-import type { PortfolioValuation } from './valuation.types';
+import { effectivePrices, formatFixed16, formatFixed8, percentOf, toFixed8 } from './valuation.math';
+import type { PortfolioValuation, PositionValuation } from './valuation.types';
 
 /** One asset's price state as the engine starts from it (NUMERIC columns as strings, as pg returns them). */
 export interface SymbolPriceRow {
@@ -209,6 +209,34 @@ export class ValuationEngine {
   valuation(portfolioId: number, now = Date.now()): PortfolioValuation | null {
     const p = this.portfolios.get(portfolioId);
     return p ? this.valuationOf(p.slot, now) : null;
+  }
+
+  /**
+   * The positions of a loaded portfolio, valued from the engine's current prices (null when it
+   * does not hold it). Off the hot path: BigInt per position, called only for subscribers that
+   * want positions. Same figures as valuePortfolio (the REST API) for the same prices.
+   */
+  positions(portfolioId: number): PositionValuation[] | null {
+    const p = this.portfolios.get(portfolioId);
+    if (!p) return null;
+    const out: PositionValuation[] = new Array(p.holdings.length);
+    for (let i = 0; i < p.holdings.length; i++) {
+      const h = p.holdings[i];
+      const s = h.s;
+      const mv = h.q * s.effPrice;
+      const change = mv - h.q * s.effPrev;
+      out[i] = {
+        symbol: s.symbol,
+        quantity: formatFixed8(h.q),
+        current_price: s.price === null ? null : formatFixed8(s.price),
+        previous_close: s.prev === null ? null : formatFixed8(s.prev),
+        market_value: formatFixed16(mv),
+        daily_change: formatFixed16(change),
+        daily_change_percent: percentOf(change, h.q * s.effPrev),
+        as_of: s.asOfIso === '' ? null : s.asOfIso,
+      };
+    }
+    return out;
   }
 
   /** Narrows what price batches emit to watched portfolios (null: all). Reload notifications are never narrowed. */

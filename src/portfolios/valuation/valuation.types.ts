@@ -17,6 +17,22 @@ export interface PortfolioValuation {
   stale: boolean;
 }
 
+/** One position of a portfolio, valued (decimal strings, the REST API's per-position figures). */
+export interface PositionValuation {
+  symbol: string;
+  quantity: string;
+  /** null without a price (the position counts as 0). */
+  current_price: string | null;
+  previous_close: string | null;
+  /** quantity × price. */
+  market_value: string;
+  /** quantity × (price − previous_close). */
+  daily_change: string;
+  daily_change_percent: string;
+  /** The price's as-of (ISO 8601), null when never updated. */
+  as_of: string | null;
+}
+
 /**
  * Implemented by the live valuation engine (ValuationModule). Deleted
  * portfolios are dropped from the engine and not emitted: the hub learns of a
@@ -37,5 +53,14 @@ export abstract class PortfolioValuationSource {
    */
   setInterest(isWatched: ((portfolioId: number) => boolean) | null): void {
     void isWatched;
+  }
+  /**
+   * The positions of a portfolio as the last valuation passed to the listeners saw them
+   * (synchronous, in memory; in position order), or null when unknown. Read only for
+   * subscribers that asked for positions. The default implementation knows none.
+   */
+  positions(portfolioId: number): PositionValuation[] | null {
+    void portfolioId;
+    return null;
   }
 }

@@ -14,7 +14,7 @@ const base = {
 
 describe('toAssetUpdate', () => {
   it("maps decimal strings to the guide's numbers, with change computed in decimal", () => {
-    expect(toAssetUpdate(base, 7, 1700000000000)).toEqual({
+    expect(toAssetUpdate(base, 7, 1700000000000, 'post')).toEqual({
       symbol: 'AAPL',
       price: 150.25,
       change: 2.5,
@@ -27,17 +27,18 @@ describe('toAssetUpdate', () => {
       source: 'test',
       seq: 7,
       published_at: 1700000000000,
+      market_state: 'post',
     });
   });
 
   it('has no float drift where binary floating point would', () => {
-    const u = toAssetUpdate({ ...base, price: '0.3', previous_close: '0.1' }, 1, 0);
+    const u = toAssetUpdate({ ...base, price: '0.3', previous_close: '0.1' }, 1, 0, 'open');
     expect(u.change).toBe(0.2);
     expect(u.change_percent).toBe(200);
   });
 
   it('reports zero change without a previous close, and nulls for unknown fields', () => {
-    const u = toAssetUpdate({ ...base, previous_close: null, high: null, low: null, volume: null }, 1, 0);
+    const u = toAssetUpdate({ ...base, previous_close: null, high: null, low: null, volume: null }, 1, 0, 'open');
     expect(u).toMatchObject({ change: 0, change_percent: 0, previous_close: null, high: null, low: null, volume: null });
   });
 

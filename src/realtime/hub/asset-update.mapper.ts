@@ -1,6 +1,6 @@
 import type { PriceTick } from '../../bus/bus.messages';
 import { D, toNumber } from '../../common/decimal';
-import type { AssetUpdateData } from '../protocol/server-messages';
+import type { AssetUpdateData, MarketState } from '../protocol/server-messages';
 
 const num = (s: string | null | undefined): number | null => {
   if (s === null || s === undefined) return null;
@@ -63,7 +63,7 @@ export function priceChangeDecimal(price: string, previousClose: string): { chan
  * Prices convert directly to the nearest double; change and change_percent are
  * computed exactly (see priceChange).
  */
-export function toAssetUpdate(tick: PriceTick, seq: number, publishedAt: number): AssetUpdateData {
+export function toAssetUpdate(tick: PriceTick, seq: number, publishedAt: number, marketState: MarketState): AssetUpdateData {
   const { change, changePercent } = priceChange(tick.price, tick.previous_close);
   return {
     symbol: tick.symbol,
@@ -78,6 +78,7 @@ export function toAssetUpdate(tick: PriceTick, seq: number, publishedAt: number)
     source: tick.source,
     seq,
     published_at: publishedAt,
+    market_state: marketState,
   };
 }
 

@@ -7,6 +7,7 @@ import type { InboundState } from './inbound-queue';
 import type { OutboundFrame } from './outbound-frame';
 import type { LaneState } from './request-lane';
 import type { ConnectionSlot } from '../cluster/cluster-presence';
+import type { PortfolioPushState } from './portfolio-push';
 
 export type TransportKind = 'websocket' | 'socketio';
 
@@ -52,7 +53,8 @@ export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
  *  - `inbound` (queue, engagement, protocol-error count, the gateway's handlers): InboundQueue;
  *  - `lane` (database-bound requests in flight): RequestLane;
  *  - subscriptions (`assets`, `portfolios`): SubscriptionIndex;
- *  - outbound flow (conflation, batching, cork): OutboundFlow.
+ *  - outbound flow (conflation, batching, cork): OutboundFlow;
+ *  - `portfolioPush` (portfolio push options and what was last pushed): PortfolioPushes.
  */
 export abstract class Connection {
   abstract readonly kind: TransportKind;
@@ -96,6 +98,9 @@ export abstract class Connection {
   burstBytes = 0;
   /** Batch flush phase (0..phases-1) within its batch group. */
   batchPhase = 0;
+
+  // ---- portfolio push options: PortfolioPushes (null: the defaults, every change as the shared frame) ----
+  portfolioPush: PortfolioPushState | null = null;
 
   /** Bytes handed to the transport and not yet written to the kernel. */
   abstract bufferedBytes(): number;

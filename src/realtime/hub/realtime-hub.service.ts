@@ -1,4 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { AssetCatalogService } from '../../assets/asset-catalog.service';
+import { MarketClock } from '../../assets/market-clock';
+import { Market, marketOf, MarketSession, MarketStateCache } from '../../assets/market-hours';
 import type { BusMessages, PriceTick } from '../../bus/bus.messages';
 import { MessageBus } from '../../bus/message-bus';
 import { AppConfig } from '../../config/app-config';
@@ -6,13 +9,16 @@ import { PortfolioValuation, PortfolioValuationSource } from '../../portfolios/v
 import { LatestPriceSource } from '../../price-feed/latest-price.source';
 import { CloseCode } from '../protocol/error-codes';
 import { observeFanout, watchRealtimeHub } from '../realtime.metrics';
+import type { ConnectionOptions } from '../protocol/client-messages';
 import type {
   ConnectionData,
   ErrorData,
+  OptionsData,
   ServerMessage,
   ServerLimits,
   ServerMessageMap,
   ServerMessageType,
+  StatusData,
   SubscriptionChangeData,
 } from '../protocol/server-messages';
 import { toAssetUpdate, isUsableTick } from './asset-update.mapper';
@@ -22,6 +28,7 @@ import { InboundRateLimiter } from './inbound-rate-limiter';
 import type { ProtocolError } from './protocol-error';
 import { OutboundFlow } from './outbound-flow';
 import { OutboundFrame } from './outbound-frame';
+import { PortfolioPushes, PortfolioPushOptions } from './portfolio-push';
 import { toPortfolioUpdate } from './portfolio-update.mapper';
 import { AssetTopic, assetKey, PortfolioTopic, portfolioKey, SubscriptionIndex } from './subscription-index';
 
@@ -30,6 +37,28 @@ export type OpenResult = { ok: true } | { ok: false; reason: string };
 /** The close reason (raw WebSocket, 1008) and error message (Socket.IO) of a connection over MAX_CONNECTIONS_PER_USER. */
 export function connectionLimitReason(limit: number): string {
   return `CONNECTION_LIMIT: at most ${limit} connections per user`;
+}
+
+const MARKET_LABELS = { us_equities: 'US equities', fx: 'FX', crypto: 'Crypto' } as const;
+
+/** The `status` data of a market session for some symbols. */
+export function marketStatus(session: MarketSession, symbols: string[], state: StatusData['state']): StatusData {
+  const market = session.market === 'fx' ? 'fx' : 'us_equities';
+  const next = session.nextChange === null ? null : new Date(session.nextChange).toISOString();
+  const label = MARKET_LABELS[session.market];
+  const message =
+    state === 'quiet'
+      ? `${label} market closed${next ? ` until ${next}` : ''}: prices may not change until it reopens`
+      : `${label} market ${session.state === 'pre' ? 'in pre-market' : session.state}${next ? ` until ${next}` : ''}: prices update again`;
+  return {
+    symbols,
+    state,
+    reason: state === 'quiet' ? 'market_closed' : 'market_opened',
+    market,
+    market_state: session.state,
+    next_change: next,
+    message,
+  };
 }
 
 /**
@@ -44,12 +73,16 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   readonly index = new SubscriptionIndex();
   readonly flow: OutboundFlow;
   readonly rateLimiter: InboundRateLimiter;
+  /** Portfolio push options (set_options `portfolio_*`): only connections that set some reach it. */
+  readonly pushes: PortfolioPushes;
   readonly limits: ServerLimits;
   private readonly unsubscribers: (() => void)[] = [];
   /** What else holds per-connection state (the inbound queue, the database lane), told when a connection goes. */
   private readonly releaseHooks: ((conn: Connection) => void)[] = [];
   /** Running counts (stats(), and the realtime_* metrics read at scrape time). `deliveries` counts asset and portfolio deliveries. */
   private readonly counters = { ticks: 0, ticks_dropped: 0, asset_frames: 0, portfolio_frames: 0, deliveries: 0, asset_deliveries: 0 };
+  /** Each market's state, recomputed only when it changes (market_state on the fan-out path is a lookup). */
+  private readonly markets = new MarketStateCache();
 
   constructor(
     private readonly config: AppConfig,
@@ -57,6 +90,8 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly registry: ConnectionRegistry,
     private readonly valuations: PortfolioValuationSource,
     private readonly latestPrices: LatestPriceSource,
+    private readonly catalog: AssetCatalogService,
+    readonly clock: MarketClock,
   ) {
     this.flow = new OutboundFlow(
       {
@@ -68,6 +103,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       (conn, code, reason) => this.drop(conn, code, reason),
     );
     this.rateLimiter = new InboundRateLimiter(config.WS_RATE_LIMIT, config.WS_RATE_BURST);
+    this.pushes = new PortfolioPushes(this.flow, (id) => this.valuations.positions(id));
     this.limits = {
       max_subscriptions_per_connection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION,
       max_connections_per_user: config.MAX_CONNECTIONS_PER_USER,
@@ -102,6 +138,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   onModuleDestroy(): void {
     for (const u of this.unsubscribers.splice(0)) u();
     this.flow.stop();
+    this.pushes.stop();
   }
 
   // ---- connection lifecycle ------------------------------------------------
@@ -160,6 +197,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     conn.open = false;
     this.index.removeAll(conn);
     this.flow.release(conn);
+    this.pushes.release(conn);
     this.rateLimiter.forget(conn.id);
     for (const hook of this.releaseHooks) hook(conn);
     return true;
@@ -234,12 +272,38 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
 
   removePortfolio(conn: Connection, id: number): boolean {
     const removed = this.index.removePortfolio(conn, id);
-    if (removed) this.flow.forgetTopic(conn, portfolioKey(id));
+    if (removed) {
+      this.flow.forgetTopic(conn, portfolioKey(id));
+      if (conn.portfolioPush !== null) this.pushes.forget(conn, id);
+    }
     return removed;
   }
 
   setBatch(conn: Connection, ms: number): void {
     this.flow.setBatch(conn, ms);
+  }
+
+  /** set_options `portfolio_*`: the ones given replace the current ones, the others stay. */
+  setPortfolioPush(conn: Connection, options: ConnectionOptions): void {
+    const cur = PortfolioPushes.optionsOf(conn);
+    const next: PortfolioPushOptions = {
+      minChangeBps: options.portfolio_min_change_bps ?? cur.minChangeBps,
+      maxIntervalMs: options.portfolio_max_interval !== undefined ? options.portfolio_max_interval * 1000 : cur.maxIntervalMs,
+      positions: options.portfolio_positions ?? cur.positions,
+    };
+    this.pushes.configure(conn, next, (id) => this.index.peekPortfolio(id));
+  }
+
+  /** The `options` reply: batch_ms, and the portfolio options when asked about or not at their defaults. */
+  optionsOf(conn: Connection, withPortfolio: boolean): OptionsData {
+    if (!withPortfolio && conn.portfolioPush === null) return { batch_ms: conn.batchMs };
+    const o = PortfolioPushes.optionsOf(conn);
+    return {
+      batch_ms: conn.batchMs,
+      portfolio_min_change_bps: o.minChangeBps,
+      portfolio_max_interval: o.maxIntervalMs / 1000,
+      portfolio_positions: o.positions,
+    };
   }
 
   /**
@@ -248,6 +312,11 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
    * Skipped for a symbol whose live update already reached this subscriber.
    */
   async sendAssetSnapshots(conn: Connection, symbols: string[]): Promise<void> {
+    await this.sendLatestAssetFrames(conn, symbols);
+    this.sendClosedMarkets(conn, symbols);
+  }
+
+  private async sendLatestAssetFrames(conn: Connection, symbols: string[]): Promise<void> {
     const missing: AssetTopic[] = [];
     const seqs: number[] = [];
     for (const s of symbols) {
@@ -275,6 +344,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
         t.asOfMs = Date.parse(tick.as_of) || 0;
         t.publishedAt = Date.now();
         t.frame = null;
+        t.frameState = null;
       }
       this.flow.deliver(conn, this.assetFrame(t));
     });
@@ -283,7 +353,8 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   /** Snapshot on subscribe for a portfolio: the cached latest frame, or PortfolioValuationSource.snapshot(). */
   async sendPortfolioSnapshot(conn: Connection, topic: PortfolioTopic): Promise<void> {
     if (topic.frame) {
-      this.flow.deliver(conn, topic.frame);
+      if (conn.portfolioPush !== null && topic.valuation) this.pushes.snapshot(conn, topic, topic.valuation, topic.seq, topic.frame);
+      else this.flow.deliver(conn, topic.frame);
       return;
     }
     const seq = topic.seq;
@@ -297,8 +368,12 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     if (!v || !conn.open || this.index.peekPortfolio(topic.portfolioId) !== topic || !conn.portfolios?.has(topic.portfolioId)) return;
     if (topic.seq !== seq) return; // a live update already went out
     if (v.owner_id !== conn.userId) return;
-    topic.frame ??= OutboundFrame.of('portfolio_update', toPortfolioUpdate(v, topic.seq), topic.key);
-    this.flow.deliver(conn, topic.frame);
+    if (!topic.frame) {
+      topic.frame = OutboundFrame.of('portfolio_update', toPortfolioUpdate(v, topic.seq), topic.key);
+      topic.valuation = v;
+    }
+    if (conn.portfolioPush !== null) this.pushes.snapshot(conn, topic, topic.valuation ?? v, topic.seq, topic.frame);
+    else this.flow.deliver(conn, topic.frame);
   }
 
   // ---- fan-out ----------------------------------------------------------------
@@ -321,6 +396,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
   private fanOutPrices(msg: BusMessages['prices.committed']): void {
     const publishedAt = typeof msg.published_at === 'number' ? msg.published_at : Date.now();
     let timestamp: string | null = null;
+    let now = 0;
     for (const tick of msg.ticks) {
       if (!isUsableTick(tick)) {
         this.counters.ticks_dropped++;
@@ -340,9 +416,14 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       topic.publishedAt = publishedAt;
       topic.frame = null;
       if (topic.subscribers.size === 0) continue;
-      timestamp ??= new Date().toISOString();
-      const frame = new OutboundFrame('asset_update', JSON.stringify(toAssetUpdate(tick, topic.seq, publishedAt)), timestamp, topic.key);
+      if (timestamp === null) {
+        timestamp = new Date().toISOString();
+        now = this.clock.now();
+      }
+      const state = this.markets.state(topic.market ?? this.resolveMarket(topic), now);
+      const frame = new OutboundFrame('asset_update', JSON.stringify(toAssetUpdate(tick, topic.seq, publishedAt, state)), timestamp, topic.key);
       topic.frame = frame;
+      topic.frameState = state;
       this.counters.asset_frames++;
       this.counters.deliveries += topic.subscribers.size;
       this.counters.asset_deliveries += topic.subscribers.size;
@@ -369,17 +450,76 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       timestamp ??= new Date().toISOString();
       const frame = new OutboundFrame('portfolio_update', JSON.stringify(toPortfolioUpdate(v, topic.seq)), timestamp, topic.key);
       topic.frame = frame;
+      topic.valuation = v;
       this.counters.portfolio_frames++;
       for (const conn of topic.subscribers) {
         if (conn.userId !== v.owner_id) continue; // defence in depth: only its owner's sessions
+        if (conn.portfolioPush !== null) {
+          // Push options (threshold, interval, positions): this connection's own decision and frame.
+          if (this.pushes.offer(conn, topic, v, topic.seq, frame)) this.counters.deliveries++;
+          continue;
+        }
         this.counters.deliveries++;
         this.flow.deliver(conn, frame);
       }
     }
   }
 
+  /** The topic's latest asset_update, rebuilt when its market changed state since it was encoded. */
   private assetFrame(t: AssetTopic): OutboundFrame {
-    return (t.frame ??= new OutboundFrame('asset_update', JSON.stringify(toAssetUpdate(t.tick!, t.seq, t.publishedAt)), new Date().toISOString(), t.key));
+    const state = this.markets.state(t.market ?? this.resolveMarket(t), this.clock.now());
+    if (t.frame && t.frameState === state) return t.frame;
+    t.frameState = state;
+    return (t.frame = new OutboundFrame('asset_update', JSON.stringify(toAssetUpdate(t.tick!, t.seq, t.publishedAt, state)), new Date().toISOString(), t.key));
+  }
+
+  // ---- market states ------------------------------------------------------------
+
+  /** The market of a topic's symbol, kept on the topic once the catalog knows its type (until then: always open). */
+  private resolveMarket(t: AssetTopic): Market {
+    const type = this.catalog.typeOf(t.symbol);
+    if (type === undefined) return marketOf(type);
+    return (t.market = marketOf(type));
+  }
+
+  /** A market's session now (on the market clock). */
+  marketSession(market: Market, now = this.clock.now()): MarketSession {
+    return this.markets.session(market, now);
+  }
+
+  /** After `subscribed` and the snapshots: a `status` (quiet) for the newly subscribed symbols whose market is closed. */
+  private sendClosedMarkets(conn: Connection, symbols: string[]): void {
+    if (!conn.open) return;
+    const now = this.clock.now();
+    const closed = new Map<Market, string[]>();
+    for (const s of symbols) {
+      const t = this.index.peekAsset(s);
+      if (!t || !conn.assets?.has(s)) continue;
+      const market = t.market ?? this.resolveMarket(t);
+      if (market === 'crypto' || this.markets.state(market, now) !== 'closed') continue;
+      const list = closed.get(market);
+      if (list) list.push(s);
+      else closed.set(market, [s]);
+    }
+    for (const [market, list] of closed) this.push(conn, 'status', marketStatus(this.markets.session(market, now), list, 'quiet'));
+  }
+
+  /**
+   * A market closed (`quiet`) or reopened (`live`): one `status` per connection subscribed to
+   * symbols of that market, listing them. Called by MarketStatusWatcher.
+   */
+  announceMarket(session: MarketSession, state: StatusData['state']): number {
+    const perConn = new Map<Connection, string[]>();
+    for (const t of this.index.watchedAssets()) {
+      if ((t.market ?? this.resolveMarket(t)) !== session.market) continue;
+      for (const conn of t.subscribers) {
+        const list = perConn.get(conn);
+        if (list) list.push(t.symbol);
+        else perConn.set(conn, [t.symbol]);
+      }
+    }
+    for (const [conn, symbols] of perConn) this.push(conn, 'status', marketStatus(session, symbols, state));
+    return perConn.size;
   }
 
   // ---- sessions and portfolios ----------------------------------------------

@@ -1,4 +1,6 @@
+import type { Market, MarketState } from '../../assets/market-hours';
 import type { PriceTick } from '../../bus/bus.messages';
+import type { PortfolioValuation } from '../../portfolios/valuation/valuation.types';
 import type { Connection } from './connection';
 import type { OutboundFrame } from './outbound-frame';
 
@@ -13,6 +15,10 @@ export interface AssetTopic {
   publishedAt: number;
   /** The latest asset_update, encoded once (null until someone needs it). */
   frame: OutboundFrame<'asset_update'> | null;
+  /** The `market_state` in `frame`. */
+  frameState: MarketState | null;
+  /** The symbol's market (from its asset type), null until the catalog knows it. */
+  market: Market | null;
   readonly subscribers: Set<Connection>;
 }
 
@@ -22,6 +28,8 @@ export interface PortfolioTopic {
   readonly portfolioId: number;
   seq: number;
   frame: OutboundFrame<'portfolio_update'> | null;
+  /** The valuation `frame` was built from (the portfolio push options compare against it). */
+  valuation: PortfolioValuation | null;
   readonly subscribers: Set<Connection>;
 }
 
@@ -42,7 +50,7 @@ export class SubscriptionIndex {
   asset(symbol: string): AssetTopic {
     let t = this.assetTopics.get(symbol);
     if (!t) {
-      t = { key: assetKey(symbol), symbol, seq: 0, tick: null, asOfMs: 0, publishedAt: 0, frame: null, subscribers: new Set() };
+      t = { key: assetKey(symbol), symbol, seq: 0, tick: null, asOfMs: 0, publishedAt: 0, frame: null, frameState: null, market: null, subscribers: new Set() };
       this.assetTopics.set(symbol, t);
     }
     return t;
@@ -80,7 +88,7 @@ export class SubscriptionIndex {
     set.add(id);
     let t = this.portfolioTopics.get(id);
     if (!t) {
-      t = { key: portfolioKey(id), portfolioId: id, seq: 0, frame: null, subscribers: new Set() };
+      t = { key: portfolioKey(id), portfolioId: id, seq: 0, frame: null, valuation: null, subscribers: new Set() };
       this.portfolioTopics.set(id, t);
     }
     t.subscribers.add(conn);
@@ -98,6 +106,11 @@ export class SubscriptionIndex {
     this.portfolioSubs--;
     if (conn.portfolios.size === 0) conn.portfolios = null;
     return true;
+  }
+
+  /** Asset topics with at least one subscriber here. */
+  *watchedAssets(): IterableIterator<AssetTopic> {
+    for (const t of this.assetTopics.values()) if (t.subscribers.size > 0) yield t;
   }
 
   /** Subscribers of one portfolio (a copy, safe to iterate while removing). */

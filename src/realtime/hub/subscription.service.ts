@@ -35,7 +35,10 @@ export class SubscriptionService {
 
   setOptions(conn: Connection, options: ConnectionOptions): Reply<'options'> {
     if (options.batch_ms !== undefined) this.hub.setBatch(conn, options.batch_ms);
-    return reply('options', { batch_ms: conn.batchMs });
+    const portfolio =
+      options.portfolio_min_change_bps !== undefined || options.portfolio_max_interval !== undefined || options.portfolio_positions !== undefined;
+    if (portfolio) this.hub.setPortfolioPush(conn, options);
+    return reply('options', this.hub.optionsOf(conn, portfolio));
   }
 
   unsubscribeAssets(conn: Connection, selection: AssetSelection): Reply<'unsubscribed'> {

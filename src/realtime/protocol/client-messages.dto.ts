@@ -9,6 +9,7 @@ import {
   ArrayMaxSize,
   ArrayNotEmpty,
   IsArray,
+  IsBoolean,
   IsDefined,
   IsIn,
   IsObject,
@@ -34,6 +35,10 @@ export const MAX_ID_LENGTH = 64;
 export const MAX_PORTFOLIO_ID = 2_147_483_647;
 export const BATCH_MS_MIN = 10;
 export const BATCH_MS_MAX = 1000;
+/** portfolio_min_change_bps: 0 (every change) to 10000 (100 %). */
+export const PORTFOLIO_MIN_CHANGE_BPS_MAX = 10_000;
+/** portfolio_max_interval: 0 (off) or 1 to 3600 seconds. */
+export const PORTFOLIO_MAX_INTERVAL_MAX = 3600;
 
 const normaliseSymbol = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
 const normaliseSymbols = ({ value }: { value: unknown }) =>
@@ -69,6 +74,18 @@ class BatchMsConstraint implements ValidatorConstraintInterface {
   }
   defaultMessage(): string {
     return `batch_ms must be 0 (off) or an integer from ${BATCH_MS_MIN} to ${BATCH_MS_MAX}`;
+  }
+}
+
+@ValidatorConstraint({ name: 'integerRange' })
+class IntegerRangeConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    const [min, max] = args.constraints as [number, number];
+    return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    const [min, max, what] = args.constraints as [number, number, string];
+    return `${args.property} must be an integer from ${min} to ${max}${what ? ` (${what})` : ''}`;
   }
 }
 
@@ -128,6 +145,18 @@ export class ConnectionOptionsDto implements ConnectionOptions {
   @IsOptional()
   @Validate(BatchMsConstraint)
   batch_ms?: number;
+
+  @IsOptional()
+  @Validate(IntegerRangeConstraint, [0, PORTFOLIO_MIN_CHANGE_BPS_MAX, 'basis points of total_value; 0 = every change'])
+  portfolio_min_change_bps?: number;
+
+  @IsOptional()
+  @Validate(IntegerRangeConstraint, [0, PORTFOLIO_MAX_INTERVAL_MAX, 'seconds; 0 = off'])
+  portfolio_max_interval?: number;
+
+  @IsOptional()
+  @IsBoolean({ message: 'portfolio_positions must be true or false' })
+  portfolio_positions?: boolean;
 }
 
 // ---- envelope DTOs (one per type: the discriminated union) -----------------

@@ -21,10 +21,20 @@ export interface PortfolioSelection {
   portfolio_id: number;
 }
 
-/** Opt-in delivery options (see docs/protocol.md, "Batched frames"). */
+/** Opt-in delivery options (see docs/protocol.md, "Batched frames" and "Portfolio push options"). Each one left out keeps its current value. */
 export interface ConnectionOptions {
   /** 0 turns batching off; otherwise 10..1000 ms between `asset_updates` frames. */
   batch_ms?: number;
+  /**
+   * 0 (default): every portfolio change is pushed. 1..10000: a `portfolio_update` is pushed only when
+   * total_value moved at least this many basis points away from the value last pushed to this connection
+   * (a change of name, positions_count or stale is always pushed).
+   */
+  portfolio_min_change_bps?: number;
+  /** 0 (default): off. 1..3600: a change held back by portfolio_min_change_bps is pushed at the latest this many seconds after the last push. */
+  portfolio_max_interval?: number;
+  /** true: `portfolio_update` carries `positions` (every one on the first push after subscribing, then only the changed ones). Default false. */
+  portfolio_positions?: boolean;
 }
 
 /** Every client message type and its `data`. */

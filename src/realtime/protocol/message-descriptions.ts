@@ -10,7 +10,8 @@ export const CLIENT_MESSAGE_DESCRIPTIONS: Record<ClientMessageType, string> = {
   subscribe_portfolio: 'Subscribe to live value updates of one of your portfolios ({portfolio_id}; login required)',
   unsubscribe_portfolio: 'Stop portfolio value updates ({portfolio_id})',
   list_subscriptions: "List this connection's subscriptions",
-  set_options: 'Set delivery options, e.g. {batch_ms: 50} for batched asset_updates frames (0 = off)',
+  set_options:
+    'Set delivery options: {batch_ms: 50} for batched asset_updates frames (0 = off); portfolio_min_change_bps, portfolio_max_interval, portfolio_positions for portfolio_update pushes',
 };
 
 export const SERVER_MESSAGE_DESCRIPTIONS: Record<ServerMessageType, string> = {
@@ -20,9 +21,10 @@ export const SERVER_MESSAGE_DESCRIPTIONS: Record<ServerMessageType, string> = {
   unsubscribed: 'Unsubscription acknowledged (or subscriptions removed by the server, with a reason)',
   subscriptions: "The connection's current subscriptions (answer to list_subscriptions)",
   options: 'Delivery options now in effect (answer to set_options)',
-  asset_update: 'Asset price update: symbol, price, change, change_percent, volume, high, low, seq',
+  asset_update: 'Asset price update: symbol, price, change, change_percent, volume, high, low, seq, market_state',
   asset_updates: 'Batched asset price updates (only for connections that asked for batching)',
   portfolio_update: 'Portfolio value update: portfolio_id, name, total_value, daily_change, daily_change_percent',
+  status: 'Subscribed symbols go quiet (their market closed) or come back (it reopened): {symbols, state, reason, market_state, next_change}',
   error: 'A message was refused: {code, message, request_type, id}',
 };
 

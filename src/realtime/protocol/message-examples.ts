@@ -16,7 +16,7 @@ export const CLIENT_MESSAGE_EXAMPLES: { [K in ClientMessageType]: ClientMessageO
   subscribe_portfolio: { type: 'subscribe_portfolio', data: { portfolio_id: 123 }, id: 7 },
   unsubscribe_portfolio: { type: 'unsubscribe_portfolio', data: { portfolio_id: 123 } },
   list_subscriptions: { type: 'list_subscriptions', data: {} },
-  set_options: { type: 'set_options', data: { batch_ms: 50 } },
+  set_options: { type: 'set_options', data: { batch_ms: 50, portfolio_min_change_bps: 25, portfolio_max_interval: 30, portfolio_positions: true } },
 };
 
 const AAPL = {
@@ -32,6 +32,7 @@ const AAPL = {
   source: 'yahoo',
   seq: 42,
   published_at: 1768473000123,
+  market_state: 'open' as const,
 };
 
 export const SERVER_MESSAGE_EXAMPLES: { [K in ServerMessageType]: ServerMessage<K> } = {
@@ -72,7 +73,11 @@ export const SERVER_MESSAGE_EXAMPLES: { [K in ServerMessageType]: ServerMessage<
     timestamp: T,
   },
   subscriptions: { type: 'subscriptions', data: { subscriptions: { assets: ['AAPL'], portfolios: [123] } }, timestamp: T },
-  options: { type: 'options', data: { batch_ms: 50 }, timestamp: T },
+  options: {
+    type: 'options',
+    data: { batch_ms: 50, portfolio_min_change_bps: 25, portfolio_max_interval: 30, portfolio_positions: true },
+    timestamp: T,
+  },
   asset_update: { type: 'asset_update', data: AAPL, timestamp: T },
   asset_updates: {
     type: 'asset_updates',
@@ -91,8 +96,34 @@ export const SERVER_MESSAGE_EXAMPLES: { [K in ServerMessageType]: ServerMessage<
       as_of: '2026-01-15T10:29:58.000Z',
       stale: false,
       seq: 17,
+      positions: [
+        {
+          symbol: 'AAPL',
+          quantity: '100',
+          current_price: '150.25',
+          previous_close: '147.75',
+          market_value: '15025',
+          daily_change: '250',
+          daily_change_percent: '1.692',
+          as_of: '2026-01-15T10:29:58.000Z',
+        },
+      ],
+      positions_complete: false,
     },
     timestamp: T,
+  },
+  status: {
+    type: 'status',
+    data: {
+      symbols: ['AAPL', 'MSFT'],
+      state: 'quiet',
+      reason: 'market_closed',
+      market: 'us_equities',
+      market_state: 'closed',
+      next_change: '2026-01-16T09:00:00.000Z',
+      message: 'US equities market closed until 2026-01-16T09:00:00.000Z: prices may not change until it reopens',
+    },
+    timestamp: '2026-01-16T01:00:00.000Z',
   },
   error: {
     type: 'error',

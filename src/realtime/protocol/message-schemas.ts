@@ -14,7 +14,16 @@
  */
 import type { AssertTrue, StrictSame } from '../../common/type-checks';
 import type { ClientMessageMap, ClientMessageOf, ClientMessageType, MessageId } from './client-messages';
-import { BATCH_MS_MAX, BATCH_MS_MIN, MAX_ID_LENGTH, MAX_PORTFOLIO_ID, MAX_SYMBOLS_PER_MESSAGE, SYMBOL_PATTERN } from './client-messages.dto';
+import {
+  BATCH_MS_MAX,
+  BATCH_MS_MIN,
+  MAX_ID_LENGTH,
+  MAX_PORTFOLIO_ID,
+  MAX_SYMBOLS_PER_MESSAGE,
+  PORTFOLIO_MAX_INTERVAL_MAX,
+  PORTFOLIO_MIN_CHANGE_BPS_MAX,
+  SYMBOL_PATTERN,
+} from './client-messages.dto';
 import { ERROR_CODES } from './error-codes';
 import type { ServerMessage, ServerMessageMap, ServerMessageType } from './server-messages';
 
@@ -74,6 +83,7 @@ const MESSAGE_ID = {
   maxLength: MAX_ID_LENGTH,
   description: `Optional correlation id (a string of 1-${MAX_ID_LENGTH} characters or an integer), echoed as \`id\` on the reply`,
 } as const;
+const MARKET_STATE = { enum: ['open', 'closed', 'pre', 'post'] } as const;
 const SUBSCRIPTIONS = {
   type: 'object',
   description: 'Everything the connection holds now',
@@ -108,6 +118,24 @@ const PORTFOLIO_SELECTION = {
   },
 } as const;
 
+const PORTFOLIO_MIN_CHANGE_BPS = {
+  type: 'integer',
+  minimum: 0,
+  maximum: PORTFOLIO_MIN_CHANGE_BPS_MAX,
+  description:
+    '0 (default): every portfolio change is pushed. Otherwise a `portfolio_update` is pushed only when total_value moved at least this many basis points from the value last pushed to this connection (a change of name, positions_count or stale is always pushed)',
+} as const;
+const PORTFOLIO_MAX_INTERVAL = {
+  type: 'integer',
+  minimum: 0,
+  maximum: PORTFOLIO_MAX_INTERVAL_MAX,
+  description: `0 (default): off. 1-${PORTFOLIO_MAX_INTERVAL_MAX}: a change held back by portfolio_min_change_bps is pushed at the latest this many seconds after the last push`,
+} as const;
+const PORTFOLIO_POSITIONS = {
+  type: 'boolean',
+  description: 'true: `portfolio_update` carries `positions` (all of them on the first push after subscribing, then only the changed ones). Default false',
+} as const;
+
 /** `data` of every client message type (`satisfies`: exactly the keys of ClientMessageMap). */
 export const CLIENT_DATA_SCHEMAS = {
   ping: { type: 'object', description: 'Anything (the guide’s client sends `{}`); not interpreted' },
@@ -125,6 +153,9 @@ export const CLIENT_DATA_SCHEMAS = {
         oneOf: [{ const: 0 }, { minimum: BATCH_MS_MIN, maximum: BATCH_MS_MAX }],
         description: `0 turns batching off; otherwise ${BATCH_MS_MIN}-${BATCH_MS_MAX} ms between \`asset_updates\` frames`,
       },
+      portfolio_min_change_bps: PORTFOLIO_MIN_CHANGE_BPS,
+      portfolio_max_interval: PORTFOLIO_MAX_INTERVAL,
+      portfolio_positions: PORTFOLIO_POSITIONS,
     },
   },
 } as const satisfies Record<ClientMessageType, object>;
@@ -189,7 +220,21 @@ const SUBSCRIPTION_CHANGE = {
 } as const;
 const ASSET_UPDATE = {
   type: 'object',
-  required: ['symbol', 'price', 'change', 'change_percent', 'volume', 'high', 'low', 'previous_close', 'as_of', 'source', 'seq', 'published_at'],
+  required: [
+    'symbol',
+    'price',
+    'change',
+    'change_percent',
+    'volume',
+    'high',
+    'low',
+    'previous_close',
+    'as_of',
+    'source',
+    'seq',
+    'published_at',
+    'market_state',
+  ],
   additionalProperties: false,
   properties: {
     symbol: SYMBOL,
@@ -204,6 +249,42 @@ const ASSET_UPDATE = {
     source: { type: 'string', description: 'Vendor that priced it (simulated, yahoo, alphavantage, coingecko, replay, ...)' },
     seq: { type: 'integer', description: 'Per-symbol sequence: strictly increases within one subscription (a snapshot carries the seq it reflects)' },
     published_at: { type: 'integer', description: 'Server publish time of the price batch (ms since the epoch), for latency measurement' },
+    market_state: {
+      ...MARKET_STATE,
+      description:
+        'State of the symbol’s market when the frame was built: US equities (stocks, ETFs, funds, bonds) pre 04:00-09:30, open 09:30-16:00, post 16:00-20:00 New York time on NYSE trading days; FX open Sunday 17:00 to Friday 17:00 New York time; crypto always open',
+    },
+  },
+} as const;
+const STATUS = {
+  type: 'object',
+  required: ['symbols', 'state', 'reason', 'market', 'market_state', 'next_change', 'message'],
+  additionalProperties: false,
+  properties: {
+    symbols: { ...SYMBOL_LIST, description: 'The subscribed symbols this applies to (all on one market)' },
+    state: { enum: ['quiet', 'live'], description: 'quiet: no asset_update is expected for these symbols until a `status` says live again' },
+    reason: { enum: ['market_closed', 'market_opened'] },
+    market: { enum: ['us_equities', 'fx'], description: 'us_equities (stocks, ETFs, funds, bonds) or fx' },
+    market_state: MARKET_STATE,
+    next_change: { ...DATE_TIME, type: ['string', 'null'], description: 'When the market’s state next changes, null when unknown' },
+    message: { type: 'string', description: 'The same in one readable sentence' },
+  },
+} as const;
+
+const DECIMAL = { type: 'string', pattern: '^-?\\d+(\\.\\d+)?$' } as const;
+const PORTFOLIO_POSITION = {
+  type: 'object',
+  required: ['symbol', 'quantity', 'current_price', 'previous_close', 'market_value', 'daily_change', 'daily_change_percent', 'as_of'],
+  additionalProperties: false,
+  properties: {
+    symbol: SYMBOL,
+    quantity: { ...DECIMAL, description: 'Decimal string, as the REST API gives it' },
+    current_price: { type: ['string', 'null'], description: 'Decimal string; null when the asset has no price yet' },
+    previous_close: { type: ['string', 'null'], description: 'Decimal string; null when unknown' },
+    market_value: { ...DECIMAL, description: 'quantity × current_price' },
+    daily_change: { ...DECIMAL, description: 'quantity × (current_price − previous_close)' },
+    daily_change_percent: { ...DECIMAL, description: 'daily_change / (quantity × previous_close) × 100, 4 decimals' },
+    as_of: { type: ['string', 'null'], format: 'date-time', description: 'When the price is from; null when never updated by a feed' },
   },
 } as const;
 
@@ -241,7 +322,18 @@ export const SERVER_DATA_SCHEMAS = {
   subscribed: SUBSCRIPTION_CHANGE,
   unsubscribed: SUBSCRIPTION_CHANGE,
   subscriptions: { type: 'object', required: ['subscriptions'], additionalProperties: false, properties: { subscriptions: SUBSCRIPTIONS } },
-  options: { type: 'object', required: ['batch_ms'], additionalProperties: false, properties: { batch_ms: { type: 'integer' } } },
+  options: {
+    type: 'object',
+    required: ['batch_ms'],
+    additionalProperties: false,
+    description: 'The options in effect; the portfolio_* ones only when this request set one of them or one is not at its default',
+    properties: {
+      batch_ms: { type: 'integer' },
+      portfolio_min_change_bps: PORTFOLIO_MIN_CHANGE_BPS,
+      portfolio_max_interval: PORTFOLIO_MAX_INTERVAL,
+      portfolio_positions: PORTFOLIO_POSITIONS,
+    },
+  },
   asset_update: ASSET_UPDATE,
   asset_updates: {
     type: 'object',
@@ -263,8 +355,20 @@ export const SERVER_DATA_SCHEMAS = {
       as_of: DATE_TIME,
       stale: { type: 'boolean', description: 'True when a position’s price is old or unknown' },
       seq: { type: 'integer', description: 'Per-portfolio sequence: strictly increases within one subscription' },
+      positions: {
+        type: 'array',
+        items: PORTFOLIO_POSITION,
+        description:
+          'Only with the `portfolio_positions` option: every position (positions_complete true) or only the ones that changed since the last push to this connection',
+      },
+      positions_complete: {
+        type: 'boolean',
+        description:
+          'With `positions`: true when it lists every position (the first push after subscribing, or the set of positions changed), false for only the changed ones',
+      },
     },
   },
+  status: STATUS,
   error: {
     type: 'object',
     required: ['code', 'message', 'request_type', 'id'],

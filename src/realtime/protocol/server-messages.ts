@@ -63,6 +63,13 @@ export interface SubscriptionListData {
 
 export interface OptionsData {
   batch_ms: number;
+  /**
+   * The portfolio push options in effect (see ConnectionOptions). Present when the request set one of
+   * them or one of them is not at its default; absent otherwise (the reply of a plain `{batch_ms}` is unchanged).
+   */
+  portfolio_min_change_bps?: number;
+  portfolio_max_interval?: number;
+  portfolio_positions?: boolean;
 }
 
 /** The guide's asset_update, plus previous_close, as_of, source, seq and published_at. */
@@ -84,6 +91,30 @@ export interface AssetUpdateData {
   seq: number;
   /** Server publish time (ms since epoch) of the price batch, for latency measurement. */
   published_at: number;
+  /** The state of the symbol's market when the frame was built (crypto: always open). */
+  market_state: MarketState;
+}
+
+/** A market's trading state: regular session, pre-market, after-hours, or closed. */
+export type MarketState = 'open' | 'closed' | 'pre' | 'post';
+
+/**
+ * Why subscribed symbols go quiet (`state: 'quiet'`: no asset_update is expected) or
+ * come back (`state: 'live'`). Sent when their market closes or reopens, and after
+ * `subscribed` for the newly subscribed symbols whose market is closed.
+ */
+export interface StatusData {
+  /** The subscribed symbols this applies to (all on one market). */
+  symbols: string[];
+  state: 'quiet' | 'live';
+  reason: 'market_closed' | 'market_opened';
+  /** us_equities (stocks, ETFs, funds, bonds) or fx. */
+  market: 'us_equities' | 'fx';
+  market_state: MarketState;
+  /** When the market's state next changes (ISO 8601), null when unknown. */
+  next_change: string | null;
+  /** The same in one readable sentence. */
+  message: string;
 }
 
 /** Opt-in batched frame: several asset updates in one message. */
@@ -104,6 +135,31 @@ export interface PortfolioUpdateData {
   stale: boolean;
   /** Per-portfolio sequence: strictly increases within one subscription. */
   seq: number;
+  /**
+   * Only with the `portfolio_positions` option: every position (positions_complete true: the first push after
+   * subscribing, or when the set of positions changed) or only those that changed since the last push (false).
+   */
+  positions?: PortfolioPositionData[];
+  /** With `positions`: true when it lists every position of the portfolio (replace the table), false for only the changed ones. */
+  positions_complete?: boolean;
+}
+
+/** One position in a portfolio_update (option `portfolio_positions`): decimals as strings, as the REST API gives them. */
+export interface PortfolioPositionData {
+  /** The key of a position: a portfolio holds each symbol once. */
+  symbol: string;
+  quantity: string;
+  /** null when the asset has no price yet (the position then counts as 0). */
+  current_price: string | null;
+  previous_close: string | null;
+  /** quantity × current_price. */
+  market_value: string;
+  /** quantity × (current_price − previous_close); "0" without a previous close. */
+  daily_change: string;
+  /** daily_change / (quantity × previous_close) × 100, 4 decimals ("0" when that is 0). */
+  daily_change_percent: string;
+  /** When the price is from (ISO 8601), null when never updated by a feed. */
+  as_of: string | null;
 }
 
 export interface ErrorData {
@@ -132,6 +188,7 @@ export interface ServerMessageMap {
   asset_update: AssetUpdateData;
   asset_updates: AssetUpdatesData;
   portfolio_update: PortfolioUpdateData;
+  status: StatusData;
   error: ErrorData;
 }
 
@@ -147,6 +204,7 @@ export const SERVER_MESSAGE_TYPES = [
   'asset_update',
   'asset_updates',
   'portfolio_update',
+  'status',
   'error',
 ] as const satisfies readonly ServerMessageType[];
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient, RealtimeError, type StateChange } from '../../../client/realtime-client';
+import { applyPositions } from '../../../client/portfolio-positions';
 import type { Transport, TransportEvents, TransportFactory } from '../../../client/transport';
 
 /**
@@ -193,6 +194,61 @@ describe('RealtimeClient reconnect and resubscribe', () => {
     await expect(client.subscribeAssets('EURUSD')).resolves.toBeNull();
     server.latest.accept();
     expect(server.latest.last('subscribe_asset').data).toEqual({ symbol: 'EURUSD' });
+  });
+
+  it('remembers setOptions() (merged) and sends them again before the subscriptions after a reconnect', async () => {
+    make().connect();
+    await expect(client.setOptions({ portfolio_positions: true })).resolves.toBeNull(); // not connected yet: sent on connect
+    server.latest.accept(1);
+    const first = server.latest;
+    expect(first.sent.map((e) => [e.type, e.data])).toEqual([['set_options', { portfolio_positions: true }]]);
+    first.reply(first.last('set_options'), 'options', { batch_ms: 0, portfolio_min_change_bps: 0, portfolio_max_interval: 0, portfolio_positions: true });
+    const set = client.setOptions({ portfolio_min_change_bps: 25, portfolio_max_interval: 30 });
+    const req = first.last('set_options');
+    expect(req.data).toEqual({ portfolio_min_change_bps: 25, portfolio_max_interval: 30 });
+    first.reply(req, 'options', { batch_ms: 0, portfolio_min_change_bps: 25, portfolio_max_interval: 30, portfolio_positions: true });
+    await expect(set).resolves.toEqual({ batch_ms: 0, portfolio_min_change_bps: 25, portfolio_max_interval: 30, portfolio_positions: true });
+    // A refused value is not remembered.
+    const bad = client.setOptions({ portfolio_min_change_bps: 20_000 });
+    first.reply(first.last('set_options'), 'error', { code: 'VALIDATION_FAILED', message: 'bad' });
+    await expect(bad).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    const sub = client.subscribePortfolio(42);
+    first.reply(first.last('subscribe_portfolio'), 'subscribed', { portfolios: [42] });
+    await sub;
+
+    first.drop();
+    await vi.advanceTimersByTimeAsync(100);
+    server.latest.accept(1);
+    expect(server.latest.sent.map((e) => [e.type, e.data])).toEqual([
+      ['set_options', { portfolio_positions: true, portfolio_min_change_bps: 25, portfolio_max_interval: 30 }],
+      ['subscribe_portfolio', { portfolio_id: 42 }],
+    ]);
+    expect(client.deliveryOptions).toEqual({ portfolio_positions: true, portfolio_min_change_bps: 25, portfolio_max_interval: 30 });
+  });
+
+  it('applyPositions keeps a holdings table: a complete push replaces it, a partial one updates its rows', () => {
+    const pos = (symbol: string, market_value: string) => ({
+      symbol,
+      quantity: '1',
+      current_price: market_value,
+      previous_close: market_value,
+      market_value,
+      daily_change: '0',
+      daily_change_percent: '0',
+      as_of: null,
+    });
+    const base = { portfolio_id: 1, name: 'P', total_value: 0, daily_change: 0, daily_change_percent: 0, positions_count: 2, as_of: '', stale: false, seq: 1 };
+    const table = new Map();
+    applyPositions(table, { ...base, positions: [pos('A', '1'), pos('B', '2')], positions_complete: true });
+    applyPositions(table, { ...base, positions: [pos('B', '3')], positions_complete: false });
+    expect([...table.values()].map((p) => [p.symbol, p.market_value])).toEqual([
+      ['A', '1'],
+      ['B', '3'],
+    ]);
+    applyPositions(table, { ...base, positions: [pos('C', '4')], positions_complete: true });
+    expect([...table.keys()]).toEqual(['C']);
+    applyPositions(table, base);
+    expect([...table.keys()]).toEqual(['C']);
   });
 
   it('forgets a portfolio the server no longer grants after reconnect', async () => {

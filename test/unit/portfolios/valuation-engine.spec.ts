@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PriceTick } from '../../../src/bus/bus.messages';
 import { HoldingRow, SymbolPriceRow, ValuationEngine } from '../../../src/portfolios/valuation/valuation-engine';
 import type { PortfolioValuation } from '../../../src/portfolios/valuation/valuation.types';
+import { valuePortfolio } from '../../../src/portfolios/valuation/valuation.math';
 
 /**
  * ValuationEngine on its own: rows in, ticks in, valuations and notifications out. No database,
@@ -412,5 +413,39 @@ describe('ValuationEngine: staleness', () => {
     const v = e.valuation(1)!;
     expect(v.as_of).toBe(iso(now + 30_000)); // B's, now the newest
     expect(v.total_value).toBe('33');
+  });
+});
+
+describe('ValuationEngine: positions', () => {
+  it('values each position like the REST API (valuePortfolio), in position order, from the current prices', () => {
+    const { e } = engine();
+    e.load(
+      [asset('AAA', '10.5', T, '10'), asset('BBB', null, null), asset('CCC', '3', T, null)],
+      [row(1, 'AAA', '2.5'), row(1, 'BBB', '4'), row(1, 'CCC', '1000000000000')],
+    );
+    e.applyPrices([tick('AAA', '11', T + 1000)]);
+    const positions = e.positions(1)!;
+    const rest = valuePortfolio([
+      { quantity: '2.5', price: '11', previous_close: '10' },
+      { quantity: '4', price: null, previous_close: null },
+      { quantity: '1000000000000', price: '3', previous_close: null },
+    ]).positions;
+    expect(positions.map((p) => p.symbol)).toEqual(['AAA', 'BBB', 'CCC']);
+    positions.forEach((p, i) => {
+      expect(p).toMatchObject({ market_value: rest[i].market_value, daily_change: rest[i].daily_change, daily_change_percent: rest[i].daily_change_percent });
+    });
+    expect(positions[0]).toEqual({
+      symbol: 'AAA',
+      quantity: '2.5',
+      current_price: '11',
+      previous_close: '10',
+      market_value: '27.5',
+      daily_change: '2.5',
+      daily_change_percent: '10',
+      as_of: iso(T + 1000),
+    });
+    expect(positions[1]).toMatchObject({ current_price: null, previous_close: null, market_value: '0', as_of: null });
+    expect(positions[2]).toMatchObject({ market_value: '3000000000000', daily_change: '0', previous_close: null });
+    expect(e.positions(99)).toBeNull();
   });
 });

@@ -19,6 +19,7 @@ import { ConnectionRegistry } from '../../../src/realtime/hub/connection-registr
 import { InboundItem, InboundQueue } from '../../../src/realtime/hub/inbound-queue';
 import type { OutboundFrame } from '../../../src/realtime/hub/outbound-frame';
 import { RealtimeHub } from '../../../src/realtime/hub/realtime-hub.service';
+import { MarketClock } from '../../../src/assets/market-clock';
 import { RequestLane } from '../../../src/realtime/hub/request-lane';
 import { SubscriptionService } from '../../../src/realtime/hub/subscription.service';
 import { CLIENT_MESSAGE_TYPES } from '../../../src/realtime/protocol/client-messages';
@@ -129,7 +130,9 @@ describe('RealtimeGateway through Nest (guards, pipes, filter)', () => {
         { provide: MessageBus, useValue: { subscribe: () => () => undefined } },
         { provide: PortfolioValuationSource, useValue: valuations },
         { provide: LatestPriceSource, useValue: { getMany: async () => new Map() } },
-        { provide: AssetCatalogService, useValue: { isKnown: async (s: string) => ['AAPL', 'MSFT'].includes(s) } },
+        // No asset types: every symbol counts as always open (no market `status` messages here).
+        { provide: AssetCatalogService, useValue: { isKnown: async (s: string) => ['AAPL', 'MSFT'].includes(s), typeOf: () => undefined } },
+        MarketClock,
         { provide: PortfolioAccessService, useValue: access },
         { provide: SessionService, useValue: sessions },
         // The endpoints (HTTP upgrades, Socket.IO server) are not under test here.

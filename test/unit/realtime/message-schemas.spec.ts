@@ -71,6 +71,12 @@ describe('realtime message schemas (AsyncAPI) agree with the DTOs the server val
     ['a missing portfolio_id', { type: 'unsubscribe_portfolio', data: {} }],
     ['batch_ms 5', { type: 'set_options', data: { batch_ms: 5 } }],
     ['batch_ms 1001', { type: 'set_options', data: { batch_ms: 1001 } }],
+    ['portfolio_min_change_bps 10001', { type: 'set_options', data: { portfolio_min_change_bps: 10001 } }],
+    ['portfolio_min_change_bps -1', { type: 'set_options', data: { portfolio_min_change_bps: -1 } }],
+    ['portfolio_min_change_bps 2.5', { type: 'set_options', data: { portfolio_min_change_bps: 2.5 } }],
+    ['portfolio_max_interval 3601', { type: 'set_options', data: { portfolio_max_interval: 3601 } }],
+    ['portfolio_max_interval as a string', { type: 'set_options', data: { portfolio_max_interval: '5' } }],
+    ['portfolio_positions not a boolean', { type: 'set_options', data: { portfolio_positions: 1 } }],
     ['data in list_subscriptions', { type: 'list_subscriptions', data: { x: 1 } }],
     ['no data where it is required', { type: 'set_options' }],
     ['an id of 65 characters', { type: 'ping', data: {}, id: 'x'.repeat(65) }],
@@ -85,6 +91,8 @@ describe('realtime message schemas (AsyncAPI) agree with the DTOs the server val
       { type: 'list_subscriptions' },
       { type: 'set_options', data: { batch_ms: 0 } },
       { type: 'set_options', data: {} },
+      { type: 'set_options', data: { portfolio_min_change_bps: 0, portfolio_max_interval: 0, portfolio_positions: false } },
+      { type: 'set_options', data: { portfolio_min_change_bps: 10000, portfolio_max_interval: 3600 } },
       { type: 'subscribe_asset', data: { symbol: 'BRK.B' }, id: 9, timestamp: '2026-01-15T10:30:00Z' },
     ] as const) {
       expect(checkSchema(message, clientEnvelopeSchema(message.type))).toEqual([]);

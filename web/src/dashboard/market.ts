@@ -1,8 +1,9 @@
-import type { AssetUpdateData, RealtimeClient } from '../../../client';
+import type { AssetUpdateData, MarketState, RealtimeClient } from '../../../client';
 import { RealtimeError } from '../../../client';
 import { FrameBatcher } from '../shared/raf';
 
 type BatchListener = (batch: Map<string, AssetUpdateData>) => void;
+type MarketStateListener = (symbols: string[], state: MarketState) => void;
 
 /**
  * The page's view of the market: which symbols each part of the page needs
@@ -14,6 +15,7 @@ export class Market {
   readonly quotes = new Map<string, AssetUpdateData>();
   private readonly owners = new Map<string, Set<string>>();
   private readonly listeners = new Set<BatchListener>();
+  private readonly stateListeners = new Set<MarketStateListener>();
   private readonly batcher = new FrameBatcher<string, AssetUpdateData>((batch) => {
     for (const fn of this.listeners) fn(batch);
   });
@@ -26,6 +28,19 @@ export class Market {
       this.quotes.set(u.symbol, u);
       this.batcher.push(u.symbol, u);
     });
+    // A market closed or reopened: the cards say so even when no price follows.
+    client.on('status', (s) => {
+      for (const symbol of s.symbols) {
+        const q = this.quotes.get(symbol);
+        if (q) this.quotes.set(symbol, { ...q, market_state: s.market_state });
+      }
+      for (const fn of this.stateListeners) fn(s.symbols, s.market_state);
+    });
+  }
+
+  onMarketState(fn: MarketStateListener): () => void {
+    this.stateListeners.add(fn);
+    return () => this.stateListeners.delete(fn);
   }
 
   onUpdates(fn: BatchListener): () => void {

@@ -1,4 +1,4 @@
-import type { AssetJson, AssetUpdateData } from '../../../client';
+import type { AssetJson, AssetUpdateData, MarketState } from '../../../client';
 import { normaliseSymbol, RealtimeError } from '../../../client';
 import { history } from '../shared/api';
 import { flash, h, notify, setText } from '../shared/dom';
@@ -10,12 +10,20 @@ export const WATCHLIST_KEY = 'rm.watchlist.v1';
 /** A new visitor's watchlist: the guide's AAPL, GOOGL, MSFT and one or two of every other kind. */
 export const DEFAULT_WATCHLIST = ['AAPL', 'GOOGL', 'MSFT', 'SPY', 'BTC-USD', 'ETH-USD', 'EURUSD', 'VFIAX'];
 const MAX_WATCHED = 40;
+/** What a card's market badge says in each market state. */
+export const MARKET_STATE_LABELS: Record<MarketState, string> = {
+  open: 'market open',
+  closed: 'market closed',
+  pre: 'pre-market',
+  post: 'after hours',
+};
 
 interface Card {
   symbol: string;
   root: HTMLElement;
   name: HTMLElement;
   type: HTMLElement;
+  market: HTMLElement;
   price: HTMLElement;
   change: HTMLElement;
   pct: HTMLElement;
@@ -60,6 +68,12 @@ export class Watchlist {
   ) {
     this.symbols = loadWatchlist();
     market.onUpdates((batch) => this.apply(batch));
+    market.onMarketState((symbols, state) => {
+      for (const s of symbols) {
+        const card = this.cards.get(s);
+        if (card) this.renderMarket(card, state);
+      }
+    });
   }
 
   get list(): string[] {
@@ -160,19 +174,20 @@ export class Watchlist {
     const volume = h('b', { class: 'volume num' }, '—');
     const name = h('span', { class: 'name' }, '');
     const type = h('span', { class: 'badge type' }, '');
+    const marketState = h('span', { class: 'badge market', 'data-testid': 'market-state' }, '');
     const chartEl = h('div', { class: 'q-chart', 'aria-hidden': 'true' });
     const remove = h('button', { class: 'icon-btn remove', type: 'button', title: `Remove ${symbol}`, 'aria-label': `Remove ${symbol}` }, '×');
     const root = h(
       'article',
       { class: 'quote', 'data-symbol': symbol, 'data-testid': 'quote' },
-      h('div', { class: 'q-head' }, h('span', { class: 'sym' }, symbol), name, type, remove),
+      h('div', { class: 'q-head' }, h('span', { class: 'sym' }, symbol), name, type, marketState, remove),
       h('div', { class: 'q-main' }, price, h('span', { class: 'chg' }, change, pct)),
       chartEl,
       h('div', { class: 'q-stats' }, h('span', {}, 'H ', high), h('span', {}, 'L ', low), h('span', {}, 'Vol ', volume)),
     );
     remove.addEventListener('click', () => this.remove(symbol));
     this.container.append(root);
-    const card: Card = { symbol, root, name, type, price, change, pct, high, low, volume, chart: new Sparkline(chartEl) };
+    const card: Card = { symbol, root, name, type, market: marketState, price, change, pct, high, low, volume, chart: new Sparkline(chartEl) };
     this.cards.set(symbol, card);
     this.fillMeta(card);
     this.updateCount();
@@ -217,6 +232,15 @@ export class Watchlist {
     setText(card.low, formatPrice(u.low, type));
     setText(card.volume, formatVolume(u.volume));
     card.root.dataset.seq = String(u.seq);
+    this.renderMarket(card, u.market_state);
     card.chart.push(u.price, u.as_of, u.previous_close);
+  }
+
+  /** The card's market badge ("market closed", ...); nothing for a server that does not send market_state. */
+  private renderMarket(card: Card, state: MarketState | undefined): void {
+    const label = state ? MARKET_STATE_LABELS[state] : undefined;
+    setText(card.market, label ?? '');
+    if (label) card.market.dataset.state = state;
+    else delete card.market.dataset.state;
   }
 }
