@@ -9,9 +9,14 @@
 import { SESSION_COOKIE } from '../auth/session.service';
 import { CLIENT_MESSAGE_TYPES, ClientMessageType, ClientReplyMap } from './protocol/client-messages';
 import { BATCH_MS_MAX, BATCH_MS_MIN } from './protocol/client-messages.dto';
-import { CloseCode, ERROR_CODES, RefusalCode } from './protocol/error-codes';
+import { CloseCode, DISCONNECT_CODES, ERROR_CODES, RefusalCode } from './protocol/error-codes';
 import { CLIENT_MESSAGE_EXAMPLES, SERVER_MESSAGE_EXAMPLES } from './protocol/message-examples';
-import { CLIENT_MESSAGE_DESCRIPTIONS, ERROR_CODE_DESCRIPTIONS, SERVER_MESSAGE_DESCRIPTIONS } from './protocol/message-descriptions';
+import {
+  CLIENT_MESSAGE_DESCRIPTIONS,
+  DISCONNECT_CODE_DESCRIPTIONS,
+  ERROR_CODE_DESCRIPTIONS,
+  SERVER_MESSAGE_DESCRIPTIONS,
+} from './protocol/message-descriptions';
 import { clientEnvelopeSchema, serverEnvelopeSchema } from './protocol/message-schemas';
 import { SERVER_MESSAGE_TYPES, ServerLimits, ServerMessageType } from './protocol/server-messages';
 import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './transports/wire-frames';
@@ -57,7 +62,12 @@ const ref = (path: string) => ({ $ref: path });
 const channelMessage = (t: Transport, type: string) => ref(`#/channels/${t}/messages/${type}`);
 
 function errorCodeTable(): string {
-  return ['| code | when |', '|---|---|', ...ERROR_CODES.map((c) => `| \`${c}\` | ${ERROR_CODE_DESCRIPTIONS[c]} |`)].join('\n');
+  return [
+    '| code | when |',
+    '|---|---|',
+    ...ERROR_CODES.map((c) => `| \`${c}\` | ${ERROR_CODE_DESCRIPTIONS[c]} |`),
+    ...DISCONNECT_CODES.map((c) => `| \`${c}\` | ${DISCONNECT_CODE_DESCRIPTIONS[c]} |`),
+  ].join('\n');
 }
 
 function limitsText(ctx: AsyncApiContext): string {

@@ -2,7 +2,7 @@ import { Parser } from '@asyncapi/parser';
 import { MarketClock } from '../../src/assets/market-clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_MESSAGE_TYPES } from '../../src/realtime/protocol/client-messages';
-import { ERROR_CODES } from '../../src/realtime/protocol/error-codes';
+import { DISCONNECT_CODES, ERROR_CODES } from '../../src/realtime/protocol/error-codes';
 import { CLIENT_MESSAGE_DESCRIPTIONS, SERVER_MESSAGE_DESCRIPTIONS } from '../../src/realtime/protocol/message-descriptions';
 import { SERVER_MESSAGE_TYPES } from '../../src/realtime/protocol/server-messages';
 import { startTestApp, TestApp } from '../support/app';
@@ -335,8 +335,9 @@ describe('machine-readable API documents', () => {
 
     it('lists every error code, and the connection message', () => {
       const error = asyncapi.components.messages.error;
-      expect(error.payload.properties.data.properties.code.enum).toEqual([...ERROR_CODES]);
-      for (const code of ERROR_CODES) expect(error.description).toContain(`\`${code}\``);
+      // Socket.IO also sends the disconnect codes in the `error` event before it disconnects.
+      expect(error.payload.properties.data.properties.code.enum).toEqual([...ERROR_CODES, ...DISCONNECT_CODES]);
+      for (const code of [...ERROR_CODES, ...DISCONNECT_CODES]) expect(error.description).toContain(`\`${code}\``);
       const connection = asyncapi.components.messages.connection;
       expect(sorted(connection.payload.properties.data.required)).toEqual(
         sorted([
@@ -391,6 +392,20 @@ describe('machine-readable API documents', () => {
         for (const m of received) expect(checkSchema(m, messages[m.type].payload), `${m.type}: ${JSON.stringify(m)}`).toEqual([]);
       } finally {
         t.app.get(MarketClock).pin(null);
+        await probe.close();
+      }
+    });
+
+    it('describes the error event Socket.IO sends before it disconnects (PROTOCOL_ERRORS)', async () => {
+      const probe = await IoProbe.open(t.url);
+      try {
+        await probe.next('connection');
+        // WS_MAX_PROTOCOL_ERRORS (20) invalid messages within a minute: the error event, then the disconnect.
+        for (let i = 0; i < 20; i++) probe.send('no_such_type', {}, i);
+        const last = await probe.next('error', (m) => m.data.code === 'PROTOCOL_ERRORS');
+        expect(checkSchema(last, asyncapi.components.messages.error.payload), JSON.stringify(last)).toEqual([]);
+        expect((await probe.closed).reason).toBe('io server disconnect');
+      } finally {
         await probe.close();
       }
     });

@@ -61,3 +61,17 @@ export const RefusalCode = {
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const;
 export type RefusalCode = (typeof RefusalCode)[keyof typeof RefusalCode];
+
+/**
+ * Socket.IO has no close codes: before the server disconnects a socket for one of these
+ * reasons it sends an `error` event whose `data.code` is the reason (on the raw endpoint, the
+ * prefix of the 1008 close reason): an idle connection, too many invalid messages, or a
+ * handshake that lost the race for its user's last connection slot.
+ */
+export const DisconnectCode = {
+  IDLE_TIMEOUT: 'IDLE_TIMEOUT',
+  PROTOCOL_ERRORS: 'PROTOCOL_ERRORS',
+  CONNECTION_LIMIT: 'CONNECTION_LIMIT',
+} as const;
+export type DisconnectCode = (typeof DisconnectCode)[keyof typeof DisconnectCode];
+export const DISCONNECT_CODES: readonly DisconnectCode[] = Object.values(DisconnectCode);

@@ -1,5 +1,5 @@
 import type { ClientMessageType } from './client-messages';
-import type { ErrorCode } from './error-codes';
+import type { DisconnectCode, ErrorCode } from './error-codes';
 import type { ServerMessageType } from './server-messages';
 
 /** One line per message type, served by GET /realtime/websocket-info/. */
@@ -40,4 +40,11 @@ export const ERROR_CODE_DESCRIPTIONS: Record<ErrorCode, string> = {
   RATE_LIMITED: 'Too many messages: wait `retry_after` seconds (persistent abuse closes the connection with 1008)',
   INTERNAL: 'A server-side failure (details are logged, not sent); the connection stays usable',
   SERVICE_UNAVAILABLE: 'The database did not answer in time or cannot be reached: nothing of the request was applied; try again shortly',
+};
+
+/** The codes of Socket.IO `error` events sent just before the server disconnects (the raw endpoint closes with 1008 and the same reason). */
+export const DISCONNECT_CODE_DESCRIPTIONS: Record<DisconnectCode, string> = {
+  IDLE_TIMEOUT: 'Socket.IO only, then a disconnect: no valid message and no subscription within WS_IDLE_TIMEOUT seconds of connecting',
+  PROTOCOL_ERRORS: 'Socket.IO only, then a disconnect: WS_MAX_PROTOCOL_ERRORS invalid messages within a minute',
+  CONNECTION_LIMIT: 'Socket.IO only, then a disconnect: a handshake lost the race for its user’s last connection slot (MAX_CONNECTIONS_PER_USER)',
 };

@@ -24,7 +24,7 @@ import {
   PORTFOLIO_MIN_CHANGE_BPS_MAX,
   SYMBOL_PATTERN,
 } from './client-messages.dto';
-import { ERROR_CODES } from './error-codes';
+import { DISCONNECT_CODES, ERROR_CODES } from './error-codes';
 import type { ServerMessage, ServerMessageMap, ServerMessageType } from './server-messages';
 
 // ---- the type a schema accepts (the subset of JSON Schema used below) ------
@@ -374,7 +374,12 @@ export const SERVER_DATA_SCHEMAS = {
     required: ['code', 'message', 'request_type', 'id'],
     additionalProperties: false,
     properties: {
-      code: { type: 'string', enum: ERROR_CODES, description: 'Stable error code (see the message description for each)' },
+      code: {
+        type: 'string',
+        enum: [...ERROR_CODES, ...DISCONNECT_CODES],
+        description:
+          'Stable error code (see the message description for each); IDLE_TIMEOUT, PROTOCOL_ERRORS and CONNECTION_LIMIT only on Socket.IO, just before a disconnect',
+      },
       message: { type: 'string' },
       request_type: { type: ['string', 'null'], description: 'The `type` of the message that failed (null when it could not be read)' },
       id: { ...MESSAGE_ID, type: ['string', 'integer', 'null'], description: 'The failed message’s `id`, or null' },

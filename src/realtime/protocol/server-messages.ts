@@ -3,7 +3,7 @@
  * WebSocket frames and Socket.IO events carry the same envelope). Plain types
  * and constants only, so a browser bundle can `import type` this file.
  */
-import type { ErrorCode } from './error-codes';
+import type { DisconnectCode, ErrorCode } from './error-codes';
 import type { MessageId } from './client-messages';
 
 export interface SubscriptionsData {
@@ -163,7 +163,8 @@ export interface PortfolioPositionData {
 }
 
 export interface ErrorData {
-  code: ErrorCode;
+  /** An ErrorCode; on Socket.IO also a DisconnectCode, in the `error` event sent just before the server disconnects. */
+  code: ErrorCode | DisconnectCode;
   message: string;
   /** The `type` of the message that failed (null when it could not be read). */
   request_type: string | null;
