@@ -1,6 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
@@ -14,6 +13,7 @@ import { createTestDatabase } from '../support/database';
 import { api, createPortfolio, loginAs } from '../support/realtime-fixtures';
 import { Envelope, openProbe, Probe, WsProbe } from '../support/realtime-probes';
 import { poll } from '../support/poll';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * A stalled PostgreSQL (frozen process, black-holed network) must not stall the
@@ -35,86 +35,6 @@ const AUTH_MS = 1000;
 const QUERY_MS = STATEMENT_MS + 1000;
 /** Scheduling noise on a shared machine. */
 const SLACK_MS = 1500;
-
-/** Loopback TCP proxy that can black-hole its traffic. */
-class StallProxy {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  /** Held while frozen, in order: chunks, or null for "the other side ended". */
-  private readonly held = new Map<Socket, (Buffer | null)[]>();
-  private frozen = false;
-  port = 0;
-
-  constructor(private readonly targetPort: number) {
-    this.server = createServer((client) => this.accept(client));
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const addr = this.server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : 0;
-    return this.port;
-  }
-
-  get isFrozen(): boolean {
-    return this.frozen;
-  }
-
-  get openSockets(): number {
-    return this.sockets.size;
-  }
-
-  freeze(): void {
-    this.frozen = true;
-  }
-
-  /** Delivers everything held back, in order, and forwards again. */
-  thaw(): void {
-    this.frozen = false;
-    for (const [to, queue] of [...this.held]) {
-      this.held.delete(to);
-      for (const item of queue) {
-        if (item === null) to.end();
-        else if (!to.destroyed) to.write(item);
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(client: Socket): void {
-    const upstream = connect(this.targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('error', () => undefined);
-      s.once('close', () => this.sockets.delete(s));
-    }
-    this.forward(client, upstream);
-    this.forward(upstream, client);
-  }
-
-  private forward(from: Socket, to: Socket): void {
-    const pass = (item: Buffer | null) => {
-      if (this.frozen || this.held.has(to)) {
-        const q = this.held.get(to) ?? [];
-        q.push(item);
-        this.held.set(to, q);
-        return;
-      }
-      if (item === null) to.end();
-      else if (!to.destroyed) to.write(item);
-    };
-    from.on('data', (chunk: Buffer) => pass(chunk));
-    from.once('end', () => pass(null));
-    from.once('close', () => pass(null));
-  }
-}
 
 /** Log lines (warn and error) by context, recorded instead of printed. */
 class LogRecorder implements LoggerService {
@@ -216,7 +136,7 @@ function replyTo(p: Probe, id: string, timeoutMs: number): Promise<Envelope> {
 
 describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
   let t: TestApp;
-  let proxy: StallProxy;
+  let proxy: TcpProxy;
   let dropDb: () => Promise<void>;
   const logs = new LogRecorder();
   let alice: { cookie: string; userId: number };
@@ -235,7 +155,7 @@ describe('a stalled PostgreSQL (frozen proxy) is bounded everywhere', () => {
     expect(['127.0.0.1', 'localhost', '[::1]']).toContain(admin.hostname);
     const db = await createTestDatabase('rmstall');
     dropDb = db.drop;
-    proxy = new StallProxy(Number(admin.port || 5432));
+    proxy = new TcpProxy(Number(admin.port || 5432));
     const port = await proxy.listen();
     const viaProxy = new URL(db.url);
     viaProxy.hostname = '127.0.0.1';

@@ -10,7 +10,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * - `cut()`: the server is gone. Every open connection is reset and new ones are closed at
  *   once (the client sees ECONNRESET / "Connection terminated"), until `restore()`.
  *
- * The same idea as the proxy of db-stall.e2e-spec.ts, shared here for other tests.
+ * Used by the database-stall and probe tests.
  */
 export class TcpProxy {
   private readonly server: Server;
@@ -44,6 +44,10 @@ export class TcpProxy {
     u.hostname = '127.0.0.1';
     u.port = String(this.port);
     return u.toString();
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen;
   }
 
   get openSockets(): number {
