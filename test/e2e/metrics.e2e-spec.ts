@@ -420,7 +420,8 @@ describe('metrics: the price-feed process listener (FEED_METRICS_PORT)', { timeo
     expect((await fetch(`${url}/other`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
     const text = await poll('a committed batch in the feed metrics', async () => {
       const body = await scrape(url, { authorization: `Bearer ${TOKEN}` });
-      return value(body, 'price_feed_batches_total', { outcome: 'committed' }) > 0 && body;
+      // The batch counter and the duration histogram are updated at two points of one run: wait for both.
+      return value(body, 'price_feed_batches_total', { outcome: 'committed' }) > 0 && value(body, 'price_feed_batch_duration_seconds_count') > 0 && body;
     });
     expect(value(text, 'price_feed_batch_duration_seconds_count')).toBeGreaterThan(0);
     expect(value(text, 'realtime_dependency_up', { dependency: 'postgres' })).toBe(1);
