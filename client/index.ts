@@ -13,5 +13,14 @@ export type * from './api-types';
 export { applyPositions } from './portfolio-positions';
 export type * from './protocol';
 export { socketIoTransport, type SocketIoTransportOptions } from './socketio.transport';
+export {
+  sseStreamUrl,
+  sseTransport,
+  type EventSourceFactory,
+  type EventSourceLike,
+  type FetchLike,
+  type SseSelection,
+  type SseTransportOptions,
+} from './sse.transport';
 export type { Transport, TransportCloseInfo, TransportEvents, TransportFactory, TransportKind } from './transport';
 export { webSocketTransport, type WebSocketFactory, type WebSocketLike } from './websocket.transport';

@@ -1,16 +1,20 @@
 import { SYMBOL_PATTERN } from '../src/realtime/protocol/symbol';
 import { backoffDelay, resolveBackoff, type BackoffOptions } from './backoff';
 import type {
+  AssetUpdateData,
   ClientMessageMap,
   ClientMessageType,
   ConnectionData,
   ConnectionOptions,
   OptionsData,
+  PongData,
+  PortfolioUpdateData,
   ServerMessage,
   ServerMessageMap,
   ServerMessageType,
 } from './protocol';
 import { socketIoTransport } from './socketio.transport';
+import { sseTransport, type EventSourceFactory, type FetchLike, type SseSelection } from './sse.transport';
 import type { Transport, TransportCloseInfo, TransportFactory, TransportKind } from './transport';
 import { webSocketTransport, type WebSocketFactory } from './websocket.transport';
 
@@ -49,8 +53,22 @@ export interface Frame {
 }
 
 export interface RealtimeClientOptions {
-  /** `websocket` (raw, `/ws/realtime/`) or `socketio` (namespace `/realtime`). Default `websocket`. */
+  /**
+   * `websocket` (raw, `/ws/realtime/`), `socketio` (namespace `/realtime`) or `sse` (Server-Sent
+   * Events at `/realtime/sse` plus POSTed messages, for networks that refuse WebSocket). Default `websocket`.
+   */
   transport?: TransportKind;
+  /**
+   * Falls back to `sse` when the WebSocket (or Socket.IO) transport failed this many attempts in a
+   * row (`true`: 3), and stays on it. Default: no fallback.
+   */
+  sseFallback?: boolean | number;
+  /** SSE stream path (default `/realtime/sse`). */
+  ssePath?: string;
+  /** How to open an EventSource (default: the global EventSource). In Node: a factory that sends the cookie and Origin. */
+  createEventSource?: EventSourceFactory;
+  /** How SSE POSTs its messages (default: the global fetch). */
+  fetch?: FetchLike;
   /** The server's HTTP base URL, e.g. `http://localhost:8000`. Default: the page's origin in a browser. */
   baseUrl?: string;
   /** Raw WebSocket path (default `/ws/realtime/`). */
@@ -58,7 +76,7 @@ export interface RealtimeClientOptions {
   /** Socket.IO namespace (default `/realtime`) and Engine.IO path (default `/socket.io`). */
   socketIoNamespace?: string;
   socketIoPath?: string;
-  /** Socket.IO handshake headers in Node (e.g. the session cookie). For raw WebSocket in Node use `createWebSocket`. */
+  /** Socket.IO handshake headers in Node (e.g. the session cookie), and SSE POST headers. For raw WebSocket in Node use `createWebSocket`. */
   headers?: Record<string, string>;
   /** How to open a raw WebSocket (default: the global WebSocket). In Node < 22: `(url) => new WebSocket(url, {headers})` from `ws`. */
   createWebSocket?: WebSocketFactory;
@@ -150,7 +168,11 @@ const now = () => (g.performance ? g.performance.now() : Date.now());
  * The project's realtime client: one API over raw WebSocket and Socket.IO,
  * typed from the protocol's server-message map. It remembers what you
  * subscribed to and, after any drop, reconnects with exponential backoff and
- * jitter and subscribes everything again (the server then sends fresh snapshots).
+ * jitter and subscribes everything again, resuming each symbol from the last update
+ * it passed on (`since`): the server replays what was missed, in order, or sends a
+ * fresh snapshot when it cannot (`subscribed.recovered[symbol] === false`: refetch
+ * anything you derived). Listeners never get a repeated update or an older price.
+ * A pong whose `last_seq` is ahead of what arrived resumes the symbols concerned.
  *
  * ```ts
  * const client = new RealtimeClient({ baseUrl: 'http://localhost:8000' });
@@ -162,7 +184,16 @@ const now = () => (g.performance ? g.performance.now() : Date.now());
  */
 export class RealtimeClient {
   readonly transportKind: TransportKind;
-  private readonly factory: TransportFactory;
+  private factory: TransportFactory;
+  /** The transport in use: `transportKind`, or `sse` after a fallback (see `sseFallback`). */
+  private activeKind: TransportKind;
+  /** With `sseFallback`: failed attempts in a row after which the client moves to SSE, and how it opens SSE. */
+  private readonly fallbackAfter: number;
+  private readonly sseFallbackFactory?: TransportFactory;
+  /** SSE: the topics the current attempt put in its URL (subscribed by the stream itself, not sent again on connect). */
+  private sseInUrl: { assets: Set<string>; portfolios: Set<number> } | null = null;
+  /** SSE: the last attempt failed before it connected (a topic in the URL may be refused): the next one subscribes by message. */
+  private sseBare = false;
   private readonly backoff: BackoffOptions | false;
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
@@ -186,6 +217,10 @@ export class RealtimeClient {
   private readonly pending = new Map<string, Pending>();
   private readonly assets = new Set<string>();
   private readonly portfolios = new Set<number>();
+  /** The newest update shown per symbol (seq and as_of): a resume starts there, and nothing older or repeated is passed on. */
+  private readonly lastAsset = new Map<string, { seq: number; asOf: string }>();
+  /** The seq of the last portfolio_update passed on per portfolio, within the current connection (portfolio seqs are per server instance). */
+  private readonly lastPortfolio = new Map<number, number>();
   /** Delivery options set with setOptions(): sent again, before the subscriptions, after every (re)connect. */
   private options: ConnectionOptions = {};
 
@@ -213,12 +248,20 @@ export class RealtimeClient {
     this.anyListeners = new Listeners(this.listenerError);
     this.stateListeners = new Listeners(this.listenerError);
     this.frameListeners = new Listeners(this.listenerError);
-    this.factory = options.transportFactory ?? RealtimeClient.defaultFactory(this.transportKind, options);
+    const selection = () => this.sseSelection();
+    this.factory = options.transportFactory ?? RealtimeClient.defaultFactory(this.transportKind, options, selection);
+    this.activeKind = this.transportKind;
+    const after = options.sseFallback === true ? 3 : typeof options.sseFallback === 'number' ? options.sseFallback : 0;
+    this.fallbackAfter = this.transportKind === 'sse' ? 0 : after;
+    if (this.fallbackAfter > 0) this.sseFallbackFactory = RealtimeClient.defaultFactory('sse', options, selection);
   }
 
-  private static defaultFactory(kind: TransportKind, o: RealtimeClientOptions): TransportFactory {
+  private static defaultFactory(kind: TransportKind, o: RealtimeClientOptions, selection: () => SseSelection): TransportFactory {
     const base = (o.baseUrl ?? g.location?.origin ?? '').replace(/\/+$/, '');
     if (!base) throw new Error('RealtimeClient needs `baseUrl` outside a browser page');
+    if (kind === 'sse') {
+      return sseTransport(base + (o.ssePath ?? '/realtime/sse'), { createEventSource: o.createEventSource, fetch: o.fetch, headers: o.headers, selection });
+    }
     if (kind === 'socketio') {
       return socketIoTransport(base + (o.socketIoNamespace ?? '/realtime'), { headers: o.headers, path: o.socketIoPath, timeoutMs: o.connectTimeoutMs });
     }
@@ -230,6 +273,11 @@ export class RealtimeClient {
 
   get state(): ConnectionState {
     return this.currentState;
+  }
+
+  /** The transport in use: the configured one, or `sse` once the client fell back to it (`sseFallback`). */
+  get activeTransport(): TransportKind {
+    return this.activeKind;
   }
 
   /** The server's `connection` data of the current connection (null when not connected). */
@@ -321,6 +369,11 @@ export class RealtimeClient {
   }
 
   private open(state: 'connecting' | 'reconnecting', reason?: string): void {
+    if (this.sseFallbackFactory && this.activeKind !== 'sse' && this.attempt >= this.fallbackAfter) {
+      // WebSocket failed `sseFallback` times in a row (a proxy that refuses upgrades, say): Server-Sent Events from now on.
+      this.activeKind = 'sse';
+      this.factory = this.sseFallbackFactory;
+    }
     const gen = ++this.generation;
     this.info = null;
     this.setState(state, { reason });
@@ -357,6 +410,9 @@ export class RealtimeClient {
   }
 
   private handleClose(info: TransportCloseInfo): void {
+    // An SSE attempt refused before it connected (a topic of its URL unknown, deleted, or not allowed any more):
+    // the next one alternates with a bare stream, whose subscribes by message forget what the server refuses.
+    if (this.activeKind === 'sse' && this.info === null) this.sseBare = !this.sseBare;
     this.detach(new RealtimeError('DISCONNECTED', `connection closed: ${info.reason}`));
     if (this.wanted && info.reason.startsWith('IDLE_TIMEOUT') && this.assets.size === 0 && this.portfolios.size === 0) {
       // The server closes connections that neither subscribe nor send anything (WS_IDLE_TIMEOUT):
@@ -431,16 +487,68 @@ export class RealtimeClient {
         }
       }
     }
+    if (env.type === 'asset_update' && !this.isNewAsset(env.data as AssetUpdateData)) return;
+    if (env.type === 'portfolio_update' && !this.isNewPortfolio(env.data as PortfolioUpdateData)) return;
+    if (env.type === 'subscribed') this.noteRecovery(env.data as { recovered?: { assets?: Record<string, boolean> } });
+    if (env.type === 'pong') this.checkLastSeqs((env.data as Partial<PongData>).last_seq);
     this.typed.get(env.type)?.emit(env.data, env);
     if (env.type === 'asset_updates') {
       // Batched frames (opt-in via set_options) reach asset_update handlers one update at a time too.
       const single = this.typed.get('asset_update');
       const updates = (env.data as { updates?: unknown }).updates;
-      if (single && Array.isArray(updates)) {
-        for (const u of updates) single.emit(u, { type: 'asset_update', data: u, timestamp: env.timestamp } as ServerMessage);
+      if (Array.isArray(updates)) {
+        for (const u of updates) {
+          if (!this.isNewAsset(u as AssetUpdateData)) continue;
+          single?.emit(u, { type: 'asset_update', data: u, timestamp: env.timestamp } as ServerMessage);
+        }
       }
     }
     this.anyListeners.emit(env);
+  }
+
+  /**
+   * Whether an asset update is newer than the last one passed on for its symbol (and records it):
+   * a replayed update already seen, or an older price, is dropped, so listeners never see a
+   * duplicate or a price going backwards after a reconnect.
+   */
+  private isNewAsset(u: AssetUpdateData | undefined): boolean {
+    if (!u || typeof u.symbol !== 'string' || typeof u.seq !== 'number') return true;
+    const last = this.lastAsset.get(u.symbol);
+    if (last && u.seq <= last.seq && u.as_of <= last.asOf) return false;
+    if (last && u.as_of < last.asOf) return false;
+    this.lastAsset.set(u.symbol, { seq: u.seq, asOf: u.as_of });
+    return true;
+  }
+
+  private isNewPortfolio(u: PortfolioUpdateData | undefined): boolean {
+    if (!u || typeof u.portfolio_id !== 'number' || typeof u.seq !== 'number') return true;
+    const last = this.lastPortfolio.get(u.portfolio_id);
+    // A resume's snapshot replaces whatever came before it; otherwise seqs only go up within a connection.
+    if (!u.snapshot && last !== undefined && u.seq <= last) return false;
+    this.lastPortfolio.set(u.portfolio_id, u.seq);
+    return true;
+  }
+
+  /** `subscribed` of a resume: a symbol not recovered gets a fresh snapshot next, whatever its seq (the server may have been reset). */
+  private noteRecovery(data: { recovered?: { assets?: Record<string, boolean> } } | undefined): void {
+    const assets = data?.recovered?.assets;
+    if (!assets || typeof assets !== 'object') return;
+    for (const [symbol, ok] of Object.entries(assets)) {
+      if (ok === false) this.lastAsset.delete(symbol);
+    }
+  }
+
+  /** A pong listing a newer seq than the last update seen for a symbol: something went missing, resume it. */
+  private checkLastSeqs(lastSeq: PongData['last_seq'] | undefined): void {
+    const assets = lastSeq?.assets;
+    if (!assets || typeof assets !== 'object' || this.currentState !== 'connected') return;
+    const since: Record<string, number> = {};
+    for (const [symbol, seq] of Object.entries(assets)) {
+      const seen = this.lastAsset.get(symbol);
+      if (seen && typeof seq === 'number' && seq > seen.seq && this.assets.has(symbol)) since[symbol] = seen.seq;
+    }
+    const symbols = Object.keys(since);
+    if (symbols.length > 0) this.request('subscribe_asset', { symbols, since }).catch(() => undefined);
   }
 
   private handleConnected(data: ConnectionData): void {
@@ -448,6 +556,7 @@ export class RealtimeClient {
     clearTimeout(this.retryTimer);
     this.attempt = 0;
     this.info = data;
+    this.sseBare = false;
     this.setState('connected', { connection: data });
     if (this.keepAliveMs > 0) {
       const gen = this.generation;
@@ -471,12 +580,21 @@ export class RealtimeClient {
       // Before the subscribes (the server handles a connection's messages in order): their snapshots follow the options.
       this.request('set_options', { ...this.options }).catch(() => undefined);
     }
-    if (this.assets.size > 0) {
+    // Over SSE, the topics in the stream's URL are subscribed (and resumed) by the stream itself.
+    const inUrl = this.transport?.kind === 'sse' ? this.sseInUrl : null;
+    const assets = [...this.assets].filter((s) => !inUrl?.assets.has(s));
+    if (assets.length > 0) {
       // Failures reach on('error') listeners; refused symbols are forgotten by sendAssetSubscription.
-      this.sendAssetSubscription([...this.assets]).catch(() => undefined);
+      // Each symbol resumes from the last update seen (the server replays what was missed, or says it cannot).
+      this.sendAssetSubscription(assets, true).catch(() => undefined);
     }
+    // Portfolio seqs are numbered by each server instance: the resume's fresh update (snapshot: true) starts them again.
+    const resumed = new Map(this.lastPortfolio);
+    this.lastPortfolio.clear();
     for (const id of this.portfolios) {
-      this.request('subscribe_portfolio', { portfolio_id: id }).catch((err: unknown) => {
+      if (inUrl?.portfolios.has(id)) continue;
+      const since = resumed.get(id);
+      this.request('subscribe_portfolio', since === undefined ? { portfolio_id: id } : { portfolio_id: id, since_seq: since }).catch((err: unknown) => {
         // A portfolio the server refuses for good (not found, not logged in any more) is not retried.
         if (err instanceof RealtimeError && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) this.portfolios.delete(id);
       });
@@ -489,9 +607,9 @@ export class RealtimeClient {
    * or by halving the batch: a few messages, not one per symbol), forgotten,
    * the rest subscribed, and UNKNOWN_SYMBOL is thrown with `data.symbols`.
    */
-  private async sendAssetSubscription(list: string[]): Promise<ServerMessage> {
+  private async sendAssetSubscription(list: string[], resume = false): Promise<ServerMessage> {
     try {
-      return await this.request('subscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
+      return await this.request('subscribe_asset', resume ? this.resumeSelection(list) : list.length === 1 ? { symbol: list[0] } : { symbols: list });
     } catch (err) {
       if (!(err instanceof RealtimeError) || err.code !== 'UNKNOWN_SYMBOL') throw err;
       const unknown = list.length === 1 ? list : await this.findUnknown(list, err);
@@ -501,6 +619,34 @@ export class RealtimeClient {
         symbols: unknown,
       });
     }
+  }
+
+  /**
+   * What an SSE attempt puts in its URL: every remembered topic, and where each symbol stopped
+   * (the stream's event id format, `SYMBOL:seq,...`, sent as `last_event_id`); nothing after an
+   * attempt that was refused (see handleClose).
+   */
+  private sseSelection(): SseSelection {
+    const assets = this.sseBare ? [] : [...this.assets];
+    const portfolios = this.sseBare ? [] : [...this.portfolios];
+    this.sseInUrl = { assets: new Set(assets), portfolios: new Set(portfolios) };
+    const sel = assets.length > 0 ? this.resumeSelection(assets) : {};
+    const since = sel.since ?? (sel.symbol !== undefined && sel.since_seq !== undefined ? { [sel.symbol]: sel.since_seq } : {});
+    const cursor = Object.entries(since)
+      .map(([s, seq]) => `${s}:${seq}`)
+      .join(',');
+    return cursor ? { assets, portfolios, lastEventId: cursor } : { assets, portfolios };
+  }
+
+  /** `subscribe_asset` data for `list`, with where each symbol stopped (the last seq seen) for those seen before. */
+  private resumeSelection(list: string[]): ClientMessageMap['subscribe_asset'] {
+    const since: Record<string, number> = {};
+    for (const s of list) {
+      const last = this.lastAsset.get(s);
+      if (last) since[s] = last.seq;
+    }
+    if (Object.keys(since).length === 0) return list.length === 1 ? { symbol: list[0] } : { symbols: list };
+    return list.length === 1 ? { symbol: list[0], since_seq: since[list[0]] } : { symbols: list, since };
   }
 
   private async findUnknown(list: string[], err: RealtimeError): Promise<string[]> {
@@ -607,7 +753,10 @@ export class RealtimeClient {
   async unsubscribeAssets(symbols: string | string[]): Promise<ServerMessage | null> {
     const list = [...new Set((Array.isArray(symbols) ? symbols : [symbols]).map(normaliseSymbol))];
     if (list.length === 0) return null;
-    for (const s of list) this.assets.delete(s);
+    for (const s of list) {
+      this.assets.delete(s);
+      this.lastAsset.delete(s);
+    }
     if (this.currentState !== 'connected') return null;
     return this.request('unsubscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
   }
@@ -628,6 +777,7 @@ export class RealtimeClient {
 
   async unsubscribePortfolio(portfolioId: number): Promise<ServerMessage | null> {
     this.portfolios.delete(portfolioId);
+    this.lastPortfolio.delete(portfolioId);
     if (this.currentState !== 'connected') return null;
     return this.request('unsubscribe_portfolio', { portfolio_id: portfolioId });
   }

@@ -3,7 +3,7 @@
  * transport per attempt and owns every retry decision; transports never
  * reconnect by themselves.
  */
-export type TransportKind = 'websocket' | 'socketio';
+export type TransportKind = 'websocket' | 'socketio' | 'sse';
 
 export interface TransportCloseInfo {
   /** WebSocket close code when known (1000 normal, 1006 abnormal, 1008 policy, ...). */
@@ -25,8 +25,8 @@ export interface Transport {
   /** Sends one envelope; returns the frame text exactly as sent (for logs). */
   send(envelope: { type: string } & Record<string, unknown>): string;
   /**
-   * Sends text as typed by a person. Raw WebSocket sends it verbatim (even
-   * malformed JSON, to see the server's error); Socket.IO needs an event name,
+   * Sends text as typed by a person. Raw WebSocket and SSE (a POST) send it verbatim
+   * (even malformed JSON, to see the server's error); Socket.IO needs an event name,
    * so the text must be a JSON object with a string `type`.
    */
   sendRaw(text: string): void;

@@ -204,6 +204,15 @@ export function renderReport(results) {
     );
     lines.push('');
   }
+  if (results.history) {
+    const h = results.history;
+    lines.push('### Resume history (REALTIME_HISTORY_SIZE updates per symbol, held by every API instance)');
+    lines.push('');
+    lines.push(
+      `${fmt(h.symbols)} symbols x ${h.capacity} updates: ${fmt(Math.round(h.heapBytes / 1048576))} MiB of heap, ${fmt(h.bytesPerEntry)} B per update, ${fmt(Math.round(h.bytesPerSymbol / 1024))} KiB per symbol.`,
+    );
+    lines.push('');
+  }
   if (results.startup?.warm) {
     const s = results.startup;
     lines.push(`### Start-up to serving (GET /health = 200), embedded PostgreSQL`);

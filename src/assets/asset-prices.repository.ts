@@ -26,6 +26,8 @@ export interface AssetQuoteRow {
   volume: string | null;
   last_updated: Date | null;
   source: string | null;
+  /** bigint, as the driver returns it (a decimal string); absent from the valuation's reads. */
+  price_seq?: string;
 }
 
 /**
@@ -61,7 +63,7 @@ export class AssetPricesRepository {
   /** Stored quotes of those of these symbols that have a price, in no particular order. */
   latestQuotes(symbols: readonly string[]): Promise<AssetQuoteRow[]> {
     return this.db.query(
-      `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source
+      `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source, price_seq
            FROM assets WHERE symbol = ANY($1::text[]) AND current_price IS NOT NULL`,
       [symbols],
     ) as Promise<AssetQuoteRow[]>;

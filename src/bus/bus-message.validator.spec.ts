@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SYMBOL_PATTERN } from '../assets/catalog/catalog';
-import { BUS_FUTURE_TOLERANCE_MS, checkBusMessage, checkTick, MAX_TICKS_PER_MESSAGE } from './bus-message.validator';
+import { BUS_FUTURE_TOLERANCE_MS, BUS_TOPICS, checkBusMessage, checkTick, MAX_FEED_STATUS_SYMBOLS, MAX_TICKS_PER_MESSAGE } from './bus-message.validator';
 import type { PriceTick } from './bus.messages';
 import { FUTURE_TOLERANCE_MS } from '../price-feed/validation/quote-validator';
 
@@ -194,5 +194,96 @@ describe('checkBusMessage', () => {
     const ms = performance.now() - started;
     expect(r.ok && r.message.ticks.length).toBe(5000);
     expect(ms).toBeLessThan(500); // typically a few ms
+  });
+});
+
+describe('checkBusMessage: feed.status', () => {
+  const status = (quiet: unknown[], extra: Record<string, unknown> = {}) => ({ quiet, at: NOW, origin: 'feed:host:1', ...extra });
+  const down = (extra: Record<string, unknown> = {}) => ({
+    symbols: ['AAPL', 'MSFT'],
+    reason: 'vendor_unavailable',
+    vendor: 'yahoo',
+    since: NOW - 5_000,
+    ...extra,
+  });
+  const stale = (extra: Record<string, unknown> = {}) => ({ symbols: ['VFIAX'], reason: 'no_quotes', vendor: null, since: NOW - 90_000, ...extra });
+  const reasonOf = (v: unknown) => {
+    const r = checkBusMessage('feed.status', v, NOW);
+    return r.ok ? 'ok' : r.reason;
+  };
+
+  it('is a bus topic', () => {
+    expect(BUS_TOPICS).toContain('feed.status');
+  });
+
+  it('accepts what the feed publishes (an empty set too), rebuilt from the checked fields only', () => {
+    expect(checkBusMessage('feed.status', status([down(), stale()]), NOW)).toEqual({ ok: true, message: status([down(), stale()]) });
+    expect(checkBusMessage('feed.status', status([]), NOW)).toEqual({ ok: true, message: status([]) });
+    const extra = checkBusMessage('feed.status', JSON.parse(JSON.stringify({ ...status([{ ...down(), extra: 1 }]), extra: 'x' })), NOW);
+    expect(extra).toEqual({ ok: true, message: status([down()]) });
+    if (extra.ok) {
+      expect(Object.keys(extra.message).sort()).toEqual(['at', 'origin', 'quiet']);
+      expect(Object.keys(extra.message.quiet[0]).sort()).toEqual(['reason', 'since', 'symbols', 'vendor']);
+    }
+    for (const v of [
+      status([down({ vendor: 'alphavantage' })]),
+      status([down({ vendor: 'my-vendor_2' })]),
+      status([stale({ symbols: ['BTC-USD', 'EURUSD=X', 'BRK.B'] })]),
+      status([down({ since: 0 })], { at: NOW + BUS_FUTURE_TOLERANCE_MS }),
+      status([stale({ vendor: 'yahoo' })]), // a vendor named for no_quotes is allowed (null is what the feed sends)
+    ]) {
+      expect(reasonOf(v), JSON.stringify(v)).toBe('ok');
+    }
+  });
+
+  it('drops wrong shapes, unknown reasons, bad vendor names, repeated symbols and impossible times', () => {
+    const cases: [unknown, string][] = [
+      [null, 'invalid'],
+      ['x', 'invalid'],
+      [[], 'invalid'],
+      [{}, 'invalid'],
+      [{ quiet: 'AAPL', at: NOW, origin: 'x' }, 'invalid'],
+      [status([], { at: 'now' }), 'invalid'],
+      [status([], { at: Number.NaN }), 'invalid'],
+      [status([], { at: -1 }), 'invalid'],
+      [status([], { at: 1e300 }), 'future_timestamp'],
+      [status([], { at: NOW + BUS_FUTURE_TOLERANCE_MS + 1 }), 'future_timestamp'],
+      [status([], { origin: 7 }), 'invalid'],
+      [status([], { origin: 'o'.repeat(300) }), 'invalid'],
+      [status([null]), 'invalid'],
+      [status(['AAPL']), 'invalid'],
+      [status([down({ symbols: 'AAPL' })]), 'invalid'],
+      [status([down({ symbols: [] })]), 'invalid'],
+      [status([down({ symbols: [42] })]), 'invalid'],
+      [status([down({ symbols: ['aapl'] })]), 'bad_symbol'],
+      [status([down({ symbols: ['<script>'] })]), 'bad_symbol'],
+      [status([down({ symbols: ['A'.repeat(33)] })]), 'bad_symbol'],
+      [status([down({ symbols: ['AAPL', 'AAPL'] })]), 'invalid'],
+      [status([down(), stale({ symbols: ['MSFT'] })]), 'invalid'],
+      [status([down({ reason: 'market_closed' })]), 'invalid'],
+      [status([down({ reason: 'vendor_recovered' })]), 'invalid'],
+      [status([down({ reason: undefined })]), 'invalid'],
+      [status([down({ vendor: null })]), 'invalid'], // vendor_unavailable names its vendor
+      [status([down({ vendor: '' })]), 'invalid'],
+      [status([down({ vendor: 'Yahoo' })]), 'invalid'],
+      [status([down({ vendor: 'yahoo\nINFO forged log line' })]), 'invalid'],
+      [status([down({ vendor: 'v'.repeat(51) })]), 'invalid'],
+      [status([down({ vendor: 7 })]), 'invalid'],
+      [status([down({ since: 'yesterday' })]), 'invalid'],
+      [status([down({ since: -5 })]), 'invalid'],
+      [status([down({ since: Number.POSITIVE_INFINITY })]), 'invalid'],
+      [status([down({ since: 8.64e15 + 1 })]), 'future_timestamp'],
+      [status([down({ since: undefined })]), 'invalid'],
+    ];
+    for (const [v, want] of cases) expect(reasonOf(v), JSON.stringify(v)?.slice(0, 120)).toBe(want);
+  });
+
+  it('holds at most MAX_FEED_STATUS_SYMBOLS symbols, over all groups', () => {
+    const symbols = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+    expect(MAX_FEED_STATUS_SYMBOLS).toBe(MAX_TICKS_PER_MESSAGE);
+    const half = MAX_FEED_STATUS_SYMBOLS / 2;
+    expect(reasonOf(status([down({ symbols: symbols(half, 'A') }), stale({ symbols: symbols(half, 'B') })]))).toBe('ok');
+    expect(reasonOf(status([down({ symbols: symbols(half, 'A') }), stale({ symbols: symbols(half + 1, 'B') })]))).toBe('too_many_ticks');
+    expect(reasonOf(status(new Array(MAX_FEED_STATUS_SYMBOLS + 1).fill(0)))).toBe('too_many_ticks');
   });
 });

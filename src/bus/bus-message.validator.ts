@@ -1,6 +1,6 @@
 import { SYMBOL_PATTERN } from '../assets/catalog/catalog';
 import { D } from '../common/decimal';
-import type { BusMessages, BusTopic, PriceTick } from './bus.messages';
+import type { BusMessages, BusTopic, FeedQuietGroup, PriceTick } from './bus.messages';
 
 /**
  * Schema checks of bus messages on receipt (RedisBus, after the signature): handlers get
@@ -25,12 +25,12 @@ export type BusDropReason =
   | 'not_json'
   /** Not an object of the topic's shape: a field missing or of the wrong type or range. */
   | 'invalid'
-  /** More than MAX_TICKS_PER_MESSAGE ticks. */
+  /** More than MAX_TICKS_PER_MESSAGE ticks, or more than MAX_FEED_STATUS_SYMBOLS symbols in a `feed.status`. */
   | 'too_many_ticks'
   // Ticks:
   /** Not an object, or a field missing, of the wrong type, or not a plain decimal string. */
   | 'malformed'
-  /** A symbol that does not match the catalog's syntax. */
+  /** A symbol that does not match the catalog's syntax (a tick's, or one of a `feed.status`). */
   | 'bad_symbol'
   /** NaN or Infinity. */
   | 'not_finite'
@@ -40,7 +40,7 @@ export type BusDropReason =
   | 'out_of_range'
   /** as_of not an ISO 8601 time. */
   | 'bad_timestamp'
-  /** as_of later than now + BUS_FUTURE_TOLERANCE_MS. */
+  /** as_of (or a `feed.status` time) later than now + BUS_FUTURE_TOLERANCE_MS. */
   | 'future_timestamp';
 
 /** Largest message (characters of the envelope) looked at. Redis's own pub/sub output limit is 32 MB. */
@@ -57,6 +57,11 @@ export const BUS_FUTURE_TOLERANCE_MS = 30_000;
 const MAX_SOURCE = 50;
 const MAX_ORIGIN = 256;
 const MAX_SESSION_ID = 256;
+/** Most symbols (over all groups) in one `feed.status`: as many as a price batch may hold. */
+export const MAX_FEED_STATUS_SYMBOLS = MAX_TICKS_PER_MESSAGE;
+/** A provider name as PRICE_PROVIDERS spells it (yahoo, alphavantage, coingecko, ...). */
+const VENDOR_NAME = /^[a-z][a-z0-9_-]{0,49}$/;
+const FEED_QUIET_REASONS: ReadonlySet<unknown> = new Set(['vendor_unavailable', 'no_quotes']);
 const INT32_MAX = 0x7fffffff;
 
 /** Fast path: what PostgreSQL's numeric prints once trimmed, "0" to 16 integer digits and up to 8 decimals. */
@@ -156,7 +161,10 @@ export function checkTick(t: unknown, now: number = Date.now()): TickCheck {
     if (at > now + BUS_FUTURE_TOLERANCE_MS) throw new Bad('future_timestamp');
     const source = t.source;
     if (typeof source !== 'string' || source.length === 0 || source.length > MAX_SOURCE || !PRINTABLE.test(source)) throw new Bad('malformed');
-    return { ok: true, tick: { symbol, price, previous_close, high, low, volume, as_of, source } };
+    const seq = t.seq;
+    if (seq === undefined) return { ok: true, tick: { symbol, price, previous_close, high, low, volume, as_of, source } };
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) throw new Bad('malformed');
+    return { ok: true, tick: { symbol, price, previous_close, high, low, volume, as_of, source, seq } };
   } catch (err) {
     if (err instanceof Bad) return { ok: false, reason: err.reason };
     return { ok: false, reason: 'malformed' };
@@ -196,6 +204,52 @@ function checkSession(v: unknown): MessageCheck<'session.ended'> {
   return { ok: true, message: { session_id: id, user_id: v.user_id } };
 }
 
+/** A time in ms since the epoch that Date can print, not in the future beyond BUS_FUTURE_TOLERANCE_MS. */
+function epochMs(v: unknown, now: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Bad('invalid');
+  if (v > now + BUS_FUTURE_TOLERANCE_MS) throw new Bad('future_timestamp');
+  return v;
+}
+
+/**
+ * `feed.status`: the feed's whole quiet set. Every symbol of catalog syntax and listed once, at most
+ * MAX_FEED_STATUS_SYMBOLS of them; reasons and vendor names from the known set; times that a Date can
+ * hold and not in the future. Anything wrong drops the whole message (a partial set would say "live"
+ * for the symbols left out).
+ */
+function checkFeedStatus(v: unknown, now: number): MessageCheck<'feed.status'> {
+  try {
+    if (!isRecord(v) || !Array.isArray(v.quiet)) throw new Bad('invalid');
+    const origin = v.origin;
+    if (typeof origin !== 'string' || origin.length > MAX_ORIGIN) throw new Bad('invalid');
+    const at = epochMs(v.at, now);
+    if (v.quiet.length > MAX_FEED_STATUS_SYMBOLS) throw new Bad('too_many_ticks');
+    const seen = new Set<string>();
+    const quiet: FeedQuietGroup[] = [];
+    for (const g of v.quiet as unknown[]) {
+      if (!isRecord(g) || !Array.isArray(g.symbols) || g.symbols.length === 0 || !FEED_QUIET_REASONS.has(g.reason)) throw new Bad('invalid');
+      const reason = g.reason as FeedQuietGroup['reason'];
+      const vendor = g.vendor;
+      if (vendor !== null && (typeof vendor !== 'string' || !VENDOR_NAME.test(vendor))) throw new Bad('invalid');
+      if (reason === 'vendor_unavailable' && vendor === null) throw new Bad('invalid');
+      const since = epochMs(g.since, now);
+      if (seen.size + g.symbols.length > MAX_FEED_STATUS_SYMBOLS) throw new Bad('too_many_ticks');
+      const symbols: string[] = [];
+      for (const s of g.symbols as unknown[]) {
+        if (typeof s !== 'string') throw new Bad('invalid');
+        if (!SYMBOL_PATTERN.test(s)) throw new Bad('bad_symbol');
+        if (seen.has(s)) throw new Bad('invalid');
+        seen.add(s);
+        symbols.push(s);
+      }
+      quiet.push({ symbols, reason, vendor, since });
+    }
+    return { ok: true, message: { quiet, at, origin } };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Bad ? err.reason : 'invalid' };
+  }
+}
+
 /** Checks a parsed message body against its topic's schema. */
 export function checkBusMessage<K extends BusTopic>(topic: K, value: unknown, now: number = Date.now()): MessageCheck<K> {
   switch (topic) {
@@ -205,10 +259,12 @@ export function checkBusMessage<K extends BusTopic>(topic: K, value: unknown, no
       return checkPortfolio(value) as MessageCheck<K>;
     case 'session.ended':
       return checkSession(value) as MessageCheck<K>;
+    case 'feed.status':
+      return checkFeedStatus(value, now) as MessageCheck<K>;
     default:
       return { ok: false, reason: 'invalid' };
   }
 }
 
 /** The topics a bus carries (anything else on the prefix is not ours). */
-export const BUS_TOPICS: readonly BusTopic[] = ['prices.committed', 'portfolio.changed', 'session.ended'];
+export const BUS_TOPICS: readonly BusTopic[] = ['prices.committed', 'portfolio.changed', 'session.ended', 'feed.status'];

@@ -199,6 +199,8 @@ export interface WebSocketInfo {
     path: string;
     authentication: 'session-based';
     socketio: { url: string; namespace: string; path: string };
+    /** The Server-Sent Events fallback: the stream (GET) and where its client messages are POSTed. */
+    sse: { url: string; path: string; messages_path: string };
     /** Seconds between server heartbeats. */
     heartbeat_interval: number;
     /** Seconds of silence after which the server drops the peer. */
@@ -215,7 +217,7 @@ export interface WebSocketInfo {
 export interface InstanceSummary {
   id: string;
   connections: number;
-  connections_by_transport: { websocket: number; socketio: number };
+  connections_by_transport: { websocket: number; socketio: number; sse: number };
   authenticated_users: number;
   last_seen: IsoDateTime;
   /** True for the instance that answered the request. */
@@ -232,7 +234,7 @@ export interface GlobalStats {
   asset_subscriptions: number;
   distinct_assets: number;
   distinct_portfolios: number;
-  connections_by_transport: { websocket: number; socketio: number };
+  connections_by_transport: { websocket: number; socketio: number; sse: number };
   conflated_connections: number;
   instances: InstanceSummary[];
 }

@@ -135,6 +135,8 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) MAX_CONNECTIONS_PER_USER: number = 5;
   /** With REDIS_URL: seconds after its last heartbeat (sent every third of this) that an API instance counts as gone; its connections then stop counting toward MAX_CONNECTIONS_PER_USER and /realtime/status/. */
   @IsInt() @Min(3) @Max(300) CLUSTER_INSTANCE_TTL: number = 15;
+  /** Recent updates kept per symbol in each API instance's memory, for clients that resume after a reconnect (`since_seq`); 0 turns replay off. About 0.24 KB per update: 64 updates × 10,000 symbols ≈ 150 MB (`npm run bench`, docs/performance.md). */
+  @IsInt() @Min(0) @Max(10000) REALTIME_HISTORY_SIZE: number = 64;
   /** Asset and portfolio subscriptions allowed per socket. */
   @IsInt() @Min(1) MAX_SUBSCRIPTIONS_PER_CONNECTION: number = 50;
   /** Inbound messages (ping frames included) per second per connection, sustained. */
@@ -203,6 +205,10 @@ export class EnvironmentVariables {
   @IsInt() @Min(1) VENDOR_BREAKER_THRESHOLD: number = 5;
   /** Milliseconds an open circuit breaker waits before a trial request. */
   @IsInt() @Min(10) VENDOR_BREAKER_COOLDOWN_MS: number = 30000;
+  /** Feed cycles in a row in which no provider quoted a symbol before the feed calls it quiet (`status` reason `no_quotes` to its subscribers, until a quote arrives). A symbol whose whole provider chain has its circuit breaker open is quiet at once (`vendor_unavailable`). */
+  @IsInt() @Min(1) @Max(1000) FEED_STALE_CYCLES: number = 3;
+  /** Seconds between repeats of the feed's quiet set on the Redis bus (`feed.status`), so an API instance started during an outage learns it; also the longest an instance that missed a change keeps the old state. */
+  @IsInt() @Min(1) @Max(3600) FEED_STATUS_REPEAT_SECONDS: number = 30;
   /** Days of daily ('1d') history the feed backfills for assets that have none (at start-up and by the nightly job); 0 turns it off. */
   @IsInt() @Min(0) @Max(3650) PRICE_BACKFILL_DAYS: number = 30;
   /** POST /api/realtime/force_price_update/ calls allowed per user per minute. */

@@ -10,9 +10,10 @@ import { isDbUnavailableError } from './db-errors';
 import { InitialSchema1764100000000 } from './migrations/1764100000000-initial-schema';
 import { AssetsHotUpdates1764200000000 } from './migrations/1764200000000-assets-hot-updates';
 import { PriceHistoryNoAssetFk1764300000000 } from './migrations/1764300000000-price-history-no-asset-fk';
+import { AssetsPriceSeq1764400000000 } from './migrations/1764400000000-assets-price-seq';
 
 const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position];
-export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates1764200000000, PriceHistoryNoAssetFk1764300000000];
+export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates1764200000000, PriceHistoryNoAssetFk1764300000000, AssetsPriceSeq1764400000000];
 
 /**
  * The one DataSource options object: used by Nest (DatabaseModule), by the

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { FeedLeaderLock } from './feed/feed-leader.lock';
+import { FeedStatusTracker } from './feed/feed-status.tracker';
 import { FEED_RUN_OPTIONS, FeedRunOptions, PriceFeedScheduler } from './feed/price-feed.scheduler';
 import { ForceUpdateController } from './force-update/force-update.controller';
 import { ForceUpdateService } from './force-update/force-update.service';
@@ -15,7 +16,7 @@ import { PriceFeedCoreModule } from './price-feed-core.module';
 @Module({
   imports: [ScheduleModule.forRoot(), PriceFeedCoreModule],
   controllers: [ForceUpdateController],
-  providers: [FeedLeaderLock, PriceFeedScheduler, ForceUpdateService],
+  providers: [FeedLeaderLock, FeedStatusTracker, PriceFeedScheduler, ForceUpdateService],
   exports: [PriceFeedCoreModule, PriceFeedScheduler],
 })
 export class PriceFeedModule {

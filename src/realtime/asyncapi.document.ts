@@ -1,6 +1,7 @@
 /**
- * The AsyncAPI 3.0.0 document of the realtime protocol, for both transports
- * (raw WebSocket /ws/realtime/ and the Socket.IO namespace /realtime), built
+ * The AsyncAPI 3.0.0 document of the realtime protocol, for its transports
+ * (raw WebSocket /ws/realtime/, the Socket.IO namespace /realtime, and the
+ * Server-Sent Events fallback /realtime/sse with its POSTed messages), built
  * from what the server itself uses: the message type lists, their one-line
  * descriptions, the reply map, the error codes and the JSON schemas checked at
  * compile time against the protocol types (protocol/message-schemas.ts).
@@ -19,7 +20,7 @@ import {
 } from './protocol/message-descriptions';
 import { clientEnvelopeSchema, serverEnvelopeSchema } from './protocol/message-schemas';
 import { SERVER_MESSAGE_TYPES, ServerLimits, ServerMessageType } from './protocol/server-messages';
-import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './transports/wire-frames';
+import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH, SSE_MESSAGES_PATH, SSE_PATH } from './transports/wire-frames';
 
 export const ASYNCAPI_VERSION = '3.0.0';
 export const RAW_WS_ADDRESS = '/ws/realtime/';
@@ -59,7 +60,7 @@ const SNAPSHOTS: Partial<Record<ClientMessageType, string>> = {
 };
 
 const ref = (path: string) => ({ $ref: path });
-const channelMessage = (t: Transport, type: string) => ref(`#/channels/${t}/messages/${type}`);
+const channelMessage = (t: Transport | 'sse' | 'sse_messages', type: string) => ref(`#/channels/${t}/messages/${type}`);
 
 function errorCodeTable(): string {
   return [
@@ -159,6 +160,28 @@ export function buildAsyncApiDocument(ctx: AsyncApiContext): Record<string, unkn
       servers: [ref('#/servers/socketio')],
       messages: channelMessages,
     },
+    sse: {
+      address: SSE_PATH,
+      title: 'Server-Sent Events stream (fallback)',
+      description: [
+        `For clients behind proxies that refuse WebSocket: \`GET ${SSE_PATH}?symbols=AAPL,MSFT&portfolios=3\` (both optional comma lists) answers \`text/event-stream\`, first \`retry: 3000\`, then one event per server message: \`event: <type>\` and \`data: <the envelope JSON, as the raw WebSocket sends it>\`.`,
+        'First `connection` (with `sse_token`, the secret of POSTed messages), then one `subscribed` for the query’s topics, their snapshots, then live updates; a `: keep-alive` comment every heartbeat.',
+        'Every `asset_update` (and batched `asset_updates`) carries `id: AAPL:123,MSFT:456`, the last seq sent per symbol on the stream: a reconnect with it as `Last-Event-ID` (or `?last_event_id=`) resumes those symbols like a `subscribe_asset` with `since` (`subscribed.recovered`).',
+        'Refusals are HTTP errors before the stream starts: 400 invalid query or unknown symbols, 401 portfolios without a session, 403 origin, 404 a portfolio that is not yours, 429 over the per-user limit, 503. Named events: listen with `addEventListener(type)`; a server `error` event is a MessageEvent with `data` (the connection’s own error event has none).',
+        limitsText(ctx),
+      ].join('\n\n'),
+      servers: [ref('#/servers/sse')],
+      messages: Object.fromEntries(SERVER_MESSAGE_TYPES.map((type) => [type, ref(`#/components/messages/${type}`)])),
+    },
+    sse_messages: {
+      address: SSE_MESSAGES_PATH,
+      title: 'Client messages of an SSE stream',
+      description:
+        'One client envelope per `POST`, body as `text/plain` or `application/json`, header `X-SSE-Token: <sse_token>`; validated exactly like a WebSocket frame. Answers 202 (queued); the reply or error comes on the stream with the same `id`. 403 wrong token, 404 no such stream on this instance (open a new stream), 413 larger than the payload limit.',
+      parameters: { connection_id: { description: 'The `connection_id` of the stream’s `connection` event' } },
+      servers: [ref('#/servers/sse')],
+      messages: Object.fromEntries(CLIENT_MESSAGE_TYPES.map((type) => [type, ref(`#/components/messages/${type}`)])),
+    },
   };
 
   const operations: Record<string, unknown> = {};
@@ -187,6 +210,29 @@ export function buildAsyncApiDocument(ctx: AsyncApiContext): Record<string, unkn
     }
   }
 
+  const sseChannel = ref('#/channels/sse');
+  for (const type of CLIENT_MESSAGE_TYPES) {
+    operations[`sse_receive_${type}`] = {
+      action: 'receive',
+      channel: ref('#/channels/sse_messages'),
+      title: `${type} (sse)`,
+      summary: CLIENT_MESSAGE_DESCRIPTIONS[type],
+      messages: [channelMessage('sse_messages', type)],
+      reply: { channel: sseChannel, messages: [channelMessage('sse', CLIENT_REPLIES[type]), channelMessage('sse', 'error')] },
+      security: [ref('#/components/securitySchemes/sseToken')],
+    };
+  }
+  for (const type of SERVER_MESSAGE_TYPES) {
+    operations[`sse_send_${type}`] = {
+      action: 'send',
+      channel: sseChannel,
+      title: `${type} (sse)`,
+      summary: SERVER_MESSAGE_DESCRIPTIONS[type],
+      messages: [channelMessage('sse', type)],
+      ...(NEEDS_SESSION.has(type) ? { security: [ref('#/components/securitySchemes/session')] } : {}),
+    };
+  }
+
   return {
     asyncapi: ASYNCAPI_VERSION,
     id: 'urn:realtime-markets:realtime',
@@ -194,7 +240,7 @@ export function buildAsyncApiDocument(ctx: AsyncApiContext): Record<string, unkn
       title: 'Realtime Markets realtime protocol',
       version: ctx.version,
       description: [
-        'Live prices and portfolio values over two transports that share one hub and one typed JSON protocol: a raw WebSocket and a Socket.IO namespace.',
+        'Live prices and portfolio values over transports that share one hub and one typed JSON protocol: a raw WebSocket, a Socket.IO namespace, and a Server-Sent Events fallback (a stream, with client messages POSTed) for networks that refuse WebSocket.',
         `Asset subscriptions are open to anyone; portfolio subscriptions need the session cookie \`${SESSION_COOKIE}\` from \`POST /auth/login\` on the handshake, and ownership (someone else’s portfolio answers \`NOT_FOUND\`, like a missing one).`,
         'Replies may come in another order than the requests (a subscribe waiting on the database holds up nothing): match them by `id`.',
         'Generated from the server’s message map (src/realtime/protocol/). Prose reference: docs/protocol.md; the REST API: /api/docs (OpenAPI at /api/docs-json).',
@@ -216,6 +262,13 @@ export function buildAsyncApiDocument(ctx: AsyncApiContext): Record<string, unkn
         title: 'Socket.IO',
         description: `Socket.IO 4 (Engine.IO: HTTP long-polling upgraded to WebSocket) at path ${SOCKET_IO_PATH}; the protocol lives in the namespace ${SOCKET_IO_NAMESPACE}.`,
       },
+      sse: {
+        host: ctx.host,
+        protocol: ctx.secure ? 'https' : 'http',
+        pathname: SSE_PATH,
+        title: 'Server-Sent Events (fallback)',
+        description: `Plain HTTP: a text/event-stream at ${SSE_PATH} (server → client) and POST ${SSE_MESSAGES_PATH} (client → server).`,
+      },
     },
     channels,
     operations,
@@ -226,7 +279,13 @@ export function buildAsyncApiDocument(ctx: AsyncApiContext): Record<string, unkn
           type: 'httpApiKey',
           name: SESSION_COOKIE,
           in: 'cookie',
-          description: 'The REST session cookie (POST /auth/login), sent with the WebSocket upgrade or the Socket.IO handshake.',
+          description: 'The REST session cookie (POST /auth/login), sent with the WebSocket upgrade, the Socket.IO handshake or the SSE stream request.',
+        },
+        sseToken: {
+          type: 'httpApiKey',
+          name: 'X-SSE-Token',
+          in: 'header',
+          description: 'The `sse_token` of an SSE stream’s `connection` event: authorises the messages POSTed for that stream.',
         },
       },
     },

@@ -9,7 +9,7 @@ import { PriceFeedStatus } from '../price-feed/feed/price-feed-status.service';
 import { ClusterPresence } from './cluster/cluster-presence';
 import { ConnectionRegistry } from './hub/connection-registry';
 import { RealtimeHub } from './hub/realtime-hub.service';
-import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH } from './transports/wire-frames';
+import { SOCKET_IO_NAMESPACE, SOCKET_IO_PATH, SSE_MESSAGES_PATH, SSE_PATH } from './transports/wire-frames';
 
 export const RAW_WS_PATH = '/ws/realtime/';
 
@@ -46,6 +46,7 @@ export class RealtimeInfoService {
           namespace: SOCKET_IO_NAMESPACE,
           path: SOCKET_IO_PATH,
         },
+        sse: { url: `${view.secure ? 'https' : 'http'}://${view.host}${SSE_PATH}`, path: SSE_PATH, messages_path: SSE_MESSAGES_PATH },
         heartbeat_interval: this.config.HEARTBEAT_INTERVAL,
         connection_timeout: this.config.WEBSOCKET_TIMEOUT,
         limits: this.hub.limits,

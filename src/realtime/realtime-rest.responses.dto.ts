@@ -23,6 +23,7 @@ import { SERVER_MESSAGE_TYPES } from './protocol/server-messages';
 
 type ConnectionInfo = WebSocketInfo['connection_info'];
 type SocketIoInfo = ConnectionInfo['socketio'];
+type SseInfo = ConnectionInfo['sse'];
 type TransportCounts = GlobalStats['connections_by_transport'];
 type FeedCache = PriceFeedStatusSnapshot['cache'];
 type VendorState = PriceFeedStatusSnapshot['vendors'][string];
@@ -48,6 +49,17 @@ export class SocketIoInfoDto implements SocketIoInfo {
   @ApiProperty({ example: '/socket.io' }) path: string;
 }
 
+@ApiSchema({ name: 'SseInfo', description: 'The Server-Sent Events fallback (docs/protocol.md, "SSE fallback").' })
+export class SseInfoDto implements SseInfo {
+  @ApiProperty({ example: 'http://localhost:8000/realtime/sse', description: 'The event stream (GET; `?symbols=AAPL,MSFT&portfolios=3`).' }) url: string;
+  @ApiProperty({ example: '/realtime/sse' }) path: string;
+  @ApiProperty({
+    example: '/realtime/sse/{connection_id}/messages',
+    description: 'Client messages of a stream (POST, header `X-SSE-Token: <sse_token of its connection event>`).',
+  })
+  messages_path: string;
+}
+
 @ApiSchema({ name: 'ConnectionInfo' })
 export class ConnectionInfoDto implements ConnectionInfo {
   @ApiProperty({ enum: enumOf<ConnectionInfo['protocol']>({ ws: true, wss: true }), example: 'ws' }) protocol: 'ws' | 'wss';
@@ -55,6 +67,7 @@ export class ConnectionInfoDto implements ConnectionInfo {
   @ApiProperty({ example: '/ws/realtime/' }) path: string;
   @ApiProperty({ enum: ['session-based'], example: 'session-based' }) authentication: 'session-based';
   @ApiProperty({ type: () => SocketIoInfoDto }) socketio: SocketIoInfoDto;
+  @ApiProperty({ type: () => SseInfoDto }) sse: SseInfoDto;
   @int(25, 'Seconds between server heartbeats.') heartbeat_interval: number;
   @int(300, 'Seconds of silence after which the server drops the peer.') connection_timeout: number;
   @ApiProperty({ type: () => ServerLimitsDto }) limits: ServerLimitsDto;
@@ -90,6 +103,7 @@ export class WebSocketInfoDto implements WebSocketInfo {
 export class TransportCountsDto implements TransportCounts {
   @int(10) websocket: number;
   @int(5) socketio: number;
+  @int(1) sse: number;
 }
 
 @ApiSchema({ name: 'InstanceSummary', description: 'One API instance.' })
@@ -198,6 +212,7 @@ export class RealtimeHealthDto implements RealtimeHealthJson {
 export type _RealtimeRestDtosFit = [
   AssertTrue<StrictSame<ServerLimits, ServerLimitsDto>>,
   AssertTrue<StrictSame<SocketIoInfo, SocketIoInfoDto>>,
+  AssertTrue<StrictSame<SseInfo, SseInfoDto>>,
   AssertTrue<StrictSame<ConnectionInfo, ConnectionInfoDto>>,
   AssertTrue<StrictSame<WebSocketInfo, WebSocketInfoDto>>,
   AssertTrue<StrictSame<TransportCounts, TransportCountsDto>>,

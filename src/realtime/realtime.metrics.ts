@@ -61,7 +61,7 @@ function sum(read: (s: RealtimeMetricsSource) => number): number {
   return n;
 }
 
-const TRANSPORTS: readonly TransportKind[] = ['websocket', 'socketio'];
+const TRANSPORTS: readonly TransportKind[] = ['websocket', 'socketio', 'sse'];
 
 /** The `type` label of inbound messages: a client message type, else `unknown` (bounded cardinality). */
 const KNOWN_TYPES: ReadonlySet<string> = new Set(CLIENT_MESSAGE_TYPES);
@@ -92,7 +92,7 @@ export const realtimeMetrics = {
     'Open realtime connections on this instance, by transport and whether logged in',
     ['transport', 'authenticated'],
     function () {
-      const counts = { websocket: [0, 0], socketio: [0, 0] };
+      const counts = { websocket: [0, 0], socketio: [0, 0], sse: [0, 0] };
       for (const s of sources) for (const c of s.connections()) counts[c.kind][c.userId === null ? 0 : 1]++;
       for (const t of TRANSPORTS) {
         this.set({ transport: t, authenticated: 'false' }, counts[t][0]);

@@ -17,22 +17,27 @@ import { MarketStatusWatcher } from './hub/market-status.watcher';
 import { RealtimeHub } from './hub/realtime-hub.service';
 import { RequestLane } from './hub/request-lane';
 import { SubscriptionService } from './hub/subscription.service';
+import { VendorStatusBoard } from './hub/vendor-status.board';
+import { VendorStatusWatcher } from './hub/vendor-status.watcher';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeDocsController } from './realtime-docs.controller';
 import { RealtimeInfoService } from './realtime-info.service';
 import { HandshakeService } from './transports/handshake.service';
 import { RawWebSocketTransport } from './transports/raw-websocket.transport';
 import { SocketIoTransport } from './transports/socketio.transport';
+import { SseController } from './transports/sse.controller';
+import { SseTransport } from './transports/sse.transport';
 
 /**
- * Realtime hub, its gateway (one handler per client message type) and the two transports
- * (raw WebSocket at /ws/realtime/, Socket.IO namespace /realtime), plus the guide's REST views.
+ * Realtime hub, its gateway (one handler per client message type) and the transports
+ * (raw WebSocket at /ws/realtime/, Socket.IO namespace /realtime, the Server-Sent Events
+ * fallback at /realtime/sse with its controller), plus the guide's REST views.
  * Install RealtimeWsAdapter on the app (configureApp does): it serves both transports and
  * routes their messages to RealtimeGateway. See docs/architecture-realtime.md.
  */
 @Module({
   imports: [AuthModule, AssetsModule, PortfoliosModule, ValuationModule, PriceFeedModule],
-  controllers: [RealtimeController, RealtimeDocsController],
+  controllers: [RealtimeController, RealtimeDocsController, SseController],
   providers: [
     ConnectionRegistry,
     RealtimeHub,
@@ -48,9 +53,12 @@ import { SocketIoTransport } from './transports/socketio.transport';
     SubscriptionService,
     HeartbeatService,
     MarketStatusWatcher,
+    VendorStatusBoard,
+    VendorStatusWatcher,
     HandshakeService,
     RawWebSocketTransport,
     SocketIoTransport,
+    SseTransport,
     RealtimeGateway,
     RealtimeExceptionFilter,
     RealtimeInfoService,

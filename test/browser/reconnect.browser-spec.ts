@@ -1,5 +1,8 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { ConnectionRegistry } from '../../src/realtime/hub/connection-registry';
+import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
+import { CloseCode } from '../../src/realtime/protocol/error-codes';
 import { startTestApp } from '../support/app';
 import { LIVE_APP_ENV, poll, screenshot, useLiveBrowserApp } from './support/browser';
 import { observeFor } from '../support/poll';
@@ -10,6 +13,43 @@ describe('dashboard reconnect (real browser)', () => {
 
   const label = (page: Page) => page.getByTestId('connection-label').textContent();
   const price = (page: Page, symbol: string) => page.locator(`[data-testid="quote"][data-symbol="${symbol}"] .price`).textContent();
+
+  it('after a dropped connection it resumes where it stopped: every AAPL update once, in seq order, none missed', async () => {
+    const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const seqs: number[] = [];
+    const states: string[] = [];
+    await page.exposeFunction('recordSeq', (seq: number) => seqs.push(seq));
+    await page.exposeFunction('recordState', (s: string) => states.push(s));
+    await page.goto(`${ctx.app.url}/realtime/dashboard/`);
+    await poll('Live', async () => (await label(page)) === 'Live');
+    await page.evaluate(() => {
+      type W = {
+        realtime: { on(t: 'asset_update', fn: (u: { symbol: string; seq: number }) => void): void; onState(fn: (s: { state: string }) => void): void };
+        recordSeq(n: number): void;
+        recordState(s: string): void;
+      };
+      const w = globalThis as unknown as W;
+      w.realtime.on('asset_update', (u) => {
+        if (u.symbol === 'AAPL') w.recordSeq(u.seq);
+      });
+      w.realtime.onState((s) => w.recordState(s.state));
+    });
+    await poll('two AAPL updates', () => seqs.length >= 2, 15_000, 100);
+    const id = await page.evaluate(() => (globalThis as unknown as { realtime: { connection: { connection_id: string } } }).realtime.connection.connection_id);
+    const conn = [...ctx.app.app.get(ConnectionRegistry).all()].find((c) => c.id === id)!;
+    const before = seqs.length;
+    ctx.app.app.get(RealtimeHub).drop(conn, CloseCode.TRY_AGAIN_LATER, 'test: dropped');
+    await poll('reconnected', () => states.includes('reconnecting') && states.at(-1) === 'connected', 15_000, 100);
+    await poll('three AAPL updates after the drop', () => seqs.length >= before + 3, 15_000, 100);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i], `AAPL seqs ${seqs.join(',')}`).toBe(seqs[i - 1] + 1);
+    // The card shows the newest one (never an older price after a newer one).
+    await poll('the card to show the newest seq', async () => {
+      const shown = Number(await page.locator('[data-testid="quote"][data-symbol="AAPL"]').getAttribute('data-seq'));
+      return shown >= seqs.at(-1)! - 1 && shown <= Math.max(...seqs);
+    });
+    await context.close();
+  });
 
   it('shows reconnecting while the server is down, then reconnects, resubscribes and resumes live prices', async () => {
     const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RealtimeClient, RealtimeError, type AssetUpdateData, type PortfolioUpdateData, type StateChange, type WebSocketLike } from '../../client';
+import { ConnectionRegistry } from '../../src/realtime/hub/connection-registry';
+import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
+import { CloseCode } from '../../src/realtime/protocol/error-codes';
 import { startTestApp, type TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { observeFor, poll } from '../support/poll';
@@ -95,6 +98,28 @@ describe('typed client against the real server', () => {
         await observeFor(900, 'three feed intervals without an update');
         expect(updates.length).toBe(count);
         expect(client.subscriptions.assets).toEqual([]);
+      });
+
+      it('resumes after the server drops it: every update once, in seq order, none missed', async () => {
+        // A reconnect a second later: the feed (every 0.3 s) commits a few prices meanwhile.
+        const client = track(makeClient(app, transport, {}, { reconnect: { initialDelayMs: 1_000, maxDelayMs: 1_000, factor: 1, jitter: 0 } }));
+        const updates: AssetUpdateData[] = [];
+        client.on('asset_update', (u) => updates.push(u));
+        const replies: { recovered?: { assets: Record<string, boolean> } }[] = [];
+        client.on('subscribed', (d) => replies.push(d));
+        client.connect();
+        await poll('connected', () => client.state === 'connected');
+        await client.subscribeAssets('BTC-USD');
+        await poll('two updates', () => updates.length >= 2);
+        const id = client.connection!.connection_id;
+        const conn = [...app.app.get(ConnectionRegistry).all()].find((c) => c.id === id)!;
+        const before = updates.length;
+        app.app.get(RealtimeHub).drop(conn, CloseCode.TRY_AGAIN_LATER, 'test: dropped');
+        await poll('reconnected and resumed', () => replies.some((r) => r.recovered !== undefined), 10_000);
+        expect(replies.find((r) => r.recovered)!.recovered!.assets).toEqual({ 'BTC-USD': true });
+        await poll('three updates after the reconnect', () => updates.length >= before + 3, 10_000);
+        const seqs = updates.map((u) => u.seq);
+        for (let i = 1; i < seqs.length; i++) expect(seqs[i], `update ${i} of ${seqs.join(',')}`).toBe(seqs[i - 1] + 1);
       });
 
       it('refuses unknown and malformed symbols with typed errors and keeps the known ones', async () => {

@@ -11,6 +11,7 @@ import { metricSamples } from '../support/output-capture';
 import { observeFor, poll } from '../support/poll';
 import { createPortfolio, loginAs, publishTicks, tick } from '../support/realtime-fixtures';
 import { IoProbe, Probe, WsProbe } from '../support/realtime-probes';
+import { SseProbe } from '../support/sse-probe';
 import { FeedProcess, requireBuild } from '../unit/price-feed/support/feed-process';
 
 const REDIS_URL = inject('redisUrl');
@@ -117,7 +118,7 @@ describe('metrics: realtime service', () => {
 
   it('counts open connections by transport and login, and the accepted handshakes', async () => {
     const before = await scrape(t.url);
-    for (const transport of ['websocket', 'socketio']) {
+    for (const transport of ['websocket', 'socketio', 'sse']) {
       for (const authenticated of ['true', 'false']) expect(value(before, 'realtime_connections', { transport, authenticated })).toBe(0);
     }
     const alice = await loginAs(t, 'metrics-alice');
@@ -125,22 +126,27 @@ describe('metrics: realtime service', () => {
     const anonIo = await open(IoProbe.open(t.url));
     const authWs = await open(WsProbe.open(t.wsUrl, { cookie: alice.cookie, origin: t.url }));
     const authIo = await open(IoProbe.open(t.url, { cookie: alice.cookie, origin: t.url }));
+    const anonSse = await SseProbe.open(`${t.url}/realtime/sse`);
+    await anonSse.next('connection');
     const after = await scrape(t.url);
     expect(value(after, 'realtime_connections', { transport: 'websocket', authenticated: 'false' })).toBe(1);
     expect(value(after, 'realtime_connections', { transport: 'websocket', authenticated: 'true' })).toBe(1);
     expect(value(after, 'realtime_connections', { transport: 'socketio', authenticated: 'false' })).toBe(1);
     expect(value(after, 'realtime_connections', { transport: 'socketio', authenticated: 'true' })).toBe(1);
+    expect(value(after, 'realtime_connections', { transport: 'sse', authenticated: 'false' })).toBe(1);
+    const sseAccepted = { transport: 'sse', result: 'accepted' };
+    expect(value(after, 'realtime_handshakes_total', sseAccepted) - value(before, 'realtime_handshakes_total', sseAccepted)).toBe(1);
     for (const transport of ['websocket', 'socketio']) {
       const accepted = { transport, result: 'accepted' };
       expect(value(after, 'realtime_handshakes_total', accepted) - value(before, 'realtime_handshakes_total', accepted)).toBe(2);
     }
 
-    for (const p of [anonWs, anonIo, authWs, authIo]) await p.close();
+    for (const p of [anonWs, anonIo, authWs, authIo, anonSse]) await p.close();
     const closed = await poll('the connections gauge back to 0', async () => {
       const text = await scrape(t.url);
       return value(text, 'realtime_connections') === 0 && text;
     });
-    expect(metricSamples(closed, 'realtime_connections')).toHaveLength(4);
+    expect(metricSamples(closed, 'realtime_connections')).toHaveLength(6);
   });
 
   it('counts subscriptions by kind, and answered messages by type and outcome', async () => {

@@ -299,7 +299,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     ]);
     const rows = await sql<Record<string, string | Date | null>>(
       app.databaseUrl,
-      `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source FROM assets WHERE symbol = ANY($1) ORDER BY symbol`,
+      `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source, price_seq FROM assets WHERE symbol = ANY($1) ORDER BY symbol`,
       [['TICK1', 'TICK2', 'TICK3', 'TICK4', 'TICK5']],
     );
     const t0 = (v: unknown) => (v == null ? null : trimZeros(String(v)));
@@ -312,6 +312,7 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
       volume: t0(r.volume),
       as_of: new Date(r.last_updated as Date).toISOString(),
       source: r.source ?? 'unknown',
+      seq: Number(r.price_seq),
     }));
     expect([...res.committed].sort((a, b) => a.symbol.localeCompare(b.symbol))).toEqual(stored);
     expect(res.committed.find((c) => c.symbol === 'TICK3')).toMatchObject({
@@ -320,6 +321,27 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
       source: 'test',
     });
     expect(res.historyRows).toBe(7);
+  });
+
+  it('advances an asset’s seq once per committed price, never for an older quote, and publishes it', async () => {
+    await sql(app.databaseUrl, `INSERT INTO assets (symbol, name, asset_type) VALUES ('SEQA', 'Seq A', 'STOCK'), ('SEQB', 'Seq B', 'STOCK')`);
+    const t = Date.now() - 60_000;
+    const first = await writer.write([vq('SEQA', '10', new Date(t)), vq('SEQB', '20', new Date(t))]);
+    expect(first.committed.map((c) => [c.symbol, c.seq]).sort()).toEqual([
+      ['SEQA', 1],
+      ['SEQB', 1],
+    ]);
+    // Two quotes of SEQA in one batch: one stored price, one seq step.
+    const second = await writer.write([vq('SEQA', '11', new Date(t + 1000)), vq('SEQA', '12', new Date(t + 2000))]);
+    expect(second.committed.map((c) => [c.symbol, c.price, c.seq])).toEqual([['SEQA', '12', 2]]);
+    // Older than what is stored: nothing committed, the seq stays.
+    const older = await writer.write([vq('SEQA', '9', new Date(t + 500)), vq('SEQB', '21', new Date(t + 3000))]);
+    expect(older.committed.map((c) => [c.symbol, c.seq])).toEqual([['SEQB', 2]]);
+    const rows = await sql<{ symbol: string; price_seq: string }>(
+      app.databaseUrl,
+      `SELECT symbol, price_seq FROM assets WHERE symbol IN ('SEQA','SEQB') ORDER BY symbol`,
+    );
+    expect(rows.map((r) => Number(r.price_seq))).toEqual([2, 2]);
   });
 
   it('builds array parameters PostgreSQL reads back element for element (pgArray)', async () => {

@@ -155,8 +155,8 @@ describe('several API instances as one service (Redis)', { timeout: 120_000 }, (
         conflated_connections: 0,
       });
       const expected = [
-        { id: idA, connections: 1, connections_by_transport: { websocket: 1, socketio: 0 }, authenticated_users: 1, self: self === idA },
-        { id: idB, connections: 2, connections_by_transport: { websocket: 1, socketio: 1 }, authenticated_users: 1, self: self === idB },
+        { id: idA, connections: 1, connections_by_transport: { websocket: 1, socketio: 0, sse: 0 }, authenticated_users: 1, self: self === idA },
+        { id: idB, connections: 2, connections_by_transport: { websocket: 1, socketio: 1, sse: 0 }, authenticated_users: 1, self: self === idB },
       ].sort((x, y) => (x.id < y.id ? -1 : 1));
       expect(s.instances).toEqual(expected.map((e) => ({ ...e, last_seen: expect.any(String) })));
       for (const i of s.instances) expect(Date.now() - Date.parse(i.last_seen)).toBeLessThan(10_000);

@@ -122,6 +122,19 @@ describe('realtime: slow consumers', () => {
       expect((await p.next('pong', (m) => m.id === 'back', 10_000)).id).toBe('back');
     }
     await poll('conflation ends once drained', () => hub.stats().outbound.conflated_connections === 0);
+    // The skipped seqs are explained: a `status` (delayed, conflated) naming the symbols, then one when caught up.
+    for (const p of [slowWs, slowIo]) {
+      await poll(`${p.kind}: told it caught up`, () => p.inbox.received.some((m) => m.type === 'status' && m.data.reason === 'caught_up'));
+      const told = p.inbox.received.filter((m) => m.type === 'status' && (m.data.reason === 'conflated' || m.data.reason === 'caught_up'));
+      expect(told[0].data).toMatchObject({ state: 'delayed', reason: 'conflated', symbols: [...symbols].sort() });
+      expect(told.at(-1)!.data).toMatchObject({ state: 'live', reason: 'caught_up', symbols: [...symbols].sort() });
+      // The pong's last_seq is what arrived last, per symbol.
+      p.send('ping', {}, 'seqs');
+      const pong = await p.next('pong', (m) => m.id === 'seqs', 10_000);
+      const m = lastOf(p);
+      for (const sym of symbols) expect(pong.data.last_seq.assets[sym], sym).toBe(m.get(sym)!.at(-1)!.data.seq);
+    }
+    for (const p of [fastWs, fastIo]) expect(p.inbox.received.filter((m) => m.type === 'status' && m.data.reason === 'conflated')).toEqual([]);
     for (const p of all) await p.close();
   }, 90_000);
 });

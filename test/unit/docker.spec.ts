@@ -32,7 +32,7 @@ describe('docker/ deployment files', () => {
   it('nginx forwards the Host with its port and the scheme, on every location', () => {
     const conf = read('docker/nginx.conf');
     const locations = conf.split(/\n\s*location /).slice(1);
-    expect(locations.length).toBe(3);
+    expect(locations.length).toBe(4);
     for (const block of locations) {
       expect(block).toMatch(/proxy_set_header Host \$http_host;/);
       expect(block).toMatch(/proxy_set_header X-Forwarded-Host \$http_host;/);

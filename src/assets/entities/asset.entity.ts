@@ -7,6 +7,7 @@ export type AssetType = (typeof ASSET_TYPES)[number];
 @Entity({ name: 'assets' })
 @Check('ck_assets_asset_type', `asset_type IN ('STOCK','ETF','CRYPTO','FOREX','FUND','BOND')`)
 @Check('ck_assets_current_price', 'current_price IS NULL OR current_price > 0')
+@Check('ck_assets_price_seq', 'price_seq >= 0')
 export class Asset {
   @PrimaryGeneratedColumn({ type: 'integer' }) id: number;
 
@@ -38,6 +39,15 @@ export class Asset {
   lastUpdated: Date | null;
 
   @Column({ type: 'varchar', length: 50, nullable: true }) source: string | null;
+
+  /** The cluster-wide sequence of the current price: advanced by the batch writer with each newer price (the `seq` clients see). */
+  @Column({
+    name: 'price_seq',
+    type: 'bigint',
+    default: 0,
+    transformer: { to: (v: number | undefined) => v, from: (v: string | null) => (v == null ? 0 : Number(v)) },
+  })
+  priceSeq: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

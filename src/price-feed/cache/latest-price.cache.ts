@@ -178,6 +178,8 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
         as_of: (r.last_updated ?? new Date(0)).toISOString(),
         source: r.source ?? 'database',
       };
+      const seq = Number(r.price_seq ?? 0);
+      if (seq > 0) tick.seq = seq;
       out.set(r.symbol, tick);
       const cur = this.memory.get(r.symbol);
       if (!cur || cur.expiresAt <= now) this.memory.set(r.symbol, { tick, expiresAt: now + this.ttlMs });

@@ -17,6 +17,7 @@ import { PricePipeline } from '../pipeline/price-pipeline.service';
 import { HistoryService } from '../pipeline/history.service';
 import { SimulatedProvider } from '../providers/simulated.provider';
 import { FeedLeaderLock } from './feed-leader.lock';
+import { FeedStatusTracker } from './feed-status.tracker';
 import { describeSchedule, FEED_CRON_TIME_ZONE, FeedSchedule, feedSchedule, longestGapMs } from './feed-schedule';
 import { PriceFeedStatus } from './price-feed-status.service';
 import { quoteStaleAfterMs } from '../../common/staleness';
@@ -77,6 +78,7 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
     private readonly history: HistoryService,
     private readonly simulated: SimulatedProvider,
     private readonly status: PriceFeedStatus,
+    private readonly feedStatus: FeedStatusTracker,
     @Optional() @Inject(FEED_RUN_OPTIONS) runOptions?: FeedRunOptions,
   ) {
     this.enabled = !!runOptions?.standalone || config.PRICE_FEED_MODE === 'inprocess';
@@ -110,6 +112,9 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
     this.status.role = 'standby';
     this.unsubscribeLock = this.lock.onChange((held) => {
       this.status.role = held ? 'leader' : this.stopping ? 'stopped' : 'standby';
+      // Which symbols cannot be priced (feed.status): tracked by the leader only, from scratch on each new leadership.
+      if (held && !this.stopping) this.feedStatus.start(`feed:${this.pipeline.defaultOrigin}`);
+      else this.feedStatus.stop();
       if (held && !this.stopping) {
         this.tick();
         this.startBackfill();
@@ -166,6 +171,7 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
     if (this.registry.doesExist('interval', FEED_INTERVAL_NAME)) this.registry.deleteInterval(FEED_INTERVAL_NAME);
     if (this.current) this.logger.log('Finishing the current batch before stopping');
     await this.current;
+    this.feedStatus.stop();
     this.abort.abort();
     await this.backfilling;
     await this.lock.stop();
@@ -211,7 +217,9 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
   /** Prices every asset once, batch by batch (stops early when stopping or when the lock is lost). */
   async runOnce(): Promise<void> {
     const started = performance.now();
-    const symbols = [...(await this.pipeline.loadAssets()).keys()];
+    const assets = await this.pipeline.loadAssets();
+    const symbols = [...assets.keys()];
+    this.feedStatus.beginRun(assets);
     const size = this.config.REALTIME_BATCH_SIZE;
     let updated = 0;
     let batches = 0;
@@ -224,6 +232,7 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
         signal: this.abort.signal,
       });
       batches++;
+      this.feedStatus.record(report.results);
       updated += report.committed.length;
       const rejected = report.results.filter((r) => r.status === 'rejected').length;
       const unpriced = report.results.filter((r) => r.status === 'unpriced').length;
@@ -238,6 +247,7 @@ export class PriceFeedScheduler implements OnModuleInit, OnApplicationBootstrap,
         break; // database trouble or lost lock: the next run carries on
       }
     }
+    this.feedStatus.endRun();
     const ms = performance.now() - started;
     this.status.runs++;
     this.status.lastRunAt = new Date();

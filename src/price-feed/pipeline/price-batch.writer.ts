@@ -26,6 +26,7 @@ interface UpdatedRow {
   day_low: string | null;
   volume: string | null;
   source: string | null;
+  price_seq: string;
 }
 
 const trim = (v: string | null): string | null => (v == null ? null : trimZeros(String(v)));
@@ -33,7 +34,8 @@ const trim = (v: string | null): string | null => (v == null ? null : trimZeros(
 /**
  * Writes one validated batch in ONE transaction: ONE multi-row UPDATE … FROM
  * unnest(…) of the assets' current fields (only where the quote is not older
- * than what is stored) and ONE multi-row INSERT of 'tick' rows into
+ * than what is stored), advancing each moved asset's price_seq (the cluster-wide
+ * `seq`, returned with the tick), and ONE multi-row INSERT of 'tick' rows into
  * price_history (ticks already there are skipped, so a retried batch adds
  * nothing twice: see insertHistory). All or nothing; callable on its own (the
  * ingest benchmark does).
@@ -79,11 +81,12 @@ export class PriceBatchWriter {
              day_low  = COALESCE(v.low,  LEAST(CASE WHEN (a.last_updated AT TIME ZONE 'UTC')::date = (v.as_of AT TIME ZONE 'UTC')::date THEN a.day_low END, v.price)),
              volume = COALESCE(v.volume, a.volume),
              last_updated = v.as_of,
-             source = v.source
+             source = v.source,
+             price_seq = a.price_seq + 1
            FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::timestamptz[], $8::text[])
              AS v(symbol, price, previous_close, high, low, volume, as_of, source)
            WHERE a.symbol = v.symbol AND (a.last_updated IS NULL OR a.last_updated <= v.as_of)
-           RETURNING a.symbol, a.current_price, a.previous_close, a.day_high, a.day_low, a.volume, a.source`,
+           RETURNING a.symbol, a.current_price, a.previous_close, a.day_high, a.day_low, a.volume, a.source, a.price_seq`,
             [
               pgArray(latest.map((q) => q.symbol)),
               pgArray(latest.map((q) => q.price)),
@@ -116,6 +119,7 @@ export class PriceBatchWriter {
             // last_updated = v.as_of, sent as this ISO string (millisecond precision, read back unchanged).
             as_of: asOfIso.get(r.symbol)!,
             source: r.source ?? 'unknown',
+            seq: Number(r.price_seq),
           })),
           historyRows: inserted,
         };

@@ -57,6 +57,37 @@ export class ProviderRouter implements OnModuleInit, OnModuleDestroy {
     return this.byName.get(name);
   }
 
+  /** The HTTP client of a provider that has one (the vendors; not simulated or replay). */
+  private static httpOf(p: PriceProvider): VendorClient | null {
+    const http = (p as { http?: VendorClient }).http;
+    return http instanceof VendorClient ? http : null;
+  }
+
+  /**
+   * The first vendor of `type`'s chain when every provider of that chain is an HTTP vendor whose
+   * circuit breaker is not closed (nothing can price the type now); null otherwise (a chain with
+   * simulated or replay, or with one vendor still answering, is not down; nor is a type with no chain).
+   */
+  unavailableVendor(type: AssetType): string | null {
+    const chain = this.chains.get(type);
+    if (!chain?.length) return null;
+    for (const p of chain) {
+      const http = ProviderRouter.httpOf(p);
+      if (!http || http.breakerState === 'closed') return null;
+    }
+    return chain[0].name;
+  }
+
+  /** `fn` runs when the circuit breaker of a vendor in use opens or closes; returns the unsubscribe function. */
+  onBreakerChange(fn: (vendor: string, state: 'open' | 'closed') => void): () => void {
+    const offs: (() => void)[] = [];
+    for (const p of new Set([...this.chains.values()].flat())) {
+      const http = ProviderRouter.httpOf(p);
+      if (http) offs.push(http.onBreakerChange((state) => fn(p.name, state)));
+    }
+    return () => offs.forEach((off) => off());
+  }
+
   /** Breaker state and last error of every HTTP vendor in use (for the status endpoint). */
   vendorStates(): Record<string, { breaker: string; last_error: string | null }> {
     const out: Record<string, { breaker: string; last_error: string | null }> = {};

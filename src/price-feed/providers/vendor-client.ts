@@ -70,6 +70,8 @@ export class VendorClient {
   private readonly policy: IPolicy<{ signal: AbortSignal }>;
   private readonly perMinute: RateLimiterAbstract;
   private readonly perDay: RateLimiterAbstract;
+  /** Told when the breaker opens (again, after a failed trial) or closes. */
+  private readonly breakerListeners = new Set<(state: 'open' | 'closed') => void>();
   lastError: string | null = null;
 
   constructor(
@@ -81,9 +83,15 @@ export class VendorClient {
       handleWhen((e) => !(e instanceof VendorError) || e.countsForBreaker),
       { halfOpenAfter: opts.breakerCooldownMs, breaker: new ConsecutiveBreaker(opts.breakerThreshold) },
     );
-    this.breaker.onBreak(() => this.logger.warn(`circuit breaker opened (${opts.breakerThreshold} consecutive failures)`));
+    this.breaker.onBreak(() => {
+      this.logger.warn(`circuit breaker opened (${opts.breakerThreshold} consecutive failures)`);
+      this.tellBreaker('open');
+    });
     this.breaker.onHalfOpen(() => this.logger.log('circuit breaker half-open: trying one request'));
-    this.breaker.onReset(() => this.logger.log('circuit breaker closed again'));
+    this.breaker.onReset(() => {
+      this.logger.log('circuit breaker closed again');
+      this.tellBreaker('closed');
+    });
     const retryPolicy = retry(
       handleWhen((e) => (e instanceof VendorError ? e.transient : isTimeout(e))),
       {
@@ -109,6 +117,22 @@ export class VendorClient {
 
   get breakerState(): BreakerStateName {
     return STATE_NAMES[this.breaker.state];
+  }
+
+  /** `fn` runs when the breaker opens (also again after a failed half-open trial) or closes; returns the unsubscribe function. */
+  onBreakerChange(fn: (state: 'open' | 'closed') => void): () => void {
+    this.breakerListeners.add(fn);
+    return () => this.breakerListeners.delete(fn);
+  }
+
+  private tellBreaker(state: 'open' | 'closed'): void {
+    for (const fn of this.breakerListeners) {
+      try {
+        fn(state);
+      } catch (err) {
+        this.logger.error(`Breaker listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**

@@ -66,13 +66,13 @@ describe('mergeInstanceStats', () => {
       asset_subscriptions: 8,
       distinct_assets: 3,
       distinct_portfolios: 2,
-      connections_by_transport: { websocket: 4, socketio: 2 },
+      connections_by_transport: { websocket: 4, socketio: 2, sse: 0 },
       conflated_connections: 0,
       instances: [
         {
           id: 'a',
           connections: 3,
-          connections_by_transport: { websocket: 2, socketio: 1 },
+          connections_by_transport: { websocket: 2, socketio: 1, sse: 0 },
           authenticated_users: 2,
           last_seen: '2026-12-07T06:00:00.000Z',
           self: true,
@@ -80,7 +80,7 @@ describe('mergeInstanceStats', () => {
         {
           id: 'b',
           connections: 3,
-          connections_by_transport: { websocket: 2, socketio: 1 },
+          connections_by_transport: { websocket: 2, socketio: 1, sse: 0 },
           authenticated_users: 2,
           last_seen: '2026-12-07T06:00:00.000Z',
           self: false,

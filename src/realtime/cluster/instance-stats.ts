@@ -13,7 +13,8 @@ export interface InstanceStats {
   /** When these figures were taken (ISO 8601). */
   last_seen: string;
   connections: number;
-  connections_by_transport: { websocket: number; socketio: number };
+  /** `sse` is absent in what an instance of an older version publishes (counted as 0). */
+  connections_by_transport: { websocket: number; socketio: number; sse?: number };
   authenticated_users: number;
   asset_subscriptions: number;
   portfolio_subscriptions: number;
@@ -58,7 +59,7 @@ export function parseInstanceStats(raw: string | null | undefined, expectedId: s
     o.distinct_portfolios,
   ];
   if (!counts.every(count)) return null;
-  if (typeof t !== 'object' || t === null || !count(t.websocket) || !count(t.socketio)) return null;
+  if (typeof t !== 'object' || t === null || !count(t.websocket) || !count(t.socketio) || (t.sse !== undefined && !count(t.sse))) return null;
   if (!Array.isArray(o.assets) || o.assets.length > WATCHED_TOPICS_LIMIT || !o.assets.every((s) => typeof s === 'string' && s.length <= 64)) return null;
   if (!Array.isArray(o.portfolios) || o.portfolios.length > WATCHED_TOPICS_LIMIT || !o.portfolios.every(count)) return null;
   if (typeof o.topics_truncated !== 'boolean') return null;
@@ -75,7 +76,7 @@ export function mergeInstanceStats(
   scope: GlobalStats['scope'],
   usersByInstance?: Map<string, Iterable<string | number>>,
 ): GlobalStats {
-  const byTransport = { websocket: 0, socketio: 0 };
+  const byTransport = { websocket: 0, socketio: 0, sse: 0 };
   const assets = new Set<string>();
   const portfolios = new Set<number>();
   const users = new Set<string>();
@@ -92,6 +93,7 @@ export function mergeInstanceStats(
     total += s.connections;
     byTransport.websocket += s.connections_by_transport.websocket;
     byTransport.socketio += s.connections_by_transport.socketio;
+    byTransport.sse += s.connections_by_transport.sse ?? 0;
     assetSubs += s.asset_subscriptions;
     portfolioSubs += s.portfolio_subscriptions;
     conflated += s.conflated_connections;
@@ -118,7 +120,11 @@ export function mergeInstanceStats(
     instances: sorted.map((s) => ({
       id: s.id,
       connections: s.connections,
-      connections_by_transport: { ...s.connections_by_transport },
+      connections_by_transport: {
+        websocket: s.connections_by_transport.websocket,
+        socketio: s.connections_by_transport.socketio,
+        sse: s.connections_by_transport.sse ?? 0,
+      },
       authenticated_users: s.authenticated_users,
       last_seen: s.last_seen,
       self: s.id === selfId,

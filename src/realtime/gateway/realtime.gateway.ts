@@ -27,8 +27,8 @@ export class RealtimeGateway implements ClientMessageHandlers {
   constructor(private readonly subscriptions: SubscriptionService) {}
 
   @OnClientMessage('ping')
-  ping(@ClientMessageBody() _msg: ClientMessageOf<'ping'>) {
-    return this.subscriptions.ping();
+  ping(@ClientMessageBody() _msg: ClientMessageOf<'ping'>, @WsConnection() conn: Connection) {
+    return this.subscriptions.ping(conn);
   }
 
   @OnClientMessage('subscribe_asset')
@@ -44,7 +44,7 @@ export class RealtimeGateway implements ClientMessageHandlers {
   @OnClientMessage('subscribe_portfolio')
   @UseGuards(PortfolioOwnerWsGuard)
   subscribePortfolio(@ClientMessageBody() msg: ClientMessageOf<'subscribe_portfolio'>, @WsConnection() conn: Connection, @WsRequest() req: InboundRequest) {
-    return this.subscriptions.subscribePortfolio(conn, msg.data.portfolio_id, req);
+    return this.subscriptions.subscribePortfolio(conn, msg.data, req);
   }
 
   @OnClientMessage('unsubscribe_portfolio')

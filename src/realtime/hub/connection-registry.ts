@@ -12,7 +12,7 @@ export class ConnectionRegistry {
   private readonly connections = new Set<Connection>();
   private readonly byUser = new Map<number, Set<Connection>>();
   private readonly bySession = new Map<string, Set<Connection>>();
-  private readonly byTransport = { websocket: 0, socketio: 0 };
+  private readonly byTransport = { websocket: 0, socketio: 0, sse: 0 };
   /**
    * Connections in the order they were added, until the idle check has seen them
    * (takeOpenedBefore): cheap to sweep, whatever the number of long-lived connections.
@@ -36,7 +36,7 @@ export class ConnectionRegistry {
     return this.connections.values();
   }
 
-  countByTransport(): { websocket: number; socketio: number } {
+  countByTransport(): { websocket: number; socketio: number; sse: number } {
     return { ...this.byTransport };
   }
 

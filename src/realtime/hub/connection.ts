@@ -9,7 +9,7 @@ import type { LaneState } from './request-lane';
 import type { ConnectionSlot } from '../cluster/cluster-presence';
 import type { PortfolioPushState } from './portfolio-push';
 
-export type TransportKind = 'websocket' | 'socketio';
+export type TransportKind = 'websocket' | 'socketio' | 'sse';
 
 /** A Socket.IO acknowledgement callback. */
 export type AckFn = (payload: unknown) => void;
@@ -89,6 +89,8 @@ export abstract class Connection {
   /** Conflation: newest pending frame per topic while the socket is above the high-water mark. */
   conflated: Map<string, OutboundFrame> | null = null;
   conflatedSince = 0;
+  /** The client was told (a `status`, reason `conflated`) that it is conflated, and not yet that it caught up. */
+  conflationAnnounced = false;
   /** Opt-in batching: interval and the frames waiting for the next tick. */
   batchMs = 0;
   batch: OutboundFrame[] | null = null;

@@ -53,9 +53,14 @@ export class OutboundFlow {
   private conflations = 0;
   private stallCloses = 0;
 
+  /**
+   * @param announce told when a connection starts being conflated (`true`) and when it has
+   * caught up again (`false`), once each way: the hub turns it into a `status` message.
+   */
   constructor(
     private readonly settings: FlowSettings,
     private readonly drop: (conn: Connection, code: CloseCode, reason: string) => void,
+    private readonly announce: (conn: Connection, conflated: boolean) => void = () => undefined,
   ) {}
 
   /**
@@ -155,6 +160,21 @@ export class OutboundFlow {
     g.phases[conn.batchPhase].add(conn);
   }
 
+  /**
+   * Writes what is held back for this connection now (its batch, its conflated updates), so a
+   * reply sent next (the pong and its last_seq) follows every update it reports. A conflated
+   * connection stays conflated: at most one frame per topic is written, then newer ones are
+   * held again until it drains.
+   */
+  flushHeld(conn: Connection): void {
+    if (!conn.open) return;
+    if (conn.batch?.length) this.flushBatch(conn, new Date().toISOString());
+    const pending = conn.conflated;
+    if (pending === null || pending.size === 0) return;
+    conn.conflated = new Map();
+    for (const f of pending.values()) conn.sendFrame(f);
+  }
+
   /** Bytes this connection holds on the server: the transport's buffer plus conflated frames. */
   outboundBytes(conn: Connection): number {
     let n = conn.bufferedBytes();
@@ -220,6 +240,10 @@ export class OutboundFlow {
     conn.conflated = pending;
     conn.conflatedSince = Date.now();
     this.conflations++;
+    if (!conn.conflationAnnounced) {
+      conn.conflationAnnounced = true;
+      this.announce(conn, true);
+    }
     this.watched.add(conn);
     if (!this.poll) {
       this.poll = setInterval(() => this.check(), this.settings.pollMs);
@@ -254,6 +278,10 @@ export class OutboundFlow {
           const again = pendingOf(conn); // send() may have started a new conflation
           if (again !== null) again.set(f.topic ?? `#${again.size}`, f);
           else this.send(conn, f);
+        }
+        if (pendingOf(conn) === null && conn.conflationAnnounced && conn.open) {
+          conn.conflationAnnounced = false;
+          this.announce(conn, false);
         }
       } else if (buffered > this.settings.hardLimit || now - conn.conflatedSince > this.settings.stallMs) {
         this.watched.delete(conn);

@@ -5,8 +5,12 @@ describe('OutboundFrame', () => {
   const data = { symbol: 'AAPL', price: 150.25, change: 2.5, note: 'quote "x" \u2028 é' };
 
   it('builds the {type, data, timestamp} envelope once', () => {
-    const f = OutboundFrame.of('pong', { server_time: 'now' }, null, '2024-01-15T10:30:00.000Z');
-    expect(JSON.parse(f.json)).toEqual({ type: 'pong', data: { server_time: 'now' }, timestamp: '2024-01-15T10:30:00.000Z' });
+    const f = OutboundFrame.of('pong', { last_seq: { assets: {}, portfolios: {} }, server_time: 'now' }, null, '2024-01-15T10:30:00.000Z');
+    expect(JSON.parse(f.json)).toEqual({
+      type: 'pong',
+      data: { last_seq: { assets: {}, portfolios: {} }, server_time: 'now' },
+      timestamp: '2024-01-15T10:30:00.000Z',
+    });
   });
 
   it('derives the UTF-8 bytes once and shares them', () => {

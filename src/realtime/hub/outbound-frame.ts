@@ -33,12 +33,14 @@ export class OutboundFrame<K extends ServerMessageType = ServerMessageType> {
   /**
    * @param dataJson JSON.stringify(data), kept for batched frames.
    * @param topic `a:SYMBOL` / `p:ID` for updates (conflation key), null for one-off messages.
+   * @param seq the update's `seq` for asset updates (the SSE transport's event id), else 0.
    */
   constructor(
     readonly type: K,
     readonly dataJson: string,
     timestamp: string,
     readonly topic: string | null = null,
+    readonly seq = 0,
   ) {
     this.json = `{"type":"${type}","data":${dataJson},"timestamp":"${timestamp}"}`;
   }

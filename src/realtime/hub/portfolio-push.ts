@@ -34,6 +34,8 @@ interface PushedPortfolio {
   stale: boolean;
   /** When the last push went out (ms epoch). */
   at: number;
+  /** The seq of the last push (the pong's last_seq). */
+  seq: number;
   /** The newest valuation held back and its seq (null: nothing held back). */
   pending: PortfolioValuation | null;
   pendingSeq: number;
@@ -165,14 +167,26 @@ export class PortfolioPushes {
     return false;
   }
 
-  /** The snapshot after `subscribed`: always pushed, with every position. */
-  snapshot(conn: Connection, topic: PortfolioTopic, v: PortfolioValuation, seq: number, shared: OutboundFrame<'portfolio_update'> | null): void {
+  /** The snapshot after `subscribed`: always pushed, with every position; flagged `snapshot: true` when it answers a resume. */
+  snapshot(
+    conn: Connection,
+    topic: PortfolioTopic,
+    v: PortfolioValuation,
+    seq: number,
+    shared: OutboundFrame<'portfolio_update'> | null,
+    resumed = false,
+  ): void {
     const state = conn.portfolioPush!;
     const old = state.portfolios.get(topic.portfolioId);
     if (old) this.unwait(old);
     const e = this.entry(conn, topic);
     state.portfolios.set(topic.portfolioId, e);
-    this.push(e, v, seq, shared, Date.now());
+    this.push(e, v, seq, shared, Date.now(), resumed);
+  }
+
+  /** The seq last pushed of a portfolio to this connection (0: none yet). */
+  lastPushedSeq(conn: Connection, portfolioId: number): number {
+    return conn.portfolioPush?.portfolios.get(portfolioId)?.seq ?? 0;
   }
 
   /** The connection left a portfolio. */
@@ -216,6 +230,7 @@ export class PortfolioPushes {
       count: 0,
       stale: false,
       at: 0,
+      seq: 0,
       pending: null,
       pendingSeq: 0,
       due: 0,
@@ -243,13 +258,15 @@ export class PortfolioPushes {
     return moved.times(10_000).gte(last.abs().times(o.minChangeBps));
   }
 
-  private push(e: PushedPortfolio, v: PortfolioValuation, seq: number, shared: OutboundFrame<'portfolio_update'> | null, now: number): void {
+  private push(e: PushedPortfolio, v: PortfolioValuation, seq: number, shared: OutboundFrame<'portfolio_update'> | null, now: number, resumed = false): void {
     const conn = e.conn;
     const o = conn.portfolioPush!.options;
     let frame: OutboundFrame<'portfolio_update'>;
-    if (o.positions) frame = OutboundFrame.of('portfolio_update', this.withPositions(e, v, seq), e.topic.key);
+    if (o.positions)
+      frame = OutboundFrame.of('portfolio_update', resumed ? { ...this.withPositions(e, v, seq), snapshot: true } : this.withPositions(e, v, seq), e.topic.key);
     else frame = shared ?? OutboundFrame.of('portfolio_update', toPortfolioUpdate(v, seq), e.topic.key);
     this.remember(e, v, now);
+    e.seq = seq;
     e.pending = null;
     this.unwait(e);
     this.flow.deliver(conn, frame);

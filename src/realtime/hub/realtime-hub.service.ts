@@ -14,11 +14,13 @@ import type {
   ConnectionData,
   ErrorData,
   OptionsData,
+  PongData,
   ServerMessage,
   ServerLimits,
   ServerMessageMap,
   ServerMessageType,
-  StatusData,
+  DeliveryStatusData,
+  MarketStatusData,
   SubscriptionChangeData,
 } from '../protocol/server-messages';
 import { toAssetUpdate, isUsableTick } from './asset-update.mapper';
@@ -31,6 +33,8 @@ import { OutboundFrame } from './outbound-frame';
 import { PortfolioPushes, PortfolioPushOptions } from './portfolio-push';
 import { toPortfolioUpdate } from './portfolio-update.mapper';
 import { AssetTopic, assetKey, PortfolioTopic, portfolioKey, SubscriptionIndex } from './subscription-index';
+import { HistoryEntry, UpdateHistory } from './update-history';
+import { VendorStatusBoard } from './vendor-status.board';
 
 export type OpenResult = { ok: true } | { ok: false; reason: string };
 
@@ -42,7 +46,7 @@ export function connectionLimitReason(limit: number): string {
 const MARKET_LABELS = { us_equities: 'US equities', fx: 'FX', crypto: 'Crypto' } as const;
 
 /** The `status` data of a market session for some symbols. */
-export function marketStatus(session: MarketSession, symbols: string[], state: StatusData['state']): StatusData {
+export function marketStatus(session: MarketSession, symbols: string[], state: MarketStatusData['state']): MarketStatusData {
   const market = session.market === 'fx' ? 'fx' : 'us_equities';
   const next = session.nextChange === null ? null : new Date(session.nextChange).toISOString();
   const label = MARKET_LABELS[session.market];
@@ -92,6 +96,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly latestPrices: LatestPriceSource,
     private readonly catalog: AssetCatalogService,
     readonly clock: MarketClock,
+    private readonly vendorStatus: VendorStatusBoard,
   ) {
     this.flow = new OutboundFlow(
       {
@@ -101,6 +106,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
         pollMs: 50,
       },
       (conn, code, reason) => this.drop(conn, code, reason),
+      (conn, conflated) => this.announceConflation(conn, conflated),
     );
     this.rateLimiter = new InboundRateLimiter(config.WS_RATE_LIMIT, config.WS_RATE_BURST);
     this.pushes = new PortfolioPushes(this.flow, (id) => this.valuations.positions(id));
@@ -340,18 +346,127 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       if (!t.tick) {
         const tick = found.get(t.symbol);
         if (!tick || !isUsableTick(tick)) return;
-        t.tick = tick;
-        t.asOfMs = Date.parse(tick.as_of) || 0;
-        t.publishedAt = Date.now();
-        t.frame = null;
-        t.frameState = null;
+        this.adopt(t, tick);
       }
       this.flow.deliver(conn, this.assetFrame(t));
     });
   }
 
+  /** A topic without a tick takes one looked up for a snapshot (with its cluster-wide seq). */
+  private adopt(t: AssetTopic, tick: PriceTick): void {
+    t.tick = tick;
+    if (tick.seq !== undefined) t.seq = tick.seq;
+    t.asOfMs = Date.parse(tick.as_of) || 0;
+    t.publishedAt = Date.now();
+    t.frame = null;
+    t.frameState = null;
+  }
+
+  // ---- resume ------------------------------------------------------------------
+
+  /** Of these symbols, those whose latest price this instance does not hold yet (a resume looks them up first). */
+  withoutPrice(symbols: Iterable<string>): string[] {
+    const out: string[] = [];
+    for (const s of symbols) if (!this.index.peekAsset(s)?.tick) out.push(s);
+    return out;
+  }
+
+  /** The latest prices of symbols this instance has not seen (bounded by the caller); an empty map when the lookup fails. */
+  async lookUpPrices(symbols: string[]): Promise<Map<string, PriceTick>> {
+    if (symbols.length === 0) return new Map();
+    try {
+      return await this.latestPrices.getMany(symbols);
+    } catch (err) {
+      this.logger.warn(`Resume lookup failed: ${(err as Error).message}`);
+      return new Map();
+    }
+  }
+
+  /**
+   * A resuming subscribe, for symbols the connection now holds: per symbol, the updates after
+   * the client's `since` from the topic's history (recovered), or the current snapshot (not
+   * recovered: the history does not reach back that far, or this server never saw that seq).
+   * Decided and returned at once; `send` writes the frames, and must run in the same turn
+   * (after the `subscribed` reply), so no live update can come between a replay and its reply.
+   */
+  resumeAssets(
+    conn: Connection,
+    since: ReadonlyMap<string, number>,
+    looked: ReadonlyMap<string, PriceTick>,
+  ): { recovered: Record<string, boolean>; send(): void } {
+    const recovered: Record<string, boolean> = {};
+    const frames: OutboundFrame[] = [];
+    const symbols: string[] = [];
+    for (const [symbol, from] of since) {
+      if (!conn.assets?.has(symbol)) continue;
+      const t = this.index.asset(symbol);
+      if (!t.tick) {
+        const tick = looked.get(symbol);
+        if (tick && isUsableTick(tick)) this.adopt(t, tick);
+      }
+      symbols.push(symbol);
+      if (!t.tick) {
+        // No price anywhere yet: the first live update is all there is.
+        recovered[symbol] = from === t.seq;
+        continue;
+      }
+      const r = t.history ? t.history.since(from, t.seq) : from === t.seq ? { recovered: true as const, entries: [] } : { recovered: false as const };
+      recovered[symbol] = r.recovered;
+      if (!r.recovered) frames.push(this.assetFrame(t));
+      else for (const e of r.entries) frames.push(e.seq === t.seq ? this.assetFrame(t) : this.replayFrame(t, e));
+    }
+    return {
+      recovered,
+      send: () => {
+        if (!conn.open) return;
+        for (const f of frames) this.flow.deliver(conn, f);
+        this.sendClosedMarkets(conn, symbols);
+      },
+    };
+  }
+
+  /** An older update of a topic, encoded again for a replay. */
+  private replayFrame(t: AssetTopic, e: HistoryEntry): OutboundFrame {
+    const state = this.markets.state(t.market ?? this.resolveMarket(t), this.clock.now());
+    return new OutboundFrame(
+      'asset_update',
+      JSON.stringify(toAssetUpdate(e.tick, e.seq, e.publishedAt, state)),
+      new Date(e.publishedAt).toISOString(),
+      t.key,
+      e.seq,
+    );
+  }
+
+  /**
+   * The pong's `last_seq`: first the updates held back for this connection (batched, conflated)
+   * are written, so every seq reported has been sent before the pong.
+   */
+  lastSeqs(conn: Connection): PongData['last_seq'] {
+    this.flow.flushHeld(conn);
+    const assets: Record<string, number> = {};
+    const portfolios: Record<string, number> = {};
+    if (conn.assets) {
+      for (const s of conn.assets) {
+        const t = this.index.peekAsset(s);
+        if (t && t.tick && t.seq > 0) assets[s] = t.seq;
+      }
+    }
+    if (conn.portfolios) {
+      for (const id of conn.portfolios) {
+        const seq =
+          conn.portfolioPush !== null ? this.pushes.lastPushedSeq(conn, id) : this.index.peekPortfolio(id)?.frame ? this.index.peekPortfolio(id)!.seq : 0;
+        if (seq > 0) portfolios[id] = seq;
+      }
+    }
+    return { assets, portfolios };
+  }
+
   /** Snapshot on subscribe for a portfolio: the cached latest frame, or PortfolioValuationSource.snapshot(). */
-  async sendPortfolioSnapshot(conn: Connection, topic: PortfolioTopic): Promise<void> {
+  async sendPortfolioSnapshot(conn: Connection, topic: PortfolioTopic, resumed = false): Promise<void> {
+    if (topic.frame && topic.valuation && resumed) {
+      this.deliverPortfolioSnapshot(conn, topic, topic.valuation, true);
+      return;
+    }
     if (topic.frame) {
       if (conn.portfolioPush !== null && topic.valuation) this.pushes.snapshot(conn, topic, topic.valuation, topic.seq, topic.frame);
       else this.flow.deliver(conn, topic.frame);
@@ -372,8 +487,16 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       topic.frame = OutboundFrame.of('portfolio_update', toPortfolioUpdate(v, topic.seq), topic.key);
       topic.valuation = v;
     }
-    if (conn.portfolioPush !== null) this.pushes.snapshot(conn, topic, topic.valuation ?? v, topic.seq, topic.frame);
+    if (resumed) this.deliverPortfolioSnapshot(conn, topic, topic.valuation ?? v, true);
+    else if (conn.portfolioPush !== null) this.pushes.snapshot(conn, topic, topic.valuation ?? v, topic.seq, topic.frame);
     else this.flow.deliver(conn, topic.frame);
+  }
+
+  /** The fresh portfolio_update that answers a resume: its own frame, flagged `snapshot: true`. */
+  private deliverPortfolioSnapshot(conn: Connection, topic: PortfolioTopic, v: PortfolioValuation, snapshot: true): void {
+    const frame = OutboundFrame.of('portfolio_update', { ...toPortfolioUpdate(v, topic.seq), snapshot }, topic.key);
+    if (conn.portfolioPush !== null) this.pushes.snapshot(conn, topic, v, topic.seq, frame, true);
+    else this.flow.deliver(conn, frame);
   }
 
   // ---- fan-out ----------------------------------------------------------------
@@ -409,8 +532,25 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
         this.counters.ticks_dropped++;
         continue;
       }
+      const seq = tick.seq;
+      if (seq === undefined) {
+        // A publisher without seqs: numbered here, and not replayable.
+        topic.seq++;
+        topic.history?.clear();
+      } else if (seq > topic.seq) {
+        topic.seq = seq;
+        (topic.history ??= new UpdateHistory(this.config.REALTIME_HISTORY_SIZE)).push({ seq, tick, publishedAt });
+      } else if (asOf === topic.asOfMs) {
+        // The same committed price again (a message delivered twice).
+        this.counters.ticks_dropped++;
+        continue;
+      } else {
+        // A newer price with a lower seq: the database was reset or restored. Start again from it.
+        topic.seq = seq;
+        topic.history?.clear();
+        topic.history?.push({ seq, tick, publishedAt });
+      }
       this.counters.ticks++;
-      topic.seq++;
       topic.tick = tick;
       if (asOf > 0) topic.asOfMs = asOf;
       topic.publishedAt = publishedAt;
@@ -421,7 +561,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
         now = this.clock.now();
       }
       const state = this.markets.state(topic.market ?? this.resolveMarket(topic), now);
-      const frame = new OutboundFrame('asset_update', JSON.stringify(toAssetUpdate(tick, topic.seq, publishedAt, state)), timestamp, topic.key);
+      const frame = new OutboundFrame('asset_update', JSON.stringify(toAssetUpdate(tick, topic.seq, publishedAt, state)), timestamp, topic.key, topic.seq);
       topic.frame = frame;
       topic.frameState = state;
       this.counters.asset_frames++;
@@ -470,7 +610,13 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     const state = this.markets.state(t.market ?? this.resolveMarket(t), this.clock.now());
     if (t.frame && t.frameState === state) return t.frame;
     t.frameState = state;
-    return (t.frame = new OutboundFrame('asset_update', JSON.stringify(toAssetUpdate(t.tick!, t.seq, t.publishedAt, state)), new Date().toISOString(), t.key));
+    return (t.frame = new OutboundFrame(
+      'asset_update',
+      JSON.stringify(toAssetUpdate(t.tick!, t.seq, t.publishedAt, state)),
+      new Date().toISOString(),
+      t.key,
+      t.seq,
+    ));
   }
 
   // ---- market states ------------------------------------------------------------
@@ -487,7 +633,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     return this.markets.session(market, now);
   }
 
-  /** After `subscribed` and the snapshots: a `status` (quiet) for the newly subscribed symbols whose market is closed. */
+  /** After `subscribed` and the snapshots: a `status` (quiet) for the newly subscribed symbols whose market is closed, or that the feed cannot price. */
   private sendClosedMarkets(conn: Connection, symbols: string[]): void {
     if (!conn.open) return;
     const now = this.clock.now();
@@ -502,13 +648,15 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       else closed.set(market, [s]);
     }
     for (const [market, list] of closed) this.push(conn, 'status', marketStatus(this.markets.session(market, now), list, 'quiet'));
+    // And those the price feed cannot price at the moment (vendor down, no quotes).
+    for (const data of this.vendorStatus.quietStatusFor(symbols.filter((s) => conn.assets?.has(s)))) this.push(conn, 'status', data);
   }
 
   /**
    * A market closed (`quiet`) or reopened (`live`): one `status` per connection subscribed to
    * symbols of that market, listing them. Called by MarketStatusWatcher.
    */
-  announceMarket(session: MarketSession, state: StatusData['state']): number {
+  announceMarket(session: MarketSession, state: MarketStatusData['state']): number {
     const perConn = new Map<Connection, string[]>();
     for (const t of this.index.watchedAssets()) {
       if ((t.market ?? this.resolveMarket(t)) !== session.market) continue;
@@ -520,6 +668,25 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     }
     for (const [conn, symbols] of perConn) this.push(conn, 'status', marketStatus(session, symbols, state));
     return perConn.size;
+  }
+
+  /**
+   * A connection fell behind (conflated: only the newest update per topic is kept until its
+   * buffer drains) or caught up: one `status` each way, naming its subscribed symbols, so the
+   * skipped seqs are explained.
+   */
+  private announceConflation(conn: Connection, conflated: boolean): void {
+    if (!conn.open || !conn.assets || conn.assets.size === 0) return;
+    const symbols = [...conn.assets].sort();
+    const data: DeliveryStatusData = conflated
+      ? {
+          symbols,
+          state: 'delayed',
+          reason: 'conflated',
+          message: 'This connection is not reading fast enough: only the newest price per symbol is sent until it catches up (seqs are skipped)',
+        }
+      : { symbols, state: 'live', reason: 'caught_up', message: 'This connection caught up: every update is sent again' };
+    this.push(conn, 'status', data);
   }
 
   // ---- sessions and portfolios ----------------------------------------------

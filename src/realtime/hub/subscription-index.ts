@@ -3,14 +3,17 @@ import type { PriceTick } from '../../bus/bus.messages';
 import type { PortfolioValuation } from '../../portfolios/valuation/valuation.types';
 import type { Connection } from './connection';
 import type { OutboundFrame } from './outbound-frame';
+import type { UpdateHistory } from './update-history';
 
 /** One symbol: its latest tick (from the bus or a snapshot source), sequence, cached frame and subscribers. */
 export interface AssetTopic {
   readonly key: string;
   readonly symbol: string;
-  /** Sequence of the latest tick (0 until the first live tick). */
+  /** Cluster-wide sequence of the latest tick (its `seq`, assets.price_seq); 0 until a tick or a snapshot is seen. */
   seq: number;
   tick: PriceTick | null;
+  /** The latest updates with consecutive seqs, for resumes (created with the first live tick). */
+  history: UpdateHistory | null;
   asOfMs: number;
   publishedAt: number;
   /** The latest asset_update, encoded once (null until someone needs it). */
@@ -50,7 +53,19 @@ export class SubscriptionIndex {
   asset(symbol: string): AssetTopic {
     let t = this.assetTopics.get(symbol);
     if (!t) {
-      t = { key: assetKey(symbol), symbol, seq: 0, tick: null, asOfMs: 0, publishedAt: 0, frame: null, frameState: null, market: null, subscribers: new Set() };
+      t = {
+        key: assetKey(symbol),
+        symbol,
+        seq: 0,
+        tick: null,
+        history: null,
+        asOfMs: 0,
+        publishedAt: 0,
+        frame: null,
+        frameState: null,
+        market: null,
+        subscribers: new Set(),
+      };
       this.assetTopics.set(symbol, t);
     }
     return t;

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import { AssetCatalogService } from '../../assets/asset-catalog.service';
-import type { AssetSelection, ConnectionOptions } from '../protocol/client-messages';
+import type { AssetSelection, AssetSubscription, ConnectionOptions, PortfolioSubscription } from '../protocol/client-messages';
 import { ErrorCode } from '../protocol/error-codes';
 import type { Connection } from './connection';
 import type { InboundRequest } from './inbound-request';
 import { ProtocolError } from './protocol-error';
+import type { PriceTick } from '../../bus/bus.messages';
 import { RealtimeHub } from './realtime-hub.service';
 import { Reply, reply, replyThen } from './reply';
 import { RequestLane } from './request-lane';
@@ -25,8 +26,9 @@ export class SubscriptionService {
     private readonly lane: RequestLane,
   ) {}
 
-  ping(): Reply<'pong'> {
-    return reply('pong', { server_time: new Date().toISOString() });
+  /** Held-back updates are written first, so last_seq lists only seqs already sent. */
+  ping(conn: Connection): Reply<'pong'> {
+    return reply('pong', { server_time: new Date().toISOString(), last_seq: this.hub.lastSeqs(conn) });
   }
 
   list(conn: Connection): Reply<'subscriptions'> {
@@ -60,11 +62,12 @@ export class SubscriptionService {
    */
   async subscribeAssets(
     conn: Connection,
-    selection: AssetSelection,
+    selection: AssetSubscription,
     req: InboundRequest,
   ): Promise<Observable<Reply<'subscribed'>> | Reply<'subscribed'> | undefined> {
     await this.lane.enter(conn, req);
     const wanted = [...new Set(symbolsOf(selection))];
+    const since = sinceOf(selection);
     const known = await this.lane.bounded(req, Promise.all(wanted.map((s) => this.catalog.isKnown(s))));
     const unknown = wanted.filter((_, i) => !known[i]);
     if (unknown.length > 0) {
@@ -79,6 +82,8 @@ export class SubscriptionService {
         },
       );
     }
+    // A resume first looks up the symbols this instance has no price for, so what it replies is decided in one turn with what it sends.
+    const looked = since ? await this.lane.bounded(req, this.hub.lookUpPrices(this.hub.withoutPrice(since.keys()))) : null;
     if (!conn.open) return undefined;
     // Symbols unsubscribed after this request was sent stay unsubscribed.
     const fresh = wanted.filter((s) => !conn.assets?.has(s) && !this.lane.isCancelled(req, assetKey(s)));
@@ -91,6 +96,7 @@ export class SubscriptionService {
       );
     }
     this.lane.settle(req);
+    if (since && looked) return this.resumeAssets(conn, fresh, since, looked, req);
     const added = this.hub.addAssets(conn, fresh);
     const subscribed = reply('subscribed', this.hub.change(conn, added, []));
     if (added.length === 0) return subscribed;
@@ -98,14 +104,54 @@ export class SubscriptionService {
   }
 
   /**
+   * A subscribe with `since_seq` / `since`: when the reply goes out, in the same turn, the new
+   * symbols are added, the `recovered` flags decided, the reply sent and the replays (or
+   * snapshots) written, so no live update of those symbols comes between. Symbols without a
+   * `since` get the usual snapshot after.
+   */
+  private resumeAssets(
+    conn: Connection,
+    fresh: string[],
+    since: Map<string, number>,
+    looked: Map<string, PriceTick>,
+    req: InboundRequest,
+  ): Observable<Reply<'subscribed'>> {
+    return new Observable<Reply<'subscribed'>>((out) => {
+      if (!conn.open) return out.complete();
+      const added = this.hub.addAssets(conn, fresh);
+      for (const s of since.keys()) if (this.lane.isCancelled(req, assetKey(s))) since.delete(s);
+      const resume = this.hub.resumeAssets(conn, since, looked);
+      out.next(reply('subscribed', { ...this.hub.change(conn, added, []), recovered: { assets: resume.recovered, portfolios: {} } }));
+      resume.send();
+      const rest = added.filter((s) => !since.has(s));
+      if (rest.length === 0) return out.complete();
+      this.lane.untilDeadline(req, this.hub.sendAssetSnapshots(conn, rest)).then(
+        () => out.complete(),
+        (err: unknown) => out.error(err),
+      );
+    });
+  }
+
+  /**
    * In the database lane, after PortfolioOwnerWsGuard let it through (logged in, session
    * active, the portfolio is theirs): it must fit (SUBSCRIPTION_LIMIT); then `subscribed`, then the snapshot.
    */
-  subscribePortfolio(conn: Connection, id: number, req: InboundRequest): Observable<Reply<'subscribed'>> | Reply<'subscribed'> {
-    // Already held, or unsubscribed after this request was sent (it stays unsubscribed): nothing changes.
-    if (conn.portfolios?.has(id) || this.lane.isCancelled(req, portfolioKey(id))) {
+  subscribePortfolio(conn: Connection, selection: PortfolioSubscription, req: InboundRequest): Observable<Reply<'subscribed'>> | Reply<'subscribed'> {
+    const id = selection.portfolio_id;
+    const resumed = selection.since_seq !== undefined;
+    const recovered = resumed ? { recovered: { assets: {}, portfolios: { [id]: false } } } : {};
+    // Unsubscribed after this request was sent (it stays unsubscribed): nothing changes.
+    if (this.lane.isCancelled(req, portfolioKey(id))) {
       this.lane.settle(req);
       return reply('subscribed', this.hub.change(conn, [], []));
+    }
+    // Already held: nothing changes, but a resume gets its fresh update.
+    if (conn.portfolios?.has(id)) {
+      this.lane.settle(req);
+      const held = reply('subscribed', { ...this.hub.change(conn, [], []), ...recovered });
+      const topic = resumed ? this.hub.index.peekPortfolio(id) : undefined;
+      if (!topic) return held;
+      return replyThen(held, () => this.lane.untilDeadline(req, this.hub.sendPortfolioSnapshot(conn, topic, true)));
     }
     if (this.hub.subscriptionRoom(conn) < 1) {
       throw new ProtocolError(
@@ -115,10 +161,17 @@ export class SubscriptionService {
     }
     this.lane.settle(req);
     const topic = this.hub.addPortfolio(conn, id);
-    const subscribed = reply('subscribed', this.hub.change(conn, [], topic ? [id] : []));
+    const subscribed = reply('subscribed', { ...this.hub.change(conn, [], topic ? [id] : []), ...recovered });
     if (!topic) return subscribed;
-    return replyThen(subscribed, () => this.lane.untilDeadline(req, this.hub.sendPortfolioSnapshot(conn, topic)));
+    return replyThen(subscribed, () => this.lane.untilDeadline(req, this.hub.sendPortfolioSnapshot(conn, topic, resumed)));
   }
+}
+
+/** A resume's `since` per symbol (since_seq goes with `symbol`, `since` with `symbols`); null for a plain subscribe. */
+function sinceOf(selection: AssetSubscription): Map<string, number> | null {
+  if (selection.since_seq !== undefined && selection.symbol !== undefined) return new Map([[selection.symbol, selection.since_seq]]);
+  if (selection.since !== undefined) return new Map(Object.entries(selection.since));
+  return null;
 }
 
 function symbolsOf(selection: AssetSelection): string[] {

@@ -24,7 +24,16 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import type { AssetSelection, ClientMessageMap, ClientMessageType, ConnectionOptions, MessageId, PortfolioSelection } from './client-messages';
+import type {
+  AssetSelection,
+  AssetSubscription,
+  ClientMessageMap,
+  ClientMessageType,
+  ConnectionOptions,
+  MessageId,
+  PortfolioSelection,
+  PortfolioSubscription,
+} from './client-messages';
 
 import { SYMBOL_PATTERN } from './symbol';
 
@@ -43,6 +52,11 @@ export const PORTFOLIO_MAX_INTERVAL_MAX = 3600;
 const normaliseSymbol = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
 const normaliseSymbols = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v)) : value;
+/** `since` keys upper-cased like the symbols they name (anything not a plain object is left to the check). */
+const normaliseSinceKeys = ({ value }: { value: unknown }) =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k.trim().toUpperCase(), v]))
+    : value;
 const digitsToNumber = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value);
 
 @ValidatorConstraint({ name: 'isMessageId' })
@@ -99,6 +113,33 @@ class PortfolioIdConstraint implements ValidatorConstraintInterface {
   }
 }
 
+/** A `seq` a client got: a safe integer from 0 (0: it got none yet). */
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+@ValidatorConstraint({ name: 'sinceSeq' })
+class SinceSeqConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    return isSeq(value) && (args.object as AssetSubscription).symbols === undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    if ((args.object as AssetSubscription).symbols !== undefined) return 'since_seq goes with symbol; with symbols, give since: {SYMBOL: seq}';
+    return 'since_seq must be an integer from 0 (the last seq received)';
+  }
+}
+
+@ValidatorConstraint({ name: 'sinceMap' })
+class SinceMapConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    const symbols = (args.object as AssetSubscription).symbols;
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Array.isArray(symbols)) return false;
+    const entries = Object.entries(value as Record<string, unknown>);
+    return entries.length <= MAX_SYMBOLS_PER_MESSAGE && entries.every(([k, v]) => symbols.includes(k) && isSeq(v));
+  }
+  defaultMessage(): string {
+    return 'since must be an object {SYMBOL: seq} whose symbols are in symbols, each seq an integer from 0';
+  }
+}
+
 @ValidatorConstraint({ name: 'emptyObject' })
 class EmptyObjectConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
@@ -133,12 +174,31 @@ export class AssetSelectionDto implements AssetSelection {
   symbols?: string[];
 }
 
+/** subscribe_asset: a selection, plus where a resuming client stopped. */
+export class AssetSubscriptionDto extends AssetSelectionDto implements AssetSubscription {
+  @IsOptional()
+  @Validate(SinceSeqConstraint)
+  since_seq?: number;
+
+  @IsOptional()
+  @Transform(normaliseSinceKeys)
+  @Validate(SinceMapConstraint)
+  since?: Record<string, number>;
+}
+
 export class PortfolioSelectionDto implements PortfolioSelection {
   /** One check, one message (an integer from 1 to 2147483647; digit strings are converted first). */
   @IsDefined()
   @Transform(digitsToNumber)
   @Validate(PortfolioIdConstraint)
   portfolio_id: number;
+}
+
+/** subscribe_portfolio: with since_seq, a resume. */
+export class PortfolioSubscriptionDto extends PortfolioSelectionDto implements PortfolioSubscription {
+  @IsOptional()
+  @Validate(IntegerRangeConstraint, [0, Number.MAX_SAFE_INTEGER, 'the last seq received'])
+  since_seq?: number;
 }
 
 export class ConnectionOptionsDto implements ConnectionOptions {
@@ -183,7 +243,7 @@ export class PingMessageDto extends EnvelopeDto {
 
 export class SubscribeAssetMessageDto extends EnvelopeDto {
   @IsIn(['subscribe_asset']) type: 'subscribe_asset';
-  @IsDefined() @IsObject() @ValidateNested() @Type(() => AssetSelectionDto) data: AssetSelectionDto;
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => AssetSubscriptionDto) data: AssetSubscriptionDto;
 }
 
 export class UnsubscribeAssetMessageDto extends EnvelopeDto {
@@ -193,7 +253,7 @@ export class UnsubscribeAssetMessageDto extends EnvelopeDto {
 
 export class SubscribePortfolioMessageDto extends EnvelopeDto {
   @IsIn(['subscribe_portfolio']) type: 'subscribe_portfolio';
-  @IsDefined() @IsObject() @ValidateNested() @Type(() => PortfolioSelectionDto) data: PortfolioSelectionDto;
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => PortfolioSubscriptionDto) data: PortfolioSubscriptionDto;
 }
 
 export class UnsubscribePortfolioMessageDto extends EnvelopeDto {

@@ -16,9 +16,26 @@ export interface AssetSelection {
   symbols?: string[];
 }
 
+/**
+ * `subscribe_asset`: a selection, plus where the client stopped after a disconnect (the last
+ * `seq` it got): `since_seq` with `symbol`, or `since: {SYMBOL: seq}` with `symbols` (some or
+ * all of them). The updates missed since then are replayed in order before live ones, or,
+ * when the server's history does not cover them, the current snapshot is sent: `subscribed`
+ * says which per symbol (`recovered`). A symbol already subscribed is resumed too (gap repair).
+ */
+export interface AssetSubscription extends AssetSelection {
+  since_seq?: number;
+  since?: Record<string, number>;
+}
+
 export interface PortfolioSelection {
   /** Positive integer (a decimal string such as "123" is accepted too). */
   portfolio_id: number;
+}
+
+/** `subscribe_portfolio`: with `since_seq` (a resume), a fresh `portfolio_update` flagged `snapshot: true` follows, even when already subscribed. */
+export interface PortfolioSubscription extends PortfolioSelection {
+  since_seq?: number;
 }
 
 /** Opt-in delivery options (see docs/protocol.md, "Batched frames" and "Portfolio push options"). Each one left out keeps its current value. */
@@ -40,9 +57,9 @@ export interface ConnectionOptions {
 /** Every client message type and its `data`. */
 export interface ClientMessageMap {
   ping: Record<string, unknown>;
-  subscribe_asset: AssetSelection;
+  subscribe_asset: AssetSubscription;
   unsubscribe_asset: AssetSelection;
-  subscribe_portfolio: PortfolioSelection;
+  subscribe_portfolio: PortfolioSubscription;
   unsubscribe_portfolio: PortfolioSelection;
   list_subscriptions: Record<string, never>;
   set_options: ConnectionOptions;

@@ -5,9 +5,11 @@ import type { ServerMessageType } from './server-messages';
 /** One line per message type, served by GET /realtime/websocket-info/. */
 export const CLIENT_MESSAGE_DESCRIPTIONS: Record<ClientMessageType, string> = {
   ping: 'Health check message; the server answers pong',
-  subscribe_asset: 'Subscribe to asset price updates ({symbol} or {symbols: [...]}); a snapshot follows at once',
+  subscribe_asset:
+    'Subscribe to asset price updates ({symbol} or {symbols: [...]}); a snapshot follows at once. After a reconnect add since_seq (or since: {SYMBOL: seq}) to get the missed updates replayed',
   unsubscribe_asset: 'Stop asset price updates ({symbol} or {symbols: [...]})',
-  subscribe_portfolio: 'Subscribe to live value updates of one of your portfolios ({portfolio_id}; login required)',
+  subscribe_portfolio:
+    'Subscribe to live value updates of one of your portfolios ({portfolio_id}; login required); with since_seq, a fresh update flagged snapshot follows',
   unsubscribe_portfolio: 'Stop portfolio value updates ({portfolio_id})',
   list_subscriptions: "List this connection's subscriptions",
   set_options:
@@ -16,15 +18,17 @@ export const CLIENT_MESSAGE_DESCRIPTIONS: Record<ClientMessageType, string> = {
 
 export const SERVER_MESSAGE_DESCRIPTIONS: Record<ServerMessageType, string> = {
   connection: 'Connection established: connection_id, authenticated, user_id, heartbeat interval and limits',
-  pong: 'Answer to ping',
-  subscribed: 'Subscription acknowledged: what was added and all current subscriptions',
+  pong: 'Answer to ping, with the last seq sent per subscribed topic (last_seq: a lower last seen seq means a missed update)',
+  subscribed:
+    'Subscription acknowledged: what was added and all current subscriptions; answering a resume (since_seq / since), whether the missed updates follow (recovered)',
   unsubscribed: 'Unsubscription acknowledged (or subscriptions removed by the server, with a reason)',
   subscriptions: "The connection's current subscriptions (answer to list_subscriptions)",
   options: 'Delivery options now in effect (answer to set_options)',
   asset_update: 'Asset price update: symbol, price, change, change_percent, volume, high, low, seq, market_state',
   asset_updates: 'Batched asset price updates (only for connections that asked for batching)',
   portfolio_update: 'Portfolio value update: portfolio_id, name, total_value, daily_change, daily_change_percent',
-  status: 'Subscribed symbols go quiet (their market closed) or come back (it reopened): {symbols, state, reason, market_state, next_change}',
+  status:
+    'Why subscribed symbols go quiet or come back: their market closed or reopened, the price feed cannot price them (vendor down, no quotes) or can again, or this connection is conflated (delayed) or caught up; told apart by reason',
   error: 'A message was refused: {code, message, request_type, id}',
 };
 

@@ -60,7 +60,7 @@ export const SERVER_MESSAGE_EXAMPLES: { [K in ServerMessageType]: ServerMessage<
     },
     timestamp: T,
   },
-  pong: { type: 'pong', data: { server_time: T }, timestamp: T, id: 1 },
+  pong: { type: 'pong', data: { server_time: T, last_seq: { assets: { AAPL: 18234, MSFT: 17702 }, portfolios: { 7: 41 } } }, timestamp: T, id: 1 },
   subscribed: {
     type: 'subscribed',
     data: { assets: ['AAPL'], portfolios: [], subscriptions: { assets: ['AAPL', 'MSFT'], portfolios: [123] } },
@@ -132,3 +132,46 @@ export const SERVER_MESSAGE_EXAMPLES: { [K in ServerMessageType]: ServerMessage<
     id: 17,
   },
 };
+
+/**
+ * `status` messages about the price feed's vendors (SERVER_MESSAGE_EXAMPLES.status is the market kind):
+ * a vendor outage, then its recovery, and a symbol no vendor quotes.
+ */
+export const FEED_STATUS_EXAMPLES: ServerMessage<'status'>[] = [
+  {
+    type: 'status',
+    data: {
+      symbols: ['AAPL', 'MSFT'],
+      state: 'quiet',
+      reason: 'vendor_unavailable',
+      vendor: 'yahoo',
+      since: '2026-01-15T10:29:31.000Z',
+      message: 'Prices delayed: yahoo is unavailable since 2026-01-15T10:29:31.000Z; the last prices stay until it answers again',
+    },
+    timestamp: T,
+  },
+  {
+    type: 'status',
+    data: {
+      symbols: ['AAPL', 'MSFT'],
+      state: 'live',
+      reason: 'vendor_recovered',
+      vendor: 'yahoo',
+      since: '2026-01-15T10:35:01.000Z',
+      message: 'yahoo answers again: prices update again',
+    },
+    timestamp: '2026-01-15T10:35:01.012Z',
+  },
+  {
+    type: 'status',
+    data: {
+      symbols: ['VFIAX'],
+      state: 'quiet',
+      reason: 'no_quotes',
+      vendor: null,
+      since: '2026-01-15T10:29:31.000Z',
+      message: 'No quotes from any vendor since 2026-01-15T10:29:31.000Z; the last prices stay until quotes resume',
+    },
+    timestamp: T,
+  },
+];

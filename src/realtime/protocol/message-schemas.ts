@@ -39,7 +39,9 @@ type FromObject<S> = S extends { readonly properties: infer P }
     >
   : S extends { readonly additionalProperties: false }
     ? Record<string, never>
-    : Record<string, unknown>;
+    : S extends { readonly additionalProperties: infer A extends object }
+      ? Record<string, FromSchema<A>>
+      : Record<string, unknown>;
 type FromArray<S> = S extends { readonly items: infer I } ? FromSchema<I>[] : unknown[];
 type FromType<T, S> = T extends 'null'
   ? null
@@ -104,17 +106,41 @@ const ASSET_SELECTION = {
   },
   oneOf: [{ required: ['symbol'] }, { required: ['symbols'] }],
 } as const;
+const SEQ_SEEN = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const ASSET_SUBSCRIPTION = {
+  type: 'object',
+  description: `Exactly one of \`symbol\` or \`symbols\` (at most ${MAX_SYMBOLS_PER_MESSAGE}); a client resuming after a reconnect adds where it stopped: \`since_seq\` with \`symbol\`, or \`since\` with \`symbols\``,
+  additionalProperties: false,
+  properties: {
+    ...ASSET_SELECTION.properties,
+    since_seq: { ...SEQ_SEEN, description: 'With `symbol`: the last `seq` received; the updates after it are replayed (see `subscribed.recovered`)' },
+    since: {
+      type: 'object',
+      additionalProperties: SEQ_SEEN,
+      description: 'With `symbols`: the last `seq` received per symbol (some or all of them); the updates after each are replayed',
+    },
+  },
+  oneOf: [{ required: ['symbol'] }, { required: ['symbols'] }],
+} as const;
+const PORTFOLIO_ID = {
+  type: 'integer',
+  minimum: 1,
+  maximum: MAX_PORTFOLIO_ID,
+  description: 'A portfolio id (a string of digits such as "123" is accepted too)',
+} as const;
 const PORTFOLIO_SELECTION = {
   type: 'object',
   required: ['portfolio_id'],
   additionalProperties: false,
+  properties: { portfolio_id: PORTFOLIO_ID },
+} as const;
+const PORTFOLIO_SUBSCRIPTION = {
+  type: 'object',
+  required: ['portfolio_id'],
+  additionalProperties: false,
   properties: {
-    portfolio_id: {
-      type: 'integer',
-      minimum: 1,
-      maximum: MAX_PORTFOLIO_ID,
-      description: 'A portfolio id (a string of digits such as "123" is accepted too)',
-    },
+    portfolio_id: PORTFOLIO_ID,
+    since_seq: { ...SEQ_SEEN, description: 'A resume: a fresh `portfolio_update` flagged `snapshot: true` follows (even when already subscribed)' },
   },
 } as const;
 
@@ -139,9 +165,9 @@ const PORTFOLIO_POSITIONS = {
 /** `data` of every client message type (`satisfies`: exactly the keys of ClientMessageMap). */
 export const CLIENT_DATA_SCHEMAS = {
   ping: { type: 'object', description: 'Anything (the guide’s client sends `{}`); not interpreted' },
-  subscribe_asset: ASSET_SELECTION,
+  subscribe_asset: ASSET_SUBSCRIPTION,
   unsubscribe_asset: ASSET_SELECTION,
-  subscribe_portfolio: PORTFOLIO_SELECTION,
+  subscribe_portfolio: PORTFOLIO_SUBSCRIPTION,
   unsubscribe_portfolio: PORTFOLIO_SELECTION,
   list_subscriptions: { type: 'object', description: 'Nothing, or `{}`', additionalProperties: false, maxProperties: 0 },
   set_options: {
@@ -216,6 +242,25 @@ const SUBSCRIPTION_CHANGE = {
       enum: ['session_ended', 'portfolio_deleted'],
       description: 'Set when the server removed subscriptions on its own (logout or session expiry; portfolio deleted)',
     },
+    recovered: {
+      type: 'object',
+      required: ['assets', 'portfolios'],
+      additionalProperties: false,
+      description: 'Only answering a subscribe with `since_seq` / `since`: per topic, whether the missed updates follow',
+      properties: {
+        assets: {
+          type: 'object',
+          additionalProperties: { type: 'boolean' },
+          description:
+            'Per symbol: true when every update after `since` follows in order (none if nothing was missed); false when the history did not hold them: the current snapshot follows, refetch anything derived from the missed ones',
+        },
+        portfolios: {
+          type: 'object',
+          additionalProperties: { type: 'boolean' },
+          description: 'Per portfolio id: always false (a fresh `portfolio_update` with `snapshot: true` follows)',
+        },
+      },
+    },
   },
 } as const;
 const ASSET_UPDATE = {
@@ -247,7 +292,11 @@ const ASSET_UPDATE = {
     previous_close: { type: ['number', 'null'] },
     as_of: { ...DATE_TIME, description: 'When the vendor says the quote is from' },
     source: { type: 'string', description: 'Vendor that priced it (simulated, yahoo, alphavantage, coingecko, replay, ...)' },
-    seq: { type: 'integer', description: 'Per-symbol sequence: strictly increases within one subscription (a snapshot carries the seq it reflects)' },
+    seq: {
+      type: 'integer',
+      description:
+        'The price’s cluster-wide sequence (advanced once per committed price, the same on every server instance); strictly increases for a symbol; a snapshot carries the seq it reflects. Resume from it with `since_seq`',
+    },
     published_at: { type: 'integer', description: 'Server publish time of the price batch (ms since the epoch), for latency measurement' },
     market_state: {
       ...MARKET_STATE,
@@ -256,13 +305,16 @@ const ASSET_UPDATE = {
     },
   },
 } as const;
-const STATUS = {
+const STATUS_STATE = { enum: ['quiet', 'live'], description: 'quiet: no asset_update is expected for these symbols until a `status` says live again' } as const;
+const MARKET_STATUS = {
   type: 'object',
+  title: 'Market status',
+  description: 'A market closed (quiet) or reopened (live)',
   required: ['symbols', 'state', 'reason', 'market', 'market_state', 'next_change', 'message'],
   additionalProperties: false,
   properties: {
     symbols: { ...SYMBOL_LIST, description: 'The subscribed symbols this applies to (all on one market)' },
-    state: { enum: ['quiet', 'live'], description: 'quiet: no asset_update is expected for these symbols until a `status` says live again' },
+    state: STATUS_STATE,
     reason: { enum: ['market_closed', 'market_opened'] },
     market: { enum: ['us_equities', 'fx'], description: 'us_equities (stocks, ETFs, funds, bonds) or fx' },
     market_state: MARKET_STATE,
@@ -270,6 +322,45 @@ const STATUS = {
     message: { type: 'string', description: 'The same in one readable sentence' },
   },
 } as const;
+const FEED_STATUS = {
+  type: 'object',
+  title: 'Feed status',
+  description:
+    'The price feed cannot price these symbols (quiet: every vendor of their chain is down, or none quoted them for several cycles) or can again (live)',
+  required: ['symbols', 'state', 'reason', 'vendor', 'since', 'message'],
+  additionalProperties: false,
+  properties: {
+    symbols: { ...SYMBOL_LIST, description: 'The subscribed symbols this applies to' },
+    state: STATUS_STATE,
+    reason: {
+      enum: ['vendor_unavailable', 'no_quotes', 'vendor_recovered', 'quotes_resumed'],
+      description:
+        'quiet: vendor_unavailable (every vendor of their provider chain has its circuit breaker open) or no_quotes (no vendor quoted them for FEED_STALE_CYCLES feed cycles in a row); live: vendor_recovered or quotes_resumed',
+    },
+    vendor: {
+      type: ['string', 'null'],
+      description: 'vendor_unavailable and vendor_recovered: the vendor (the first of their provider chain); null otherwise',
+    },
+    since: { ...DATE_TIME, description: 'When the feed saw this change' },
+    message: { type: 'string', description: 'The same in one readable sentence' },
+  },
+} as const;
+const DELIVERY_STATUS = {
+  type: 'object',
+  title: 'Delivery status',
+  description:
+    'This connection fell behind (delayed: only the newest update per symbol is sent until its buffer drains, so seqs are skipped) or caught up (live)',
+  required: ['symbols', 'state', 'reason', 'message'],
+  additionalProperties: false,
+  properties: {
+    symbols: { ...SYMBOL_LIST, description: 'Every symbol the connection is subscribed to' },
+    state: { enum: ['delayed', 'live'] },
+    reason: { enum: ['conflated', 'caught_up'] },
+    message: { type: 'string', description: 'The same in one readable sentence' },
+  },
+} as const;
+/** `reason` tells them apart (their reasons do not overlap). */
+const STATUS = { oneOf: [MARKET_STATUS, FEED_STATUS, DELIVERY_STATUS] } as const;
 
 const DECIMAL = { type: 'string', pattern: '^-?\\d+(\\.\\d+)?$' } as const;
 const PORTFOLIO_POSITION = {
@@ -310,15 +401,40 @@ export const SERVER_DATA_SCHEMAS = {
       connection_id: { type: 'string', description: 'This connection’s id (a UUID)' },
       authenticated: { type: 'boolean', description: 'True when the handshake carried a valid session cookie' },
       user_id: { type: ['integer', 'null'], description: 'The logged-in user, null for anonymous connections' },
-      transport: { enum: ['websocket', 'socketio'] },
-      heartbeat_interval: { type: 'integer', description: 'Seconds between server heartbeats (WebSocket ping frames / Engine.IO pings)' },
+      transport: { enum: ['websocket', 'socketio', 'sse'] },
+      sse_token: {
+        type: 'string',
+        description: 'Only on the SSE transport: the stream’s secret, the `X-SSE-Token` header of POST /realtime/sse/{connection_id}/messages',
+      },
+      heartbeat_interval: {
+        type: 'integer',
+        description: 'Seconds between server heartbeats (WebSocket ping frames / Engine.IO pings / SSE keep-alive comments)',
+      },
       connection_timeout: { type: 'integer', description: 'Seconds of silence after which the server drops the peer' },
       limits: LIMITS,
       batch_ms: { type: 'integer', description: 'Batch interval in ms when batched frames were requested at connect, else 0' },
       server_time: DATE_TIME,
     },
   },
-  pong: { type: 'object', required: ['server_time'], additionalProperties: false, properties: { server_time: DATE_TIME } },
+  pong: {
+    type: 'object',
+    required: ['server_time', 'last_seq'],
+    additionalProperties: false,
+    properties: {
+      server_time: DATE_TIME,
+      last_seq: {
+        type: 'object',
+        required: ['assets', 'portfolios'],
+        additionalProperties: false,
+        description:
+          'Per subscribed topic, the `seq` of the last update sent on this connection (held-back updates are written before the pong): a lower last seen seq means a missed update',
+        properties: {
+          assets: { type: 'object', additionalProperties: { type: 'integer' } },
+          portfolios: { type: 'object', additionalProperties: { type: 'integer' } },
+        },
+      },
+    },
+  },
   subscribed: SUBSCRIPTION_CHANGE,
   unsubscribed: SUBSCRIPTION_CHANGE,
   subscriptions: { type: 'object', required: ['subscriptions'], additionalProperties: false, properties: { subscriptions: SUBSCRIPTIONS } },
@@ -354,7 +470,8 @@ export const SERVER_DATA_SCHEMAS = {
       positions_count: { type: 'integer' },
       as_of: DATE_TIME,
       stale: { type: 'boolean', description: 'True when a position’s price is old or unknown' },
-      seq: { type: 'integer', description: 'Per-portfolio sequence: strictly increases within one subscription' },
+      seq: { type: 'integer', description: 'Per-portfolio sequence: strictly increases within one subscription (numbered by each server instance)' },
+      snapshot: { type: 'boolean', description: 'True on the fresh update answering a resume (`since_seq`): replace what you had, whatever its seq' },
       positions: {
         type: 'array',
         items: PORTFOLIO_POSITION,

@@ -31,8 +31,13 @@ export interface ConnectionData {
   connection_id: string;
   authenticated: boolean;
   user_id: number | null;
-  transport: 'websocket' | 'socketio';
-  /** Seconds between server heartbeats (WebSocket ping frames / Engine.IO pings). */
+  transport: 'websocket' | 'socketio' | 'sse';
+  /**
+   * Only on the SSE transport: the stream's secret, sent as the `X-SSE-Token` header of
+   * `POST /realtime/sse/{connection_id}/messages` (the client → server half of that transport).
+   */
+  sse_token?: string;
+  /** Seconds between server heartbeats (WebSocket ping frames / Engine.IO pings / SSE keep-alive comments). */
   heartbeat_interval: number;
   /** Seconds of silence after which the server drops the peer. */
   connection_timeout: number;
@@ -44,6 +49,26 @@ export interface ConnectionData {
 
 export interface PongData {
   server_time: string;
+  /**
+   * The `seq` of the last update sent on this connection for each subscribed topic that has one
+   * (assets by symbol, portfolios by id): updates held back for this connection (batched or
+   * conflated) are written before the pong, so a client whose last seen seq is lower missed
+   * something and can resubscribe with `since_seq`.
+   */
+  last_seq: { assets: Record<string, number>; portfolios: Record<string, number> };
+}
+
+/** Per topic of a resuming subscribe: whether every missed update is being replayed. */
+export interface RecoveryData {
+  /**
+   * Per symbol given a `since_seq` / `since`: true when the updates after it follow, in order,
+   * before any newer one (none when nothing was missed); false when the history did not hold
+   * them all (too old, or a seq this server never saw): the current snapshot follows instead,
+   * so anything derived from the missed updates should be refetched.
+   */
+  assets: Record<string, boolean>;
+  /** Per portfolio given a `since_seq`: always false (a fresh `portfolio_update`, with `snapshot: true`, follows). */
+  portfolios: Record<string, boolean>;
 }
 
 /** Reply to subscribe_* and unsubscribe_*: what changed, then everything now held. */
@@ -55,6 +80,8 @@ export interface SubscriptionChangeData {
   subscriptions: SubscriptionsData;
   /** Set when the server removed subscriptions on its own (`session_ended`, `portfolio_deleted`). */
   reason?: 'session_ended' | 'portfolio_deleted';
+  /** Only on a `subscribed` answering a subscribe that carried `since_seq` or `since`. */
+  recovered?: RecoveryData;
 }
 
 export interface SubscriptionListData {
@@ -100,10 +127,29 @@ export type MarketState = 'open' | 'closed' | 'pre' | 'post';
 
 /**
  * Why subscribed symbols go quiet (`state: 'quiet'`: no asset_update is expected) or
- * come back (`state: 'live'`). Sent when their market closes or reopens, and after
- * `subscribed` for the newly subscribed symbols whose market is closed.
+ * come back (`state: 'live'`): their market (MarketStatusData) or the price feed's
+ * vendors (FeedStatusData); tell them apart by `reason`.
  */
-export interface StatusData {
+export type StatusData = MarketStatusData | FeedStatusData | DeliveryStatusData;
+
+/**
+ * This connection fell behind (`delayed`: its buffer is over WS_BUFFER_HIGH_WATER, so only the
+ * newest update per symbol is kept and sent, and seqs are skipped) or caught up (`live`).
+ * Sent once each way, naming every symbol the connection is subscribed to.
+ */
+export interface DeliveryStatusData {
+  symbols: string[];
+  state: 'delayed' | 'live';
+  reason: 'conflated' | 'caught_up';
+  /** The same in one readable sentence. */
+  message: string;
+}
+
+/**
+ * A market closed or reopened. Sent when it does, and after `subscribed` for the newly
+ * subscribed symbols whose market is closed.
+ */
+export interface MarketStatusData {
   /** The subscribed symbols this applies to (all on one market). */
   symbols: string[];
   state: 'quiet' | 'live';
@@ -113,6 +159,28 @@ export interface StatusData {
   market_state: MarketState;
   /** When the market's state next changes (ISO 8601), null when unknown. */
   next_change: string | null;
+  /** The same in one readable sentence. */
+  message: string;
+}
+
+/**
+ * The price feed cannot price these symbols (`quiet`), or can again (`live`). Sent when that
+ * changes, and after `subscribed` for newly subscribed symbols that are quiet at that moment.
+ */
+export interface FeedStatusData {
+  /** The subscribed symbols this applies to. */
+  symbols: string[];
+  state: 'quiet' | 'live';
+  /**
+   * quiet: `vendor_unavailable` (every vendor of their provider chain is failing: its circuit
+   * breaker is open) or `no_quotes` (no vendor quoted them for several feed cycles in a row);
+   * live: `vendor_recovered` or `quotes_resumed` (quotes arrive again).
+   */
+  reason: 'vendor_unavailable' | 'no_quotes' | 'vendor_recovered' | 'quotes_resumed';
+  /** vendor_unavailable and vendor_recovered: the vendor (the first of their provider chain); null otherwise. */
+  vendor: string | null;
+  /** When the feed saw this change (ISO 8601). */
+  since: string;
   /** The same in one readable sentence. */
   message: string;
 }
@@ -133,8 +201,10 @@ export interface PortfolioUpdateData {
   as_of: string;
   /** True when a position's price is old or unknown. */
   stale: boolean;
-  /** Per-portfolio sequence: strictly increases within one subscription. */
+  /** Per-portfolio sequence: strictly increases within one subscription (per server instance: compare only within one connection). */
   seq: number;
+  /** True on the fresh update that answers a resuming subscribe (`since_seq`): replace what you had, whatever its seq. */
+  snapshot?: boolean;
   /**
    * Only with the `portfolio_positions` option: every position (positions_complete true: the first push after
    * subscribing, or when the set of positions changed) or only those that changed since the last push (false).

@@ -16,6 +16,7 @@ import { countInbound } from '../realtime.metrics';
 import { RawWebSocketTransport } from './raw-websocket.transport';
 import { RealtimeServer } from './realtime-server';
 import { SocketIoTransport } from './socketio.transport';
+import { SseTransport } from './sse.transport';
 
 /** One connection's gateway handlers (Nest's callbacks bound to it), by index in CLIENT_MESSAGE_TYPES. */
 type HandlerTable = readonly (((req: InboundRequest) => Promise<unknown>) | undefined)[];
@@ -72,6 +73,8 @@ export class RealtimeWsAdapter implements WebSocketAdapter<RealtimeServer, Conne
     const server = new RealtimeServer();
     server.io = get(SocketIoTransport).listen(http, server);
     get(RawWebSocketTransport).listen(http, server);
+    // The Server-Sent Events fallback is served by its controller; its streams are the gateway's clients too.
+    get(SseTransport).listen(server);
     return server;
   }
 

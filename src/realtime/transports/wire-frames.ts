@@ -6,6 +6,9 @@ export const RAW_WS_PATHS: ReadonlySet<string> = new Set(['/ws/realtime/', '/ws/
 /** Socket.IO namespace and path of the realtime endpoint. */
 export const SOCKET_IO_NAMESPACE = '/realtime';
 export const SOCKET_IO_PATH = '/socket.io';
+/** The Server-Sent Events fallback: the stream, and where each stream's client messages are POSTed. */
+export const SSE_PATH = '/realtime/sse';
+export const SSE_MESSAGES_PATH = '/realtime/sse/{connection_id}/messages';
 
 type FrameList = Buffer[];
 interface WsSender {

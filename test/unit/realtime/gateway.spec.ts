@@ -20,6 +20,8 @@ import { InboundItem, InboundQueue } from '../../../src/realtime/hub/inbound-que
 import type { OutboundFrame } from '../../../src/realtime/hub/outbound-frame';
 import { RealtimeHub } from '../../../src/realtime/hub/realtime-hub.service';
 import { MarketClock } from '../../../src/assets/market-clock';
+import { VendorStatusBoard } from '../../../src/realtime/hub/vendor-status.board';
+import { SseTransport } from '../../../src/realtime/transports/sse.transport';
 import { RequestLane } from '../../../src/realtime/hub/request-lane';
 import { SubscriptionService } from '../../../src/realtime/hub/subscription.service';
 import { CLIENT_MESSAGE_TYPES } from '../../../src/realtime/protocol/client-messages';
@@ -133,11 +135,13 @@ describe('RealtimeGateway through Nest (guards, pipes, filter)', () => {
         // No asset types: every symbol counts as always open (no market `status` messages here).
         { provide: AssetCatalogService, useValue: { isKnown: async (s: string) => ['AAPL', 'MSFT'].includes(s), typeOf: () => undefined } },
         MarketClock,
+        VendorStatusBoard,
         { provide: PortfolioAccessService, useValue: access },
         { provide: SessionService, useValue: sessions },
         // The endpoints (HTTP upgrades, Socket.IO server) are not under test here.
         { provide: RawWebSocketTransport, useValue: { listen: () => undefined } },
         { provide: SocketIoTransport, useValue: { listen: () => null } },
+        { provide: SseTransport, useValue: { listen: () => undefined } },
       ],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });

@@ -2,7 +2,14 @@ import { getMetadataStorage } from 'class-validator';
 import { describe, expect, it } from 'vitest';
 import { MessageParser } from '../../../src/realtime/hub/message-parser';
 import { CLIENT_MESSAGE_TYPES, ClientMessageType } from '../../../src/realtime/protocol/client-messages';
-import { AssetSelectionDto, CLIENT_MESSAGE_DTOS, ConnectionOptionsDto, PortfolioSelectionDto } from '../../../src/realtime/protocol/client-messages.dto';
+import {
+  AssetSelectionDto,
+  AssetSubscriptionDto,
+  CLIENT_MESSAGE_DTOS,
+  ConnectionOptionsDto,
+  PortfolioSelectionDto,
+  PortfolioSubscriptionDto,
+} from '../../../src/realtime/protocol/client-messages.dto';
 import { CLIENT_MESSAGE_EXAMPLES, SERVER_MESSAGE_EXAMPLES } from '../../../src/realtime/protocol/message-examples';
 import {
   CLIENT_DATA_OPTIONAL,
@@ -43,8 +50,10 @@ describe('realtime message schemas (AsyncAPI) agree with the DTOs the server val
   });
 
   it('the data schemas list the fields of the nested DTOs', () => {
-    expect(keys(CLIENT_DATA_SCHEMAS.subscribe_asset.properties)).toEqual([...validated(AssetSelectionDto).keys()].sort());
-    expect(keys(CLIENT_DATA_SCHEMAS.subscribe_portfolio.properties)).toEqual([...validated(PortfolioSelectionDto).keys()].sort());
+    expect(keys(CLIENT_DATA_SCHEMAS.subscribe_asset.properties)).toEqual([...validated(AssetSubscriptionDto).keys()].sort());
+    expect(keys(CLIENT_DATA_SCHEMAS.unsubscribe_asset.properties)).toEqual([...validated(AssetSelectionDto).keys()].sort());
+    expect(keys(CLIENT_DATA_SCHEMAS.subscribe_portfolio.properties)).toEqual([...validated(PortfolioSubscriptionDto).keys()].sort());
+    expect(keys(CLIENT_DATA_SCHEMAS.unsubscribe_portfolio.properties)).toEqual([...validated(PortfolioSelectionDto).keys()].sort());
     expect(keys(CLIENT_DATA_SCHEMAS.set_options.properties)).toEqual([...validated(ConnectionOptionsDto).keys()].sort());
   });
 
@@ -68,6 +77,11 @@ describe('realtime message schemas (AsyncAPI) agree with the DTOs the server val
     ['an unknown data field', { type: 'unsubscribe_asset', data: { symbol: 'AAPL', extra: 1 } }],
     ['an unknown envelope field', { type: 'ping', data: {}, extra: 1 }],
     ['portfolio_id 0', { type: 'subscribe_portfolio', data: { portfolio_id: 0 } }],
+    ['a negative since_seq', { type: 'subscribe_asset', data: { symbol: 'AAPL', since_seq: -1 } }],
+    ['a fractional since_seq', { type: 'subscribe_asset', data: { symbol: 'AAPL', since_seq: 1.5 } }],
+    ['a since seq that is a string', { type: 'subscribe_asset', data: { symbols: ['AAPL'], since: { AAPL: '4' } } }],
+    ['since_seq on unsubscribe', { type: 'unsubscribe_asset', data: { symbol: 'AAPL', since_seq: 3 } }],
+    ['since_seq on unsubscribe_portfolio', { type: 'unsubscribe_portfolio', data: { portfolio_id: 1, since_seq: 3 } }],
     ['a missing portfolio_id', { type: 'unsubscribe_portfolio', data: {} }],
     ['batch_ms 5', { type: 'set_options', data: { batch_ms: 5 } }],
     ['batch_ms 1001', { type: 'set_options', data: { batch_ms: 1001 } }],
@@ -85,6 +99,17 @@ describe('realtime message schemas (AsyncAPI) agree with the DTOs the server val
     expect(checkSchema(message, clientEnvelopeSchema(message.type as ClientMessageType))).not.toEqual([]);
   });
 
+  // Rules between fields that the schema only describes in words: the server refuses them.
+  it.each([
+    ['since_seq with symbols', { type: 'subscribe_asset', data: { symbols: ['AAPL'], since_seq: 3 } }],
+    ['since with symbol', { type: 'subscribe_asset', data: { symbol: 'AAPL', since: { AAPL: 3 } } }],
+    ['since naming a symbol not in symbols', { type: 'subscribe_asset', data: { symbols: ['AAPL'], since: { MSFT: 3 } } }],
+    ['since as an array', { type: 'subscribe_asset', data: { symbols: ['AAPL'], since: [3] } }],
+  ] as const)('the server refuses %s', (_what, message) => {
+    const parsed = parser.parseValue(structuredClone(message));
+    expect(parsed.ok ? 'accepted' : parsed.error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('accepts what the schema allows beyond the examples (data left out, batch_ms 0, an integer id)', () => {
     for (const message of [
       { type: 'ping' },
@@ -94,6 +119,9 @@ describe('realtime message schemas (AsyncAPI) agree with the DTOs the server val
       { type: 'set_options', data: { portfolio_min_change_bps: 0, portfolio_max_interval: 0, portfolio_positions: false } },
       { type: 'set_options', data: { portfolio_min_change_bps: 10000, portfolio_max_interval: 3600 } },
       { type: 'subscribe_asset', data: { symbol: 'BRK.B' }, id: 9, timestamp: '2026-01-15T10:30:00Z' },
+      { type: 'subscribe_asset', data: { symbol: 'AAPL', since_seq: 0 } },
+      { type: 'subscribe_asset', data: { symbols: ['AAPL', 'MSFT'], since: { AAPL: 12 } } },
+      { type: 'subscribe_portfolio', data: { portfolio_id: 7, since_seq: 41 } },
     ] as const) {
       expect(checkSchema(message, clientEnvelopeSchema(message.type))).toEqual([]);
       const parsed = parser.parseValue(structuredClone(message));

@@ -1,9 +1,25 @@
-import type { AssetUpdateData, MarketState, RealtimeClient } from '../../../client';
+import type { AssetUpdateData, MarketState, RealtimeClient, StatusData } from '../../../client';
 import { RealtimeError } from '../../../client';
 import { FrameBatcher } from '../shared/raf';
 
 type BatchListener = (batch: Map<string, AssetUpdateData>) => void;
 type MarketStateListener = (symbols: string[], state: MarketState) => void;
+/** `note` null: the feed prices the symbols again (or nothing is known about them). */
+type FeedNoteListener = (symbols: string[], note: FeedNote | null) => void;
+
+/** Why the feed cannot price a symbol now, as a card says it. */
+export interface FeedNote {
+  /** "delayed: vendor unavailable" or "no quotes". */
+  text: string;
+  /** The server's sentence (vendor, since when). */
+  detail: string;
+}
+
+/** What a card says while the feed cannot price its symbol (status `quiet` with a feed reason). */
+export const FEED_NOTE_LABELS = {
+  vendor_unavailable: 'delayed: vendor unavailable',
+  no_quotes: 'no quotes',
+} as const;
 
 /**
  * The page's view of the market: which symbols each part of the page needs
@@ -16,6 +32,9 @@ export class Market {
   private readonly owners = new Map<string, Set<string>>();
   private readonly listeners = new Set<BatchListener>();
   private readonly stateListeners = new Set<MarketStateListener>();
+  /** Symbols the feed cannot price now (status quiet, vendor_unavailable or no_quotes), until a live status. */
+  readonly feedNotes = new Map<string, FeedNote>();
+  private readonly feedListeners = new Set<FeedNoteListener>();
   private readonly batcher = new FrameBatcher<string, AssetUpdateData>((batch) => {
     for (const fn of this.listeners) fn(batch);
   });
@@ -28,14 +47,35 @@ export class Market {
       this.quotes.set(u.symbol, u);
       this.batcher.push(u.symbol, u);
     });
-    // A market closed or reopened: the cards say so even when no price follows.
     client.on('status', (s) => {
-      for (const symbol of s.symbols) {
-        const q = this.quotes.get(symbol);
-        if (q) this.quotes.set(symbol, { ...q, market_state: s.market_state });
+      if ('market' in s) {
+        // A market closed or reopened: the cards say so even when no price follows.
+        for (const symbol of s.symbols) {
+          const q = this.quotes.get(symbol);
+          if (q) this.quotes.set(symbol, { ...q, market_state: s.market_state });
+        }
+        for (const fn of this.stateListeners) fn(s.symbols, s.market_state);
+      } else if (isFeedStatus(s)) {
+        this.setFeedNote(s.symbols, feedNote(s));
       }
-      for (const fn of this.stateListeners) fn(s.symbols, s.market_state);
     });
+    // A new connection (a reconnect): the server says again, after the subscribes, which symbols are still quiet.
+    client.on('connection', () => {
+      if (this.feedNotes.size > 0) this.setFeedNote([...this.feedNotes.keys()], null);
+    });
+  }
+
+  onFeedNote(fn: FeedNoteListener): () => void {
+    this.feedListeners.add(fn);
+    return () => this.feedListeners.delete(fn);
+  }
+
+  private setFeedNote(symbols: string[], note: FeedNote | null): void {
+    for (const symbol of symbols) {
+      if (note) this.feedNotes.set(symbol, note);
+      else this.feedNotes.delete(symbol);
+    }
+    for (const fn of this.feedListeners) fn(symbols, note);
   }
 
   onMarketState(fn: MarketStateListener): () => void {
@@ -70,7 +110,10 @@ export class Market {
     const after = this.allNeeded();
     const added = [...after].filter((s) => !before.has(s));
     const removed = [...before].filter((s) => !after.has(s));
-    for (const s of removed) this.quotes.delete(s);
+    for (const s of removed) {
+      this.quotes.delete(s);
+      this.feedNotes.delete(s);
+    }
     if (removed.length > 0) this.client.unsubscribeAssets(removed).catch(() => undefined);
     if (added.length > 0) {
       try {
@@ -90,4 +133,15 @@ export class Market {
   private allNeeded(): Set<string> {
     return new Set(this.owners.keys());
   }
+}
+
+/** A `status` about the price feed's vendors (not a market's, nor any other kind). */
+type FeedStatus = Extract<StatusData, { vendor: string | null }>;
+const FEED_REASONS: ReadonlySet<string> = new Set<FeedStatus['reason']>(['vendor_unavailable', 'no_quotes', 'vendor_recovered', 'quotes_resumed']);
+const isFeedStatus = (s: StatusData): s is FeedStatus => FEED_REASONS.has(s.reason);
+
+/** A feed `status`: its note while quiet, null when live. */
+function feedNote(s: FeedStatus): FeedNote | null {
+  if (s.state !== 'quiet' || (s.reason !== 'vendor_unavailable' && s.reason !== 'no_quotes')) return null;
+  return { text: FEED_NOTE_LABELS[s.reason], detail: s.message };
 }

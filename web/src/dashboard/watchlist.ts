@@ -3,7 +3,7 @@ import { normaliseSymbol, RealtimeError } from '../../../client';
 import { history } from '../shared/api';
 import { flash, h, notify, setText } from '../shared/dom';
 import { formatChange, formatPercent, formatPrice, formatVolume, signClass } from '../shared/format';
-import type { Market } from './market';
+import type { FeedNote, Market } from './market';
 import { Sparkline } from './sparkline';
 
 export const WATCHLIST_KEY = 'rm.watchlist.v1';
@@ -24,6 +24,8 @@ interface Card {
   name: HTMLElement;
   type: HTMLElement;
   market: HTMLElement;
+  /** What the feed says when it cannot price the symbol ("delayed: vendor unavailable", "no quotes"). */
+  feed: HTMLElement;
   price: HTMLElement;
   change: HTMLElement;
   pct: HTMLElement;
@@ -72,6 +74,12 @@ export class Watchlist {
       for (const s of symbols) {
         const card = this.cards.get(s);
         if (card) this.renderMarket(card, state);
+      }
+    });
+    market.onFeedNote((symbols, note) => {
+      for (const s of symbols) {
+        const card = this.cards.get(s);
+        if (card) this.renderFeed(card, note);
       }
     });
   }
@@ -175,24 +183,26 @@ export class Watchlist {
     const name = h('span', { class: 'name' }, '');
     const type = h('span', { class: 'badge type' }, '');
     const marketState = h('span', { class: 'badge market', 'data-testid': 'market-state' }, '');
+    const feed = h('span', { class: 'badge warn feed', 'data-testid': 'feed-state' }, '');
     const chartEl = h('div', { class: 'q-chart', 'aria-hidden': 'true' });
     const remove = h('button', { class: 'icon-btn remove', type: 'button', title: `Remove ${symbol}`, 'aria-label': `Remove ${symbol}` }, '×');
     const root = h(
       'article',
       { class: 'quote', 'data-symbol': symbol, 'data-testid': 'quote' },
-      h('div', { class: 'q-head' }, h('span', { class: 'sym' }, symbol), name, type, marketState, remove),
+      h('div', { class: 'q-head' }, h('span', { class: 'sym' }, symbol), name, type, marketState, feed, remove),
       h('div', { class: 'q-main' }, price, h('span', { class: 'chg' }, change, pct)),
       chartEl,
       h('div', { class: 'q-stats' }, h('span', {}, 'H ', high), h('span', {}, 'L ', low), h('span', {}, 'Vol ', volume)),
     );
     remove.addEventListener('click', () => this.remove(symbol));
     this.container.append(root);
-    const card: Card = { symbol, root, name, type, market: marketState, price, change, pct, high, low, volume, chart: new Sparkline(chartEl) };
+    const card: Card = { symbol, root, name, type, market: marketState, feed, price, change, pct, high, low, volume, chart: new Sparkline(chartEl) };
     this.cards.set(symbol, card);
     this.fillMeta(card);
     this.updateCount();
     const known = this.market.quotes.get(symbol);
     if (known) this.render(card, known);
+    this.renderFeed(card, this.market.feedNotes.get(symbol) ?? null);
     history(symbol, 30)
       .then((pts) => {
         if (this.cards.get(symbol) === card) card.chart.setHistory(pts);
@@ -234,6 +244,13 @@ export class Watchlist {
     card.root.dataset.seq = String(u.seq);
     this.renderMarket(card, u.market_state);
     card.chart.push(u.price, u.as_of, u.previous_close);
+  }
+
+  /** The card's staleness badge while the feed cannot price the symbol; empty (hidden) once it can. */
+  private renderFeed(card: Card, note: FeedNote | null): void {
+    setText(card.feed, note?.text ?? '');
+    if (note) card.feed.title = note.detail;
+    else card.feed.removeAttribute('title');
   }
 
   /** The card's market badge ("market closed", ...); nothing for a server that does not send market_state. */
