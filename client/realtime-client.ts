@@ -187,6 +187,8 @@ export class RealtimeClient {
   private factory: TransportFactory;
   /** The transport in use: `transportKind`, or `sse` after a fallback (see `sseFallback`). */
   private activeKind: TransportKind;
+  /** The factory of the configured transport (the fallback returns to it when a fallback SSE stream ends). */
+  private readonly configuredFactory: TransportFactory;
   /** With `sseFallback`: failed attempts in a row after which the client moves to SSE, and how it opens SSE. */
   private readonly fallbackAfter: number;
   private readonly sseFallbackFactory?: TransportFactory;
@@ -250,6 +252,7 @@ export class RealtimeClient {
     this.frameListeners = new Listeners(this.listenerError);
     const selection = () => this.sseSelection();
     this.factory = options.transportFactory ?? RealtimeClient.defaultFactory(this.transportKind, options, selection);
+    this.configuredFactory = this.factory;
     this.activeKind = this.transportKind;
     const after = options.sseFallback === true ? 3 : typeof options.sseFallback === 'number' ? options.sseFallback : 0;
     this.fallbackAfter = this.transportKind === 'sse' ? 0 : after;
@@ -413,7 +416,14 @@ export class RealtimeClient {
     // An SSE attempt refused before it connected (a topic of its URL unknown, deleted, or not allowed any more):
     // the next one alternates with a bare stream, whose subscribes by message forget what the server refuses.
     if (this.activeKind === 'sse' && this.info === null) this.sseBare = !this.sseBare;
+    // A fallback SSE stream that had connected ends: the next attempts try the configured transport again (the
+    // WebSocket failures that led here may have been a server outage, not a proxy); it falls back again if needed.
+    const backToConfigured = this.activeKind === 'sse' && this.transportKind !== 'sse' && this.info !== null;
     this.detach(new RealtimeError('DISCONNECTED', `connection closed: ${info.reason}`));
+    if (backToConfigured) {
+      this.activeKind = this.transportKind;
+      this.factory = this.configuredFactory;
+    }
     if (this.wanted && info.reason.startsWith('IDLE_TIMEOUT') && this.assets.size === 0 && this.portfolios.size === 0) {
       // The server closes connections that neither subscribe nor send anything (WS_IDLE_TIMEOUT):
       // reconnecting now would only be closed again. The next subscribe*() or connect() reconnects.

@@ -81,7 +81,7 @@ describe('service boot', () => {
     );
   });
 
-  it('recorded every migration, and the last two revert and re-apply cleanly', async () => {
+  it('recorded every migration, and the last three revert and re-apply cleanly', async () => {
     const names = (await sql<{ name: string }>(t.databaseUrl, 'SELECT name FROM migrations ORDER BY id')).map((r) => r.name);
     expect(names).toEqual(MIGRATIONS.map((m) => m.name));
     const opts = async () =>
@@ -93,7 +93,10 @@ describe('service boot', () => {
       (
         await sql<{ tgname: string }>(t.databaseUrl, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'assets'::regclass AND NOT tgisinternal ORDER BY tgname`)
       ).map((r) => r.tgname);
+    const priceSeq = async () =>
+      (await sql(t.databaseUrl, `SELECT 1 FROM information_schema.columns WHERE table_name = 'assets' AND column_name = 'price_seq'`)).length === 1;
     const applied = async () => {
+      expect(await priceSeq()).toBe(true);
       expect(await opts()).toEqual(['fillfactor=50']);
       expect(await hasIndex()).toBe(false);
       expect(await historyFk()).toBe(false);
@@ -102,6 +105,8 @@ describe('service boot', () => {
     await applied();
     const ds = await new DataSource({ ...buildDataSourceOptions(t.databaseUrl, 2), logging: false }).initialize();
     try {
+      await ds.undoLastMigration(); // AssetsPriceSeq: the column is gone
+      expect(await priceSeq()).toBe(false);
       await ds.undoLastMigration(); // PriceHistoryNoAssetFk: the foreign key is back, the triggers are gone
       expect(await historyFk()).toBe(true);
       expect(await historyTriggers()).toEqual([]);

@@ -85,7 +85,17 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
   it('latestQuotes: the whole stored quote of the priced ones among the asked symbols', async () => {
     const rows = (await prices.latestQuotes(['MSFT', 'NEWCO', 'AAPL', 'NOPE'])).sort((a, b) => a.symbol.localeCompare(b.symbol));
     expect(rows).toEqual([
-      { symbol: 'AAPL', current_price: '0.10000000', previous_close: null, day_high: null, day_low: null, volume: null, last_updated: t2, source: null },
+      {
+        symbol: 'AAPL',
+        current_price: '0.10000000',
+        previous_close: null,
+        day_high: null,
+        day_low: null,
+        volume: null,
+        last_updated: t2,
+        source: null,
+        price_seq: '0',
+      },
       {
         symbol: 'MSFT',
         current_price: '420.50000000',
@@ -95,6 +105,7 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
         volume: '1000.00000000',
         last_updated: t1,
         source: 'yahoo',
+        price_seq: '0',
       },
     ]);
   });

@@ -10,7 +10,8 @@ import { Market } from './market';
 import { PortfolioPanel } from './portfolio';
 import { Watchlist } from './watchlist';
 
-const client = new RealtimeClient({ transport: 'websocket', keepAliveMs: 20_000 });
+// Behind a proxy that refuses WebSocket upgrades: Server-Sent Events after 4 failed attempts in a row.
+const client = new RealtimeClient({ transport: 'websocket', keepAliveMs: 20_000, sseFallback: 4 });
 (window as unknown as { realtime: RealtimeClient }).realtime = client; // for the console
 
 const showState = bindConnectionIndicator($('#conn'), () => client);

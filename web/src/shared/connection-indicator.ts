@@ -18,8 +18,11 @@ export function bindConnectionIndicator(el: HTMLElement, getClient: () => Realti
   const show = (change: StateChange) => {
     clearInterval(countdown);
     el.dataset.state = change.state;
+    const transport = getClient()?.activeTransport;
+    if (transport) el.dataset.transport = transport;
     retry.hidden = change.state !== 'offline' && change.state !== 'reconnecting';
-    el.title = change.reason ? `Last disconnect: ${change.reason}` : '';
+    const via = change.state === 'connected' && transport === 'sse' ? 'Server-Sent Events (WebSocket is blocked on this network)' : '';
+    el.title = [via && `Live over ${via}`, change.reason ? `Last disconnect: ${change.reason}` : ''].filter(Boolean).join('. ');
     if (change.state === 'reconnecting' && change.retryInMs !== undefined) {
       const until = Date.now() + change.retryInMs;
       const tick = () => {
