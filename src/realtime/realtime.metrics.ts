@@ -182,6 +182,12 @@ export const realtimeMetrics = {
   ),
   limitRefusals: counter('realtime_limit_refusals_total', 'Messages or connections refused or closed by a limit, by limit', ['limit']),
   handshakes: counter('realtime_handshakes_total', 'Connection attempts by transport and result', ['transport', 'result']),
+  resumes: counter(
+    'realtime_resumes_total',
+    'Symbols resumed after a reconnect (since_seq / since / Last-Event-ID), by outcome: recovered (the missed updates replayed from the history) or snapshot (not in the history: the current price sent instead)',
+    ['outcome'],
+  ),
+  replayed: counter('realtime_replayed_updates_total', 'Updates replayed to resuming clients from the per-symbol history', []),
   fanoutLatency: histogram(
     'realtime_fanout_latency_seconds',
     'Time from the commit of a price batch (its published_at) to its asset_update frames being written to the sockets, one observation per frame',
@@ -206,6 +212,13 @@ export function countInbound(type: string | null | undefined, outcome: ErrorCode
 export function countHandshake(transport: TransportKind, result: HandshakeResult): void {
   realtimeMetrics.handshakes.inc({ transport, result });
   if (result === 'limit') realtimeMetrics.limitRefusals.inc({ limit: 'connections_per_user' });
+}
+
+/** One resuming subscribe: how many symbols were recovered (with how many updates replayed) and how many got a snapshot instead. */
+export function countResume(recovered: number, snapshot: number, replayed: number): void {
+  if (recovered > 0) realtimeMetrics.resumes.inc({ outcome: 'recovered' }, recovered);
+  if (snapshot > 0) realtimeMetrics.resumes.inc({ outcome: 'snapshot' }, snapshot);
+  if (replayed > 0) realtimeMetrics.replayed.inc(replayed);
 }
 
 export function countLimitRefusal(limit: RefusedLimit, n = 1): void {

@@ -255,6 +255,32 @@ describe('realtime resume after a reconnect (two instances, one database, Redis 
     expect(delivered.at(-1)).toMatchObject({ symbol: s, seq });
   });
 
+  it('counts resumes by outcome and the updates replayed (/metrics)', async () => {
+    const metric = async (line: RegExp) => {
+      const text = await (await fetch(`${a.url}/metrics`)).text();
+      const m = text.split('\n').find((l) => line.test(l));
+      return m ? Number(m.split(' ').at(-1)) : 0;
+    };
+    const before = {
+      recovered: await metric(/^realtime_resumes_total\{outcome="recovered"\}/),
+      snapshot: await metric(/^realtime_resumes_total\{outcome="snapshot"\}/),
+      replayed: await metric(/^realtime_replayed_updates_total /),
+    };
+    const s = await freshSymbol();
+    const c = await connect('websocket', a);
+    await subscribe(c, s);
+    const first = await commit(s, '170');
+    const second = await commit(s, '171');
+    await c.next('asset_update', (m) => m.data.symbol === s && m.data.seq === second);
+    c.send('subscribe_asset', { symbol: s, since_seq: first - 1 }, 'm1');
+    await c.next('subscribed', (m) => m.id === 'm1');
+    c.send('subscribe_asset', { symbol: s, since_seq: second + 50 }, 'm2');
+    await c.next('subscribed', (m) => m.id === 'm2');
+    expect(await metric(/^realtime_resumes_total\{outcome="recovered"\}/)).toBe(before.recovered + 1);
+    expect(await metric(/^realtime_resumes_total\{outcome="snapshot"\}/)).toBe(before.snapshot + 1);
+    expect(await metric(/^realtime_replayed_updates_total /)).toBe(before.replayed + 2);
+  });
+
   it('a portfolio resume sends one fresh portfolio_update flagged snapshot, also when already subscribed', async () => {
     const s = await freshSymbol();
     const user = await loginAs(a, 'resumer');

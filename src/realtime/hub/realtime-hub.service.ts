@@ -8,7 +8,7 @@ import { AppConfig } from '../../config/app-config';
 import { PortfolioValuation, PortfolioValuationSource } from '../../portfolios/valuation/valuation.types';
 import { LatestPriceSource } from '../../price-feed/latest-price.source';
 import { CloseCode } from '../protocol/error-codes';
-import { observeFanout, watchRealtimeHub } from '../realtime.metrics';
+import { countResume, observeFanout, watchRealtimeHub } from '../realtime.metrics';
 import type { ConnectionOptions } from '../protocol/client-messages';
 import type {
   ConnectionData,
@@ -397,6 +397,7 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     const recovered: Record<string, boolean> = {};
     const frames: OutboundFrame[] = [];
     const symbols: string[] = [];
+    let replayed = 0;
     for (const [symbol, from] of since) {
       if (!conn.assets?.has(symbol)) continue;
       const t = this.index.asset(symbol);
@@ -413,8 +414,14 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
       const r = t.history ? t.history.since(from, t.seq) : from === t.seq ? { recovered: true as const, entries: [] } : { recovered: false as const };
       recovered[symbol] = r.recovered;
       if (!r.recovered) frames.push(this.assetFrame(t));
-      else for (const e of r.entries) frames.push(e.seq === t.seq ? this.assetFrame(t) : this.replayFrame(t, e));
+      else {
+        replayed += r.entries.length;
+        for (const e of r.entries) frames.push(e.seq === t.seq ? this.assetFrame(t) : this.replayFrame(t, e));
+      }
     }
+    let ok = 0;
+    for (const s of symbols) if (recovered[s]) ok++;
+    countResume(ok, symbols.length - ok, replayed);
     return {
       recovered,
       send: () => {
