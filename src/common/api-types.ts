@@ -161,6 +161,74 @@ export interface PositionList {
   total: number;
 }
 
+/** The transaction types (src/portfolios/ledger/ledger.types.ts has what each one means). */
+export type TransactionTypeName = 'BUY' | 'SELL' | 'DIVIDEND' | 'FEE' | 'SPLIT' | 'DEPOSIT' | 'WITHDRAWAL';
+
+/** One transaction of a portfolio's ledger (GET/POST/PATCH /api/portfolios/:id/transactions). */
+export interface TransactionJson {
+  id: number;
+  portfolio_id: number;
+  type: TransactionTypeName;
+  /** Upper-case symbol; null for DEPOSIT / WITHDRAWAL and a FEE not tied to a holding. */
+  symbol: string | null;
+  /** Shares (BUY, SELL, DIVIDEND), or the split ratio (SPLIT); null when not used. */
+  quantity: DecimalString | null;
+  /** Per share (BUY, SELL, DIVIDEND), or the amount (FEE, DEPOSIT, WITHDRAWAL); null for a SPLIT. */
+  price: DecimalString | null;
+  fee: DecimalString;
+  /** ISO 4217 code. */
+  currency: string;
+  /** Calendar day YYYY-MM-DD. */
+  date: string;
+  note: string | null;
+  created_at: IsoDateTime;
+}
+
+/** GET /api/portfolios/:id/transactions, in replay order (date, then id). */
+export interface TransactionList {
+  items: TransactionJson[];
+  total: number;
+}
+
+/** A holding as the replay of the ledger computes it (the import report's `positions`). */
+export interface LedgerHoldingJson {
+  symbol: string;
+  quantity: DecimalString;
+  /** cost_basis ÷ quantity. */
+  average_cost: DecimalString;
+  /** What the shares held cost, fees included. */
+  cost_basis: DecimalString;
+}
+
+/** Why a replay refused the ledger (also the `details` of a 400 after a refused change). */
+export interface LedgerProblemJson {
+  code: 'SELL_EXCEEDS_HOLDING' | 'WITHDRAWAL_EXCEEDS_CASH' | 'NOTHING_TO_SPLIT' | 'INVALID';
+  message: string;
+  /** The stored transaction it is about (absent for a transaction being created, or a CSV line). */
+  transaction_id?: number;
+  /** The CSV line it is about (import only). */
+  line?: number;
+}
+
+/** One refused CSV line of an import. */
+export interface ImportRejectedLine {
+  /** Line number in the file (the header is line 1). */
+  line: number;
+  errors: string[];
+}
+
+/** POST /api/portfolios/:id/transactions/import (the `details` of its 400 when nothing was written). */
+export interface TransactionImportReport {
+  dry_run: boolean;
+  /** Lines that passed their own checks. */
+  accepted: number;
+  rejected: ImportRejectedLine[];
+  /** What the replay of the existing transactions plus the imported ones refused, if anything. */
+  problem: LedgerProblemJson | null;
+  /** The holdings after the import (what positions are, or would be); empty when refused. */
+  positions: LedgerHoldingJson[];
+}
+
 // ---------------------------------------------------------------- /api/realtime/force_price_update/
 
 export type ForceUpdateStatus = 'updated' | 'unchanged' | 'unknown' | 'rejected' | 'unavailable' | 'failed';
@@ -308,4 +376,66 @@ export interface HealthLiveJson {
   redis: 'up' | 'down' | 'not configured';
   uptime_s: number;
   timestamp: IsoDateTime;
+}
+
+/** Ranges of GET /api/portfolios/{id}/history and /performance (calendar days in UTC, ending today). */
+export type PerformanceRange = '1d' | '1w' | '1m' | '3m' | 'ytd' | '1y' | '5y' | 'all';
+
+/** One day of a portfolio's value history (at that day's close; today: live prices). */
+export interface PortfolioHistoryPoint {
+  date: string;
+  /** Holdings at that day's close + cash. */
+  value: DecimalString;
+  cost_basis: DecimalString;
+  cash: DecimalString;
+  /** Deposits − withdrawals since the first transaction (implicit deposits included). */
+  net_flows: DecimalString;
+  /** That day's external flow. */
+  flow: DecimalString;
+}
+
+export interface PortfolioHistory {
+  portfolio_id: number;
+  range: PerformanceRange;
+  from: string;
+  to: string;
+  points: PortfolioHistoryPoint[];
+}
+
+/** One slice of an allocation: the value with that key and its share of the total (the shares sum to exactly 1). */
+export interface AllocationSliceJson {
+  key: string;
+  value: DecimalString;
+  share: DecimalString;
+}
+
+export interface PortfolioPerformance {
+  portfolio_id: number;
+  range: PerformanceRange;
+  from: string;
+  to: string;
+  /** Value at the close of the day before `from`. */
+  start_value: DecimalString;
+  end_value: DecimalString;
+  /** Deposits − withdrawals within the range. */
+  net_flows: DecimalString;
+  /** Time-weighted return over the range (0.05 = 5 %), daily chain-linked, flows at the start of their day. */
+  time_weighted_return: DecimalString;
+  /** The same annualised, for ranges of a year or more (else null). */
+  time_weighted_return_annualised: DecimalString | null;
+  /** Money-weighted return (XIRR, annual rate, Act/365) over the range; null when it has no solution. */
+  money_weighted_return: DecimalString | null;
+  /** Realised P/L, dividends and fees within the range. */
+  realised_pl: DecimalString;
+  dividends: DecimalString;
+  fees: DecimalString;
+  /** Now, at live prices: market value − cost basis of the holdings. */
+  unrealised_pl: DecimalString;
+  market_value: DecimalString;
+  cost_basis: DecimalString;
+  cash: DecimalString;
+  /** Holdings without a price (valued at cost). */
+  unpriced: string[];
+  /** Now, at live prices (cash as CASH). */
+  allocation: { by_holding: AllocationSliceJson[]; by_asset_type: AllocationSliceJson[]; by_currency: AllocationSliceJson[] };
 }

@@ -5,15 +5,23 @@ import { PriceHistory } from '../assets/entities/price-history.entity';
 import { User } from '../auth/entities/user.entity';
 import { Portfolio } from '../portfolios/entities/portfolio.entity';
 import { Position } from '../portfolios/entities/position.entity';
+import { Transaction } from '../portfolios/transactions/transaction.entity';
 import { DbTimeouts, dbTimeouts, pgPoolBounds, QUERY_TIMEOUT_GRACE_MS } from './db-bounds';
 import { isDbUnavailableError } from './db-errors';
 import { InitialSchema1764100000000 } from './migrations/1764100000000-initial-schema';
 import { AssetsHotUpdates1764200000000 } from './migrations/1764200000000-assets-hot-updates';
 import { PriceHistoryNoAssetFk1764300000000 } from './migrations/1764300000000-price-history-no-asset-fk';
 import { AssetsPriceSeq1764400000000 } from './migrations/1764400000000-assets-price-seq';
+import { Transactions1764500000000 } from './migrations/1764500000000-transactions';
 
-const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position];
-export const MIGRATIONS = [InitialSchema1764100000000, AssetsHotUpdates1764200000000, PriceHistoryNoAssetFk1764300000000, AssetsPriceSeq1764400000000];
+const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position, Transaction];
+export const MIGRATIONS = [
+  InitialSchema1764100000000,
+  AssetsHotUpdates1764200000000,
+  PriceHistoryNoAssetFk1764300000000,
+  AssetsPriceSeq1764400000000,
+  Transactions1764500000000,
+];
 
 /**
  * The one DataSource options object: used by Nest (DatabaseModule), by the

@@ -3,11 +3,21 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { MessageBus } from '../bus/message-bus';
 import { AppConfig } from '../config/app-config';
-import { isForeignKeyViolation, isUniqueViolation } from '../database/db-errors';
+import { isUniqueViolation } from '../database/db-errors';
+import { trimZeros } from '../database/decimal.transformer';
 import { CreatePortfolioDto, CreatePositionDto, UpdatePortfolioDto, UpdatePositionDto } from './dto/portfolios.dto';
 import { Portfolio } from './entities/portfolio.entity';
 import type { PortfolioList, PositionList } from '../common/api-types';
 import { PortfolioJson, PortfolioRow, PositionJson, PositionRow, toPortfolioJson } from './portfolio.json';
+import { PortfolioLedgerService } from './transactions/portfolio-ledger.service';
+import { defaultCurrency, utcDate } from './transactions/transaction-rules';
+
+/** The asset of a legacy position call. */
+interface LegacyAsset {
+  id: number;
+  symbol: string;
+  currency: string;
+}
 
 const POSITION_COLUMNS = `pos.id, pos.portfolio_id, pos.quantity, pos.average_cost, pos.created_at, pos.updated_at,
   a.symbol, a.name, a.asset_type, a.currency, a.current_price, a.previous_close, a.last_updated`;
@@ -18,6 +28,9 @@ const PORTFOLIO_COLUMNS = 'id, owner_id, name, description, base_currency, creat
  * ownership (PortfolioOwnerGuard → PortfolioAccessService); every write still
  * names the owner/portfolio in its WHERE clause. After each committed change
  * it publishes 'portfolio.changed' so the live valuation and sockets follow.
+ * Positions are derived from the portfolio's transactions: the position
+ * endpoints change transactions through PortfolioLedgerService (which replays
+ * them, rewrites the positions and publishes), see docs/api.md "Transactions".
  */
 @Injectable()
 export class PortfoliosService {
@@ -27,6 +40,7 @@ export class PortfoliosService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly bus: MessageBus,
     private readonly config: AppConfig,
+    private readonly ledger: PortfolioLedgerService,
   ) {}
 
   async list(ownerId: number): Promise<PortfolioList> {
@@ -92,56 +106,92 @@ export class PortfoliosService {
     await this.changed(portfolio.id, portfolio.ownerId, true);
   }
 
+  /**
+   * Legacy: records an opening BUY of `quantity` at `average_cost`, dated today (UTC); the position
+   * is then derived from the ledger like every other (PortfolioLedgerService).
+   */
   async addPosition(portfolio: Portfolio, dto: CreatePositionDto): Promise<PositionJson> {
-    const positionId = await this.db.transaction(async (em) => {
-      const [asset] = (await em.query(`SELECT id FROM assets WHERE symbol = $1`, [dto.symbol])) as { id: number }[];
-      if (!asset) throw new BadRequestException(`Unknown symbol ${dto.symbol}`);
-      let rows: { id: number }[];
-      try {
-        rows = (await em.query(
-          `INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (portfolio_id, asset_id) DO NOTHING RETURNING id`,
-          [portfolio.id, asset.id, dto.quantity, dto.average_cost],
-        )) as { id: number }[];
-      } catch (err) {
-        if (isForeignKeyViolation(err)) throw new NotFoundException(`Portfolio ${portfolio.id} not found`);
-        throw err;
-      }
-      if (rows.length === 0) {
-        const [existing] = (await em.query(`SELECT id FROM positions WHERE portfolio_id = $1 AND asset_id = $2`, [portfolio.id, asset.id])) as { id: number }[];
-        throw new ConflictException(`This portfolio already holds ${dto.symbol}: change position ${existing?.id} with PATCH instead`);
-      }
-      await this.touch(em, portfolio.id);
-      return rows[0].id;
+    const { value: assetId } = await this.ledger.change(portfolio, async ({ em, created }) => {
+      const asset = await this.assetOf(em, dto.symbol);
+      const [existing] = (await em.query(`SELECT id FROM positions WHERE portfolio_id = $1 AND asset_id = $2`, [portfolio.id, asset.id])) as { id: number }[];
+      if (existing) throw new ConflictException(`This portfolio already holds ${dto.symbol}: change position ${existing.id} with PATCH instead`);
+      created(await this.insertBuy(em, portfolio, asset, dto.quantity, dto.average_cost, utcDate(), 'Opening position'));
+      return asset.id;
     });
-    await this.changed(portfolio.id, portfolio.ownerId);
-    return this.positionJson(portfolio, positionId);
+    return this.positionJson(portfolio, await this.positionIdOf(portfolio.id, assetId));
   }
 
+  /**
+   * Legacy: replaces every transaction of the position's symbol by one BUY of the new quantity at
+   * the new average cost (what is not sent stays), dated on the symbol's first transaction.
+   */
   async updatePosition(portfolio: Portfolio, positionId: number, dto: UpdatePositionDto): Promise<PositionJson> {
     if (dto.quantity === undefined && dto.average_cost === undefined) {
       throw new BadRequestException('Nothing to update: send quantity and/or average_cost');
     }
-    await this.db.transaction(async (em) => {
-      const [, count] = (await em.query(
-        `UPDATE positions SET quantity = COALESCE($3::numeric, quantity), average_cost = COALESCE($4::numeric, average_cost), updated_at = now()
-          WHERE id = $1 AND portfolio_id = $2`,
-        [positionId, portfolio.id, dto.quantity ?? null, dto.average_cost ?? null],
-      )) as [unknown[], number];
-      if (count === 0) throw new NotFoundException(`Position ${positionId} not found`);
-      await this.touch(em, portfolio.id);
+    await this.ledger.change(portfolio, async ({ em, created }) => {
+      const [pos] = (await em.query(
+        `SELECT pos.quantity, pos.average_cost, a.id, a.symbol, a.currency FROM positions pos JOIN assets a ON a.id = pos.asset_id
+          WHERE pos.id = $1 AND pos.portfolio_id = $2`,
+        [positionId, portfolio.id],
+      )) as ({ quantity: string; average_cost: string } & LegacyAsset)[];
+      if (!pos) throw new NotFoundException(`Position ${positionId} not found`);
+      const [first] = (await em.query(`SELECT to_char(min(date), 'YYYY-MM-DD') AS date FROM transactions WHERE portfolio_id = $1 AND asset_id = $2`, [
+        portfolio.id,
+        pos.id,
+      ])) as { date: string | null }[];
+      await em.query(`DELETE FROM transactions WHERE portfolio_id = $1 AND asset_id = $2`, [portfolio.id, pos.id]);
+      const quantity = dto.quantity ?? trimZeros(pos.quantity);
+      const averageCost = dto.average_cost ?? trimZeros(pos.average_cost);
+      created(await this.insertBuy(em, portfolio, pos, quantity, averageCost, first?.date ?? utcDate(), 'Position set (PATCH positions)'));
     });
-    await this.changed(portfolio.id, portfolio.ownerId);
     return this.positionJson(portfolio, positionId);
   }
 
+  /** Legacy: deletes every transaction of the position's symbol (so the position goes). */
   async removePosition(portfolio: Portfolio, positionId: number): Promise<void> {
-    await this.db.transaction(async (em) => {
-      const [, count] = (await em.query(`DELETE FROM positions WHERE id = $1 AND portfolio_id = $2`, [positionId, portfolio.id])) as [unknown[], number];
-      if (count === 0) throw new NotFoundException(`Position ${positionId} not found`);
-      await this.touch(em, portfolio.id);
+    await this.ledger.change(portfolio, async ({ em }) => {
+      const [pos] = (await em.query(`SELECT asset_id FROM positions WHERE id = $1 AND portfolio_id = $2`, [positionId, portfolio.id])) as {
+        asset_id: number;
+      }[];
+      if (!pos) throw new NotFoundException(`Position ${positionId} not found`);
+      await em.query(`DELETE FROM transactions WHERE portfolio_id = $1 AND asset_id = $2`, [portfolio.id, pos.asset_id]);
     });
-    await this.changed(portfolio.id, portfolio.ownerId);
+  }
+
+  private async assetOf(em: EntityManager, symbol: string): Promise<LegacyAsset> {
+    const [asset] = (await em.query(`SELECT id, symbol, currency FROM assets WHERE symbol = $1`, [symbol])) as LegacyAsset[];
+    if (!asset) throw new BadRequestException(`Unknown symbol ${symbol}`);
+    return asset;
+  }
+
+  /** The BUY a legacy position endpoint records; a BUY needs a price above 0. */
+  private async insertBuy(
+    em: EntityManager,
+    portfolio: Portfolio,
+    asset: LegacyAsset,
+    quantity: string,
+    price: string,
+    date: string,
+    note: string,
+  ): Promise<number> {
+    if (!(Number(price) > 0)) {
+      throw new BadRequestException(
+        `average_cost must be greater than 0: a position is recorded as a BUY at that price (send ${asset.symbol}'s cost per share)`,
+      );
+    }
+    const [row] = (await em.query(
+      `INSERT INTO transactions (portfolio_id, type, asset_id, quantity, price, fee, currency, date, note)
+       VALUES ($1, 'BUY', $2, $3, $4, 0, $5, $6, $7) RETURNING id`,
+      [portfolio.id, asset.id, quantity, price, defaultCurrency(asset.currency, portfolio.baseCurrency), date, note],
+    )) as { id: number }[];
+    return row.id;
+  }
+
+  private async positionIdOf(portfolioId: number, assetId: number): Promise<number> {
+    const [row] = (await this.db.query(`SELECT id FROM positions WHERE portfolio_id = $1 AND asset_id = $2`, [portfolioId, assetId])) as { id: number }[];
+    if (!row) throw new NotFoundException(`Portfolio ${portfolioId} has no position in that asset`);
+    return row.id;
   }
 
   // ------------------------------------------------------------------------
@@ -162,10 +212,6 @@ export class PortfoliosService {
 
   private jsonOpts(withPositions: boolean, nowMs: number) {
     return { withPositions, nowMs, updateIntervalSeconds: this.config.REALTIME_UPDATE_INTERVAL };
-  }
-
-  private async touch(em: EntityManager, portfolioId: number): Promise<void> {
-    await em.query(`UPDATE portfolios SET updated_at = now() WHERE id = $1`, [portfolioId]);
   }
 
   /** Tells the valuation engine and the realtime hub (on every instance) after commit. Never fails the request. */

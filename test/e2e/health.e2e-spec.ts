@@ -81,7 +81,7 @@ describe('service boot', () => {
     );
   });
 
-  it('recorded every migration, and the last three revert and re-apply cleanly', async () => {
+  it('recorded every migration, and the last four revert and re-apply cleanly', async () => {
     const names = (await sql<{ name: string }>(t.databaseUrl, 'SELECT name FROM migrations ORDER BY id')).map((r) => r.name);
     expect(names).toEqual(MIGRATIONS.map((m) => m.name));
     const opts = async () =>
@@ -95,7 +95,15 @@ describe('service boot', () => {
       ).map((r) => r.tgname);
     const priceSeq = async () =>
       (await sql(t.databaseUrl, `SELECT 1 FROM information_schema.columns WHERE table_name = 'assets' AND column_name = 'price_seq'`)).length === 1;
+    const transactionsTable = async () =>
+      (await sql<{ r: string | null }>(t.databaseUrl, `SELECT to_regclass('public.transactions')::text AS r`))[0].r !== null;
+    const positions = () =>
+      sql(t.databaseUrl, `SELECT id, portfolio_id, asset_id, quantity::text, average_cost::text, created_at, updated_at FROM positions ORDER BY id`);
+    // The seeded demo positions (written after the migrations ran, so without transactions until the migration runs again).
+    const before = await positions();
+    expect(before).toHaveLength(7);
     const applied = async () => {
+      expect(await transactionsTable()).toBe(true);
       expect(await priceSeq()).toBe(true);
       expect(await opts()).toEqual(['fillfactor=50']);
       expect(await hasIndex()).toBe(false);
@@ -105,6 +113,9 @@ describe('service boot', () => {
     await applied();
     const ds = await new DataSource({ ...buildDataSourceOptions(t.databaseUrl, 2), logging: false }).initialize();
     try {
+      await ds.undoLastMigration(); // Transactions: the table is gone, the positions stay
+      expect(await transactionsTable()).toBe(false);
+      expect(await positions()).toEqual(before);
       await ds.undoLastMigration(); // AssetsPriceSeq: the column is gone
       expect(await priceSeq()).toBe(false);
       await ds.undoLastMigration(); // PriceHistoryNoAssetFk: the foreign key is back, the triggers are gone
@@ -116,6 +127,22 @@ describe('service boot', () => {
       expect(await hasIndex()).toBe(true);
       await ds.runMigrations();
       await applied();
+      // Re-applied: one opening BUY per position, the positions as they were.
+      const opening = await sql<{ position_id: number; quantity: string; price: string; date: string; note: string }>(
+        t.databaseUrl,
+        `SELECT pos.id AS position_id, tx.quantity::text, tx.price::text, to_char(tx.date, 'YYYY-MM-DD') AS date, tx.note
+           FROM transactions tx JOIN positions pos ON pos.portfolio_id = tx.portfolio_id AND pos.asset_id = tx.asset_id ORDER BY tx.id`,
+      );
+      expect(opening).toEqual(
+        (before as { id: number; quantity: string; average_cost: string; created_at: Date }[]).map((p) => ({
+          position_id: p.id,
+          quantity: p.quantity,
+          price: p.average_cost,
+          date: p.created_at.toISOString().slice(0, 10),
+          note: 'Opening position (migrated)',
+        })),
+      );
+      expect(await positions()).toEqual(before);
     } finally {
       await ds.destroy();
     }
