@@ -19,6 +19,7 @@ import { runIngest } from './scenarios/ingest.mjs';
 import { runValuation } from './scenarios/valuation.mjs';
 import { runStartup } from './scenarios/startup.mjs';
 import { runHistory } from './scenarios/history.mjs';
+import { runSnapshots } from './scenarios/snapshots.mjs';
 import { runSlowConsumers } from './scenarios/slow-consumers.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -117,6 +118,7 @@ async function main() {
     valuation: null,
     startup: null,
     history: null,
+    snapshots: null,
     profiles: [],
     errors: [],
   };
@@ -176,6 +178,7 @@ async function main() {
     if (want('ingest')) results.ingest = await guarded(results, 'ingest', () => runIngest(ctx, { runs: PLAN.ingestRuns }));
     if (want('valuation')) results.valuation = await guarded(results, 'valuation', () => runValuation(ctx, PLAN.valuation));
     if (want('history')) results.history = await guarded(results, 'resume history', () => runHistory(ctx, { symbols: QUICK ? 1_000 : 10_000, capacity: 64 }));
+    if (want('snapshots')) results.snapshots = await guarded(results, 'daily snapshots', () => runSnapshots(ctx, { portfolios: QUICK ? 500 : 10_000 }));
     if (want('startup')) results.startup = await guarded(results, 'startup', () => runStartup(ctx, { runs: PLAN.startupRuns, timeLeftMs }));
     if (want('slow') && ctx.gen) {
       for (const target of PLAN.slow.targets) {

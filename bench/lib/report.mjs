@@ -213,6 +213,13 @@ export function renderReport(results) {
     );
     lines.push('');
   }
+  if (results.snapshots) {
+    const s = results.snapshots;
+    lines.push('### Daily snapshots (5 years of daily value history per portfolio, from its transactions and daily closes)');
+    lines.push('');
+    lines.push(`${fmt(s.portfolios)} portfolios x ${s.positions} positions x ${fmt(s.days)} days: ${fmt(s.totalMs)} ms, ${s.msPerPortfolio} ms per portfolio.`);
+    lines.push('');
+  }
   if (results.startup?.warm) {
     const s = results.startup;
     lines.push(`### Start-up to serving (GET /health = 200), embedded PostgreSQL`);
