@@ -39,6 +39,16 @@ describe('catalog seeding at start-up', () => {
     expect(aapl.previous_close).toBe(aapl.current_price);
     const [p] = await sql<{ name: string; username: string }>(t.databaseUrl, `SELECT p.name, u.username FROM portfolios p JOIN users u ON u.id = p.owner_id`);
     expect(p).toEqual({ name: 'Demo Portfolio', username: 'demo' });
+    // Its ledger: one opening BUY per position, 30 days back, reproducing each position exactly.
+    const opening = await sql<{ symbol: string; quantity: string; price: string; days: number; same: boolean }>(
+      t.databaseUrl,
+      `SELECT a.symbol, t.quantity, t.price, ((now() AT TIME ZONE 'UTC')::date - t.date) AS days,
+              (t.quantity = pos.quantity AND t.price = pos.average_cost) AS same
+         FROM transactions t JOIN assets a ON a.id = t.asset_id JOIN positions pos ON pos.portfolio_id = t.portfolio_id AND pos.asset_id = t.asset_id
+        WHERE t.type = 'BUY' ORDER BY a.symbol`,
+    );
+    expect(opening.map((o) => o.symbol)).toEqual(DEMO_POSITIONS.map((d) => d.symbol).sort());
+    expect(opening.every((o) => o.same && o.days === 30)).toBe(true);
     const [{ hash }] = await sql<{ hash: string }>(t.databaseUrl, `SELECT password_hash AS hash FROM users WHERE username = 'demo'`);
     expect(hash).toMatch(/^\$argon2id\$/);
   });

@@ -404,7 +404,7 @@ describe('transactions API', () => {
       expect(await positionsOf(t, alice.cookie, pid)).toEqual({ TXB: ['1', '10'] });
     });
 
-    it('a position written without transactions (the seeded demo portfolio) gets its opening BUY, and nothing else changes', async () => {
+    it('the seeded demo portfolio comes with its ledger (opening BUYs a month back); a position written by SQL alone is adopted', async () => {
       const demoLogin = await fetch(`${t.url}/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -414,22 +414,35 @@ describe('transactions API', () => {
       const [demo] = (await api(t, cookie, 'GET', '/api/portfolios')).body.items;
       const before = await positionsOf(t, cookie, demo.id);
       expect(Object.keys(before)).toHaveLength(7);
-      const [{ created }] = await sql<{ created: string }>(
-        t.databaseUrl,
-        `SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS created FROM positions WHERE portfolio_id = $1`,
-        [demo.id],
-      );
+      const monthBack = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
       const list = (await api(t, cookie, 'GET', txPath(demo.id))).body;
       expect(list.total).toBe(7);
       for (const x of list.items) {
-        expect(x).toMatchObject({ type: 'BUY', fee: '0', date: created, note: 'Opening position' });
+        expect(x).toMatchObject({ type: 'BUY', fee: '0', date: monthBack, note: 'Opening position' });
         expect([x.quantity, x.price]).toEqual(before[x.symbol]);
       }
+      // A position inserted by SQL, with no transaction: the next read gives it its opening BUY (dated at its creation).
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) SELECT $1, id, 3, 42 FROM assets WHERE symbol = 'NFLX'`,
+        [demo.id],
+      );
+      const adopted = (await api(t, cookie, 'GET', txPath(demo.id))).body;
+      expect(adopted.total).toBe(8);
+      expect(adopted.items.find((x: { symbol: string }) => x.symbol === 'NFLX')).toMatchObject({
+        type: 'BUY',
+        quantity: '3',
+        price: '42',
+        fee: '0',
+        date: TODAY,
+        note: 'Opening position',
+      });
       // Reading again adopts nothing more; a change replays to the same positions.
-      expect((await api(t, cookie, 'GET', txPath(demo.id))).body.total).toBe(7);
+      expect((await api(t, cookie, 'GET', txPath(demo.id))).body.total).toBe(8);
+      const withNflx = { ...before, NFLX: ['3', '42'] };
       const dep = await api(t, cookie, 'POST', txPath(demo.id), { type: 'DEPOSIT', price: '10', date: TODAY });
       expect(dep.status).toBe(201);
-      expect(await positionsOf(t, cookie, demo.id)).toEqual(before);
+      expect(await positionsOf(t, cookie, demo.id)).toEqual(withNflx);
       expect((await api(t, cookie, 'DELETE', txPath(demo.id, `/${dep.body.id}`))).status).toBe(204);
     });
   });
