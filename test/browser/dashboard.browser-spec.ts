@@ -117,6 +117,13 @@ describe('dashboard (real browser)', () => {
       const values = await page.$$eval('[data-testid="position-row"] [data-col="value"]', (tds) => tds.map((t) => t.textContent ?? ''));
       return values.length > 0 && values.every((v) => /\d/.test(v));
     });
+    // The month's performance and value chart: the seed's opening buys are 20 days back.
+    await poll('the performance figures', async () => /\d/.test((await page.getByTestId('pf-twr').textContent()) ?? ''));
+    for (const id of ['pf-mwr', 'pf-unrealised', 'pf-realised', 'pf-dividends']) expect(await page.getByTestId(id).textContent(), id).toMatch(/\d/);
+    const chartPoints = await poll('the value chart', async () => Number(await page.getByTestId('portfolio-chart').getAttribute('data-points')) || undefined);
+    expect(chartPoints).toBeGreaterThanOrEqual(20);
+    // Live valuations move today's point.
+    await poll('a live point on the chart', async () => (await page.getByTestId('portfolio-chart').getAttribute('data-last')) !== null, 10_000, 200);
     await screenshot(page, 'dashboard-demo-portfolio');
     if (process.env.UPDATE_DOCS_SCREENSHOT) await saveDocScreenshot(page, 'docs/img/dashboard.png');
 

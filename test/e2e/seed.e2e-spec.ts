@@ -39,7 +39,7 @@ describe('catalog seeding at start-up', () => {
     expect(aapl.previous_close).toBe(aapl.current_price);
     const [p] = await sql<{ name: string; username: string }>(t.databaseUrl, `SELECT p.name, u.username FROM portfolios p JOIN users u ON u.id = p.owner_id`);
     expect(p).toEqual({ name: 'Demo Portfolio', username: 'demo' });
-    // Its ledger: one opening BUY per position, 30 days back, reproducing each position exactly.
+    // Its ledger: one opening BUY per position, 20 days back, reproducing each position exactly.
     const opening = await sql<{ symbol: string; quantity: string; price: string; days: number; same: boolean }>(
       t.databaseUrl,
       `SELECT a.symbol, t.quantity, t.price, ((now() AT TIME ZONE 'UTC')::date - t.date) AS days,
@@ -48,7 +48,7 @@ describe('catalog seeding at start-up', () => {
         WHERE t.type = 'BUY' ORDER BY a.symbol`,
     );
     expect(opening.map((o) => o.symbol)).toEqual(DEMO_POSITIONS.map((d) => d.symbol).sort());
-    expect(opening.every((o) => o.same && o.days === 30)).toBe(true);
+    expect(opening.every((o) => o.same && o.days === 20)).toBe(true);
     const [{ hash }] = await sql<{ hash: string }>(t.databaseUrl, `SELECT password_hash AS hash FROM users WHERE username = 'demo'`);
     expect(hash).toMatch(/^\$argon2id\$/);
   });

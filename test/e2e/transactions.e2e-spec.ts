@@ -404,7 +404,7 @@ describe('transactions API', () => {
       expect(await positionsOf(t, alice.cookie, pid)).toEqual({ TXB: ['1', '10'] });
     });
 
-    it('the seeded demo portfolio comes with its ledger (opening BUYs a month back); a position written by SQL alone is adopted', async () => {
+    it('the seeded demo portfolio comes with its ledger (opening BUYs 20 days back); a position written by SQL alone is adopted', async () => {
       const demoLogin = await fetch(`${t.url}/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -414,11 +414,11 @@ describe('transactions API', () => {
       const [demo] = (await api(t, cookie, 'GET', '/api/portfolios')).body.items;
       const before = await positionsOf(t, cookie, demo.id);
       expect(Object.keys(before)).toHaveLength(7);
-      const monthBack = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+      const twentyDaysBack = new Date(Date.now() - 20 * 86_400_000).toISOString().slice(0, 10);
       const list = (await api(t, cookie, 'GET', txPath(demo.id))).body;
       expect(list.total).toBe(7);
       for (const x of list.items) {
-        expect(x).toMatchObject({ type: 'BUY', fee: '0', date: monthBack, note: 'Opening position' });
+        expect(x).toMatchObject({ type: 'BUY', fee: '0', date: twentyDaysBack, note: 'Opening position' });
         expect([x.quantity, x.price]).toEqual(before[x.symbol]);
       }
       // A position inserted by SQL, with no transaction: the next read gives it its opening BUY (dated at its creation).

@@ -145,13 +145,14 @@ export class CatalogSeedService implements OnModuleInit {
        RETURNING id`,
       [portfolio.id, DEMO_POSITIONS.map((p) => p.symbol), DEMO_POSITIONS.map((p) => p.quantity), DEMO_POSITIONS.map((p) => p.average_cost)],
     )) as { id: number }[];
-    // Its ledger: one opening BUY per position, a month back (the feed backfills 30 days of daily closes,
-    // so the demo's value history has something to show). Positions are derived from these from now on.
+    // Its ledger: one opening BUY per position, 20 days back: inside the 30 days of daily closes the feed
+    // backfills (PRICE_BACKFILL_DAYS), so every day of the demo's value history has a close. Positions are
+    // derived from these from now on.
     await em.query(
       `INSERT INTO transactions (portfolio_id, type, asset_id, quantity, price, fee, currency, date, note)
        SELECT pos.portfolio_id, 'BUY', pos.asset_id, pos.quantity, pos.average_cost, 0,
               CASE WHEN a.currency ~ '^[A-Z]{3}$' THEN a.currency ELSE 'USD' END,
-              (now() AT TIME ZONE 'UTC')::date - 30, 'Opening position'
+              (now() AT TIME ZONE 'UTC')::date - 20, 'Opening position'
          FROM positions pos JOIN assets a ON a.id = pos.asset_id
         WHERE pos.portfolio_id = $1 AND pos.quantity > 0
         ORDER BY pos.id`,

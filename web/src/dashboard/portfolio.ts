@@ -8,6 +8,7 @@ import { $, flash, h, notify, setText } from '../shared/dom';
 import { formatClock, formatMoney, formatPercent, formatPrice, formatQuantity, formatSignedMoney, signClass } from '../shared/format';
 import { FrameBatcher } from '../shared/raf';
 import type { Market } from './market';
+import { ValueChart } from './value-chart';
 
 const SELECTED_KEY = 'rm.portfolio.v1';
 const DECIMAL_RE = /^(?:\d{1,15})(?:\.\d{1,10})?$/;
@@ -45,6 +46,13 @@ export class PortfolioPanel {
   private readonly empty = $('#positions-empty');
   private readonly form = $<HTMLFormElement>('#position-form');
   private readonly formError = $('[data-testid="position-error"]');
+  private readonly twr = $('#pf-twr');
+  private readonly mwr = $('#pf-mwr');
+  private readonly unrealisedPl = $('#pf-unrealised');
+  private readonly realisedPl = $('#pf-realised');
+  private readonly dividends = $('#pf-dividends');
+  private chart: ValueChart | null = null;
+  private perfSeq = 0;
 
   private list: PortfolioJson[] = [];
   private current: PortfolioJson | null = null;
@@ -65,6 +73,7 @@ export class PortfolioPanel {
       if (this.current && u.portfolio_id === this.current.id) {
         this.lastUpdateAt = performance.now();
         this.batcher.push(u.portfolio_id, u);
+        this.chart?.live(u.total_value, u.as_of);
       }
     });
     client.on('unsubscribed', (d) => {
@@ -169,6 +178,7 @@ export class PortfolioPanel {
         });
       }
       this.renderPositions(detail.positions);
+      void this.loadPerformance(p.id);
       await this.market
         .need(
           'positions',
@@ -177,6 +187,34 @@ export class PortfolioPanel {
         .catch(() => undefined);
     } catch (err) {
       if (mine === this.loadSeq) notify(`Could not load the portfolio: ${(err as Error).message}`);
+    }
+  }
+
+  /** The month's returns and value chart (GET …/performance and …/history); after every reload (a position changed). */
+  private async loadPerformance(id: number): Promise<void> {
+    const mine = ++this.perfSeq;
+    try {
+      const [perf, history] = await Promise.all([rest.portfolioPerformance(id, '1m'), rest.portfolioHistory(id, '1m')]);
+      if (mine !== this.perfSeq || this.current?.id !== id) return;
+      const pct = (v: string | null) => (v === null ? '—' : formatPercent(Number(v) * 100));
+      const signed = (el: HTMLElement, v: string) => {
+        el.className = `num ${signClass(Number(v))}`;
+        setText(el, formatSignedMoney(Number(v), this.currency));
+      };
+      this.twr.className = `num ${signClass(Number(perf.time_weighted_return))}`;
+      setText(this.twr, pct(perf.time_weighted_return));
+      // XIRR is an annual rate: over a month it is shown for the month, (1 + r)^(days / 365) − 1, like the time-weighted one.
+      const days = (Date.parse(perf.to) - Date.parse(perf.from)) / 86_400_000 + 1;
+      const mwr = perf.money_weighted_return === null ? null : String(Math.pow(1 + Number(perf.money_weighted_return), days / 365) - 1);
+      this.mwr.className = `num ${mwr === null ? '' : signClass(Number(mwr))}`;
+      setText(this.mwr, pct(mwr));
+      signed(this.unrealisedPl, perf.unrealised_pl);
+      signed(this.realisedPl, perf.realised_pl);
+      setText(this.dividends, formatMoney(Number(perf.dividends), this.currency));
+      this.chart ??= new ValueChart($('#pf-chart'));
+      this.chart.setHistory(history.points, Number(perf.cash));
+    } catch (err) {
+      if (mine === this.perfSeq) notify(`Could not load the performance: ${(err as Error).message}`);
     }
   }
 
@@ -193,6 +231,8 @@ export class PortfolioPanel {
     setText(this.count, '—');
     setText(this.asOf, '');
     this.stale.hidden = true;
+    for (const el of [this.twr, this.mwr, this.unrealisedPl, this.realisedPl, this.dividends]) setText(el, '—');
+    this.chart?.clear();
   }
 
   private renderValuation(u: PortfolioUpdateData): void {

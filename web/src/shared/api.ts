@@ -3,7 +3,20 @@
  * API's shape `{statusCode, error, message, details?}` (ErrorResponse). The
  * response types are the server's (src/common/api-types.ts, through client/).
  */
-import type { AssetHistoryJson, AssetJson, AssetPage, ErrorResponse, LogoutJson, PortfolioJson, PortfolioList, PositionJson, UserJson } from '../../../client';
+import type {
+  AssetHistoryJson,
+  AssetJson,
+  AssetPage,
+  ErrorResponse,
+  LogoutJson,
+  PerformanceRange,
+  PortfolioHistory,
+  PortfolioJson,
+  PortfolioList,
+  PortfolioPerformance,
+  PositionJson,
+  UserJson,
+} from '../../../client';
 
 export class ApiError extends Error {
   constructor(
@@ -137,4 +150,14 @@ export function updatePosition(portfolioId: number, positionId: number, body: { 
 /** 204, no body. */
 export async function deletePosition(portfolioId: number, positionId: number): Promise<void> {
   await api.del<undefined>(`/api/portfolios/${portfolioId}/positions/${positionId}`);
+}
+
+/** A portfolio's daily value history (value, cost basis, cash, flows) over a range. */
+export function portfolioHistory(id: number, range: PerformanceRange = '1m'): Promise<PortfolioHistory> {
+  return api.get<PortfolioHistory>(`/api/portfolios/${id}/history?range=${range}`);
+}
+
+/** Returns, P/L, dividends and allocation over a range. */
+export function portfolioPerformance(id: number, range: PerformanceRange = '1m'): Promise<PortfolioPerformance> {
+  return api.get<PortfolioPerformance>(`/api/portfolios/${id}/performance?range=${range}`);
 }
