@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MessageBus } from '../../src/bus/message-bus';
 import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
+import { PortfolioValuationSource } from '../../src/portfolios/valuation/valuation.types';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
 import { observeFor, poll } from '../support/poll';
@@ -286,6 +287,10 @@ describe('realtime resume after a reconnect (two instances, one database, Redis 
     const user = await loginAs(a, 'resumer');
     const id = await createPortfolio(a, user.cookie, 'Resume');
     await addPosition(a, user.cookie, id, s, '2', '90');
+    // Both instances value the new position before anyone subscribes (2 × 100): no live update comes after.
+    for (const t of [a, b]) {
+      await poll('the valuation to hold the position', async () => (await t.app.get(PortfolioValuationSource).snapshot(id))?.total_value === '200');
+    }
     for (const [kind, t] of [
       ['websocket', a],
       ['socketio', b],
@@ -297,14 +302,10 @@ describe('realtime resume after a reconnect (two instances, one database, Redis 
         recovered: { assets: {}, portfolios: { [id]: false } },
       });
       const fresh = await p.next('portfolio_update');
-      expect(fresh.data).toMatchObject({ portfolio_id: id, snapshot: true });
+      expect(fresh.data).toMatchObject({ portfolio_id: id, snapshot: true, total_value: 200 });
       p.send('subscribe_portfolio', { portfolio_id: id, since_seq: fresh.data.seq }, 'r2');
       expect((await p.next('subscribed', (m) => m.id === 'r2')).data).toMatchObject({ portfolios: [], recovered: { portfolios: { [id]: false } } });
-      expect((await p.next('portfolio_update', (m) => m !== fresh)).data).toMatchObject({
-        portfolio_id: id,
-        snapshot: true,
-        total_value: fresh.data.total_value,
-      });
+      expect((await p.next('portfolio_update', (m) => m !== fresh)).data).toMatchObject({ portfolio_id: id, snapshot: true, total_value: 200 });
       // A plain subscribe is unchanged: no flag.
       const plain = await connect(kind, t, user.cookie);
       plain.send('subscribe_portfolio', { portfolio_id: id });
