@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MessageBus } from '../../src/bus/message-bus';
-import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
 import { PortfolioValuationSource } from '../../src/portfolios/valuation/valuation.types';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
 import { observeFor, poll } from '../support/poll';
-import { addAssets, addPosition, createPortfolio, loginAs } from '../support/realtime-fixtures';
+import { addAssets, addPosition, commitPrices, createPortfolio, loginAs } from '../support/realtime-fixtures';
 import { Envelope, openProbe, Probe } from '../support/realtime-probes';
 
 const REDIS_URL = inject('redisUrl');
@@ -26,7 +25,6 @@ describe('realtime resume after a reconnect (two instances, one database, Redis 
   const env = { REDIS_URL, REDIS_PREFIX: `rmtest:${randomBytes(6).toString('hex')}:`, REALTIME_HISTORY_SIZE: String(HISTORY) };
   const open: Probe[] = [];
   let n = 0;
-  let clock = 0;
 
   const connect = async (kind: 'websocket' | 'socketio', t: TestApp, cookie?: string) => {
     const p = await openProbe(kind, t, cookie ? { origin: t.url, cookie } : {});
@@ -37,21 +35,9 @@ describe('realtime resume after a reconnect (two instances, one database, Redis 
 
   /** Stores a newer price through the batch writer and publishes what it committed on A's bus (the feed's path); returns its seq. */
   async function commit(symbol: string, price: string): Promise<number> {
-    const res = await a.app.get(PriceBatchWriter).write([
-      {
-        symbol,
-        price,
-        previous_close: '100',
-        high: null,
-        low: null,
-        volume: null,
-        as_of: new Date((clock = Math.max(Date.now(), clock + 1))),
-        source: 'test',
-      },
-    ]);
-    expect(res.committed).toHaveLength(1);
-    await a.app.get(MessageBus).publish('prices.committed', { ticks: res.committed, published_at: Date.now(), origin: 'test' });
-    return res.committed[0].seq!;
+    const committed = await commitPrices(a, [[symbol, price]]);
+    expect(committed).toHaveLength(1);
+    return committed[0].seq!;
   }
 
   async function freshSymbol(): Promise<string> {

@@ -1,8 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RealtimeClient, type AssetUpdateData, type WebSocketLike } from '../../client';
-import { MessageBus } from '../../src/bus/message-bus';
-import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
 import { ConnectionRegistry } from '../../src/realtime/hub/connection-registry';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { CloseCode } from '../../src/realtime/protocol/error-codes';
@@ -10,7 +8,7 @@ import { parseSseCursor } from '../../src/realtime/transports/sse-request';
 import { SseTransport } from '../../src/realtime/transports/sse.transport';
 import { startTestApp, TestApp } from '../support/app';
 import { observeFor, poll } from '../support/poll';
-import { addAssets, addPosition, createPortfolio, loginAs } from '../support/realtime-fixtures';
+import { addAssets, addPosition, commitPrices, createPortfolio, loginAs } from '../support/realtime-fixtures';
 import { fetchEventSource, SseProbe, type SseRefusal } from '../support/sse-probe';
 
 const HISTORY = 5;
@@ -29,7 +27,6 @@ describe('realtime over Server-Sent Events (/realtime/sse)', () => {
   const probes: SseProbe[] = [];
   const clients: RealtimeClient[] = [];
   let n = 0;
-  let clock = 0;
 
   const sseUrl = (query = '') => `${t.url}/realtime/sse${query ? `?${query}` : ''}`;
   const open = async (query = '', opts: Parameters<typeof SseProbe.open>[1] = {}) => {
@@ -50,21 +47,9 @@ describe('realtime over Server-Sent Events (/realtime/sse)', () => {
 
   /** Stores a newer price through the batch writer and publishes what it committed (the feed's path); returns its seq. */
   async function commit(symbol: string, price: string): Promise<number> {
-    const res = await t.app.get(PriceBatchWriter).write([
-      {
-        symbol,
-        price,
-        previous_close: '100',
-        high: null,
-        low: null,
-        volume: null,
-        as_of: new Date((clock = Math.max(Date.now(), clock + 1))),
-        source: 'test',
-      },
-    ]);
-    expect(res.committed).toHaveLength(1);
-    await t.app.get(MessageBus).publish('prices.committed', { ticks: res.committed, published_at: Date.now(), origin: 'test' });
-    return res.committed[0].seq!;
+    const committed = await commitPrices(t, [[symbol, price]]);
+    expect(committed).toHaveLength(1);
+    return committed[0].seq!;
   }
 
   async function freshSymbol(): Promise<string> {
@@ -320,21 +305,12 @@ describe('realtime over Server-Sent Events (/realtime/sse)', () => {
     const p = await open(`symbols=${a},${b}&batch=50ms`);
     expect(JSON.parse(p.events[0].data).data.batch_ms).toBe(50);
     await p.next('asset_updates', (m) => m.data.updates.length === 2);
-    const res = await t.app.get(PriceBatchWriter).write(
-      [a, b].map((symbol, i) => ({
-        symbol,
-        price: String(60 + i),
-        previous_close: '100',
-        high: null,
-        low: null,
-        volume: null,
-        as_of: new Date((clock = Math.max(Date.now(), clock + 1))),
-        source: 'test',
-      })),
-    );
-    await t.app.get(MessageBus).publish('prices.committed', { ticks: res.committed, published_at: Date.now(), origin: 'test' });
+    const committed = await commitPrices(t, [
+      [a, '60'],
+      [b, '61'],
+    ]);
     const batch = await p.next('asset_updates', (m) => m.data.updates.some((u: AssetUpdateData) => u.price === 61));
-    const seqs = Object.fromEntries(res.committed.map((c) => [c.symbol, c.seq]));
+    const seqs = Object.fromEntries(committed.map((c) => [c.symbol, c.seq]));
     expect(Object.fromEntries(parseSseCursor(batch.event.id, 10)!)).toEqual(seqs);
   });
 

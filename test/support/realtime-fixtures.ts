@@ -1,6 +1,7 @@
 import { MessageBus } from '../../src/bus/message-bus';
 import type { PriceTick } from '../../src/bus/bus.messages';
 import { AssetCatalogService } from '../../src/assets/asset-catalog.service';
+import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
 import type { TestApp } from './app';
 import { sql } from './database';
 
@@ -24,6 +25,30 @@ export function tick(symbol: string, price: string, extra: Partial<PriceTick> = 
 /** Publishes one 'prices.committed' batch on the app's MessageBus (the path the price feed uses). */
 export async function publishTicks(t: TestApp, ticks: PriceTick[]): Promise<void> {
   await t.app.get(MessageBus).publish('prices.committed', { ticks, published_at: Date.now(), origin: 'test' });
+}
+
+let commitClock = 0;
+
+/**
+ * Stores newer prices through the batch writer (each as of now, strictly later than the last one
+ * committed here) and publishes what it committed on the app's bus, as the price feed does: the
+ * ticks carry their database seq. Returns the committed ticks.
+ */
+export async function commitPrices(t: TestApp, prices: readonly (readonly [symbol: string, price: string])[]): Promise<PriceTick[]> {
+  const res = await t.app.get(PriceBatchWriter).write(
+    prices.map(([symbol, price]) => ({
+      symbol,
+      price,
+      previous_close: '100',
+      high: null,
+      low: null,
+      volume: null,
+      as_of: new Date((commitClock = Math.max(Date.now(), commitClock + 1))),
+      source: 'test',
+    })),
+  );
+  await t.app.get(MessageBus).publish('prices.committed', { ticks: res.committed, published_at: Date.now(), origin: 'test' });
+  return res.committed;
 }
 
 /** Adds test-only symbols to the catalog (idempotent) and refreshes the catalog cache. */
