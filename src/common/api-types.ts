@@ -396,6 +396,8 @@ export interface PortfolioHistoryPoint {
 
 export interface PortfolioHistory {
   portfolio_id: number;
+  /** The currency of every amount (the portfolio's base currency). */
+  base_currency: string;
   range: PerformanceRange;
   from: string;
   to: string;
@@ -411,6 +413,8 @@ export interface AllocationSliceJson {
 
 export interface PortfolioPerformance {
   portfolio_id: number;
+  /** The currency of every amount (the portfolio's base currency). */
+  base_currency: string;
   range: PerformanceRange;
   from: string;
   to: string;
@@ -431,6 +435,8 @@ export interface PortfolioPerformance {
   fees: DecimalString;
   /** Now, at live prices: market value − cost basis of the holdings. */
   unrealised_pl: DecimalString;
+  /** The part of unrealised_pl that comes from exchange rates moving since the shares were bought (0 when everything is in the base currency). */
+  unrealised_fx_effect: DecimalString;
   market_value: DecimalString;
   cost_basis: DecimalString;
   cash: DecimalString;

@@ -24,6 +24,7 @@ export class PortfolioHistoryPointDto implements PortfolioHistoryPoint {
 @ApiSchema({ name: 'PortfolioHistory', description: 'One point per calendar day of the range' })
 export class PortfolioHistoryDto implements PortfolioHistory {
   @ApiProperty({ type: 'integer', example: 2 }) portfolio_id: number;
+  @ApiProperty({ example: 'USD', description: 'The currency of every amount (the portfolio’s base currency)' }) base_currency: string;
   @ApiProperty({ enum: PERFORMANCE_RANGES, example: '1m' }) range: PerformanceRange;
   @ApiProperty({ example: '2026-11-07' }) from: string;
   @ApiProperty({ example: '2026-12-07' }) to: string;
@@ -46,6 +47,7 @@ export class AllocationDto {
 @ApiSchema({ name: 'PortfolioPerformance', description: 'Returns and P/L over a range; unrealised P/L and allocation now, at live prices' })
 export class PortfolioPerformanceDto implements PortfolioPerformance {
   @ApiProperty({ type: 'integer', example: 2 }) portfolio_id: number;
+  @ApiProperty({ example: 'USD', description: 'The currency of every amount (the portfolio’s base currency)' }) base_currency: string;
   @ApiProperty({ enum: PERFORMANCE_RANGES, example: '1y' }) range: PerformanceRange;
   @ApiProperty({ example: '2025-12-07' }) from: string;
   @ApiProperty({ example: '2026-12-07' }) to: string;
@@ -60,6 +62,11 @@ export class PortfolioPerformanceDto implements PortfolioPerformance {
   @ApiDecimal('42') dividends: string;
   @ApiDecimal('3') fees: string;
   @ApiDecimal('980.1', { description: 'Now, at live prices' }) unrealised_pl: string;
+  @ApiDecimal('-12.4', {
+    description:
+      'The part of unrealised_pl that comes from exchange rates: local cost × rate now − cost in the base currency, over the holdings in other currencies',
+  })
+  unrealised_fx_effect: string;
   @ApiDecimal('11380') market_value: string;
   @ApiDecimal('10399.9') cost_basis: string;
   @ApiDecimal('120') cash: string;

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, Injectable, UnprocessableEntityException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { PortfolioHistory, PortfolioPerformance, PerformanceRange } from '../../common/api-types';
@@ -9,7 +9,9 @@ import { allocation } from '../ledger/allocation';
 import { dailySnapshots, type DailySnapshot } from '../ledger/daily-snapshots';
 import { dateOf, dayNumber, money, utcToday } from '../ledger/ledger.format';
 import { replayLedger, replayUntil } from '../ledger/ledger';
-import type { LedgerProblem, LedgerTransaction } from '../ledger/ledger.types';
+import type { LedgerHolding, LedgerProblem, LedgerTransaction } from '../ledger/ledger.types';
+import { FxRates, localCosts, transactionsInBase, type DatedClose } from '../fx/fx-history';
+import { FxPaths } from '../fx/fx-paths';
 import { timeWeightedReturn, unrealised, xirr, type DatedFlow } from '../ledger/returns';
 import { toLedgerTransaction, TRANSACTION_COLUMNS, type TransactionRow } from '../transactions/portfolio-ledger.service';
 
@@ -17,6 +19,19 @@ export const PERFORMANCE_RANGES = ['1d', '1w', '1m', '3m', 'ytd', '1y', '5y', 'a
 
 /** How far back a close is looked for before the first day of a range (weekends, holidays). */
 const LOOKBACK_DAYS = 10;
+
+/** The first day the exchange-rate closes are read from. */
+const FIRST_DAY = '1900-01-01';
+
+interface BaseLedger {
+  /** As stored (amounts in their own currencies). */
+  raw: LedgerTransaction[];
+  /** Converted into the base currency. */
+  txs: LedgerTransaction[];
+  today: string;
+  rates: FxRates;
+  facts: Map<string, AssetFacts>;
+}
 
 interface AssetFacts {
   type: string;
@@ -35,11 +50,12 @@ export class PortfolioPerformanceService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async history(p: Portfolio, range: PerformanceRange): Promise<PortfolioHistory> {
-    const { txs, today } = await this.transactions(p.id);
-    const { from, to } = rangeDates(range, txs, today);
-    const days = await this.snapshots(txs, from, to, today);
+    const ledger = await this.ledger(p);
+    const { from, to } = rangeDates(range, ledger.txs, ledger.today);
+    const days = await this.snapshots(ledger, from, to);
     return {
       portfolio_id: p.id,
+      base_currency: ledger.rates.base,
       range,
       from,
       to,
@@ -48,11 +64,12 @@ export class PortfolioPerformanceService {
   }
 
   async performance(p: Portfolio, range: PerformanceRange): Promise<PortfolioPerformance> {
-    const { txs, today } = await this.transactions(p.id);
+    const ledger = await this.ledger(p);
+    const { txs, today, rates, facts } = ledger;
     const { from, to } = rangeDates(range, txs, today);
     const before = dateOf(dayNumber(from)! - 1);
     // The day before the range is the base of its returns.
-    const days = await this.snapshots(txs, before, to, today);
+    const days = await this.snapshots(ledger, before, to);
     const base = days[0];
     const inRange = days.slice(1);
     const end = inRange.at(-1) ?? base;
@@ -72,8 +89,13 @@ export class PortfolioPerformanceService {
     const atStart = replayUntil(txs, before, { today });
     if (!atStart.ok) throw ledgerRefused(atStart.problem);
     const r = all.result;
-    const facts = await this.assetFacts(r.holdings.map((h) => h.symbol));
-    const un = unrealised(r.holdings, (s) => facts.get(s)?.price ?? null);
+    const priceInBase = (s: string): string | null => {
+      const f = facts.get(s);
+      const rate = f?.price == null ? null : rates.rate(f.currency, today);
+      return rate === null ? null : dec(f!.price).times(rate).toFixed();
+    };
+    const un = unrealised(r.holdings, priceInBase);
+    const fx = fxEffect(r.holdings, ledger, priceInBase);
     const cashSlice = dec(r.cash).gt(0) ? [{ key: 'CASH', currency: 'CASH', type: 'CASH', marketValue: r.cash }] : [];
     const items = [
       ...un.holdings.map((h) => ({
@@ -86,6 +108,7 @@ export class PortfolioPerformanceService {
     ];
     return {
       portfolio_id: p.id,
+      base_currency: rates.base,
       range,
       from,
       to,
@@ -99,6 +122,7 @@ export class PortfolioPerformanceService {
       dividends: money(dec(r.dividends).minus(atStart.result.dividends)),
       fees: money(dec(r.fees).minus(atStart.result.fees)),
       unrealised_pl: un.unrealised,
+      unrealised_fx_effect: fx,
       market_value: un.marketValue,
       cost_basis: un.cost,
       cash: r.cash,
@@ -111,29 +135,80 @@ export class PortfolioPerformanceService {
     };
   }
 
-  private async transactions(portfolioId: number): Promise<{ txs: LedgerTransaction[]; today: string }> {
+  /**
+   * The portfolio's transactions converted into its base currency, with what converting and valuing
+   * them needs: the assets' facts and the exchange rates by day. 422 when a currency has no rate.
+   */
+  private async ledger(p: Portfolio): Promise<BaseLedger> {
     const rows = (await this.db.query(
       `SELECT ${TRANSACTION_COLUMNS} FROM transactions t LEFT JOIN assets a ON a.id = t.asset_id WHERE t.portfolio_id = $1 ORDER BY t.date, t.id`,
-      [portfolioId],
+      [p.id],
     )) as TransactionRow[];
-    return { txs: rows.map((r) => toLedgerTransaction(r, r.id)), today: utcToday() };
+    const raw = rows.map((r) => toLedgerTransaction(r, r.id));
+    const today = utcToday();
+    const symbols = [...new Set(raw.map((t) => t.symbol).filter((s): s is string => s !== null))];
+    const facts = await this.assetFacts(symbols);
+    const base = p.baseCurrency;
+    const currencies = new Set<string>([...raw.map((t) => t.currency), ...[...facts.values()].map((f) => f.currency)]);
+    currencies.delete(base);
+    let rates = new FxRates(base, new FxPaths(), new Map(), new Map(), today);
+    if (currencies.size > 0) {
+      const pairs = (await this.db.query(`SELECT symbol, current_price FROM assets WHERE asset_type = 'FOREX'`)) as {
+        symbol: string;
+        current_price: string | null;
+      }[];
+      const paths = new FxPaths(pairs.map((r) => r.symbol));
+      const needed = new Set<string>();
+      for (const c of currencies) {
+        const steps = paths.path(c, base);
+        if (!steps) throw noRate(c, base);
+        for (const s of steps) needed.add(s.symbol);
+      }
+      const live = new Map<string, string>();
+      for (const r of pairs) if (needed.has(r.symbol) && r.current_price != null) live.set(r.symbol, trimZeros(String(r.current_price)));
+      const closes = new Map<string, DatedClose[]>();
+      for (const r of await this.dailyCloses([...needed], FIRST_DAY, today)) {
+        let list = closes.get(r.symbol);
+        if (!list) closes.set(r.symbol, (list = []));
+        list.push({ day: r.day, close: trimZeros(String(r.close)) });
+      }
+      rates = new FxRates(base, paths, closes, live, today);
+    }
+    const converted = transactionsInBase(raw, rates);
+    if (!converted.ok) throw noRate(converted.currency, base, converted.date);
+    return { raw, txs: converted.txs, today, rates, facts };
   }
 
-  /** Daily snapshots over [from, to]: closes from the '1d' bars, and the live price for today. */
-  private async snapshots(txs: LedgerTransaction[], from: string, to: string, today: string): Promise<DailySnapshot[]> {
+  /** Daily '1d' closes of these symbols over [from, to], ordered by symbol and day. */
+  private async dailyCloses(symbols: string[], from: string, to: string): Promise<{ symbol: string; day: string; close: string }[]> {
+    return (await this.db.query(
+      `SELECT a.symbol, to_char(h."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, h.close
+         FROM price_history h JOIN assets a ON a.id = h.asset_id
+        WHERE h."interval" = '1d' AND a.symbol = ANY($1::text[]) AND h."timestamp" >= $2::date AND h."timestamp" < ($3::date + 1)
+        ORDER BY a.symbol, h."timestamp"`,
+      [symbols, from, to],
+    )) as { symbol: string; day: string; close: string }[];
+  }
+
+  /** Daily snapshots over [from, to] in the base currency: closes from the '1d' bars (today: live prices) × that day's rate. */
+  private async snapshots(ledger: BaseLedger, from: string, to: string): Promise<DailySnapshot[]> {
+    const { txs, today, rates, facts } = ledger;
     const symbols = [...new Set(txs.map((t) => t.symbol).filter((s): s is string => s !== null))];
     const closes = new Map<string, string>();
     if (symbols.length > 0) {
-      const rows = (await this.db.query(
-        `SELECT a.symbol, to_char(h."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, h.close
-           FROM price_history h JOIN assets a ON a.id = h.asset_id
-          WHERE h."interval" = '1d' AND a.symbol = ANY($1::text[]) AND h."timestamp" >= $2::date AND h."timestamp" < ($3::date + 1)`,
-        [symbols, dateOf(dayNumber(from)! - LOOKBACK_DAYS), to],
-      )) as { symbol: string; day: string; close: string }[];
-      for (const r of rows) closes.set(`${r.symbol} ${r.day}`, trimZeros(String(r.close)));
-      if (to >= today) for (const [s, f] of await this.assetFacts(symbols)) if (f.price !== null) closes.set(`${s} ${today}`, f.price);
+      for (const r of await this.dailyCloses(symbols, dateOf(dayNumber(from)! - LOOKBACK_DAYS), to))
+        closes.set(`${r.symbol} ${r.day}`, trimZeros(String(r.close)));
+      if (to >= today) for (const [s, f] of facts) if (f.price !== null) closes.set(`${s} ${today}`, f.price);
     }
-    const res = dailySnapshots(txs, (s, d) => closes.get(`${s} ${d}`) ?? null, from, to, { today, lookbackDays: LOOKBACK_DAYS });
+    const closeInBase = (s: string, d: string): string | null => {
+      const c = closes.get(`${s} ${d}`);
+      if (c === undefined) return null;
+      const cur = facts.get(s)?.currency ?? rates.base;
+      if (cur === rates.base) return c;
+      const r = rates.rate(cur, d);
+      return r === null ? null : dec(c).times(r).toFixed();
+    };
+    const res = dailySnapshots(txs, closeInBase, from, to, { today, lookbackDays: LOOKBACK_DAYS });
     if (!res.ok) throw ledgerRefused(res.problem);
     return res.days;
   }
@@ -194,4 +269,32 @@ export function rangeDates(range: PerformanceRange, txs: readonly LedgerTransact
 
 function ledgerRefused(problem: LedgerProblem): BadRequestException {
   return new BadRequestException({ message: `The ledger of this portfolio cannot be replayed: ${problem.code}`, details: problem });
+}
+
+/** The unrealised FX effect of the holdings in other currencies (fx-history.ts): local cost × rate now − base cost. */
+function fxEffect(holdings: readonly LedgerHolding[], ledger: BaseLedger, priceInBase: (s: string) => string | null): string {
+  const { rates, facts, today } = ledger;
+  const currencyOf = (s: string) => facts.get(s)?.currency ?? rates.base;
+  const foreign = holdings.filter((h) => currencyOf(h.symbol) !== rates.base && priceInBase(h.symbol) !== null);
+  if (foreign.length === 0) return '0';
+  const local = localCosts(ledger.raw, currencyOf, rates);
+  let total = dec(0);
+  for (const h of foreign) {
+    const cost = local.get(h.symbol);
+    const rate = rates.rate(currencyOf(h.symbol), today);
+    if (cost === undefined || rate === null) continue;
+    total = total.plus(dec(cost).times(rate).minus(h.cost));
+  }
+  return money(total);
+}
+
+function noRate(currency: string, base: string, date?: string): UnprocessableEntityException {
+  return new UnprocessableEntityException({
+    message:
+      `Amounts in ${currency} cannot be converted into this portfolio's base currency ${base}` +
+      (date ? ` (no exchange rate on ${date})` : '') +
+      `: the catalog needs a FOREX pair ${currency}${base}, ${base}${currency}, or pairs of both currencies with USD` +
+      '. Add the pair as an asset, or change the base currency.',
+    details: { code: 'NO_EXCHANGE_RATE', currency, base_currency: base, ...(date ? { date } : {}) },
+  });
 }
