@@ -44,9 +44,9 @@ export interface AssetQuoteRow {
 export class AssetPricesRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Every asset's price state, in no particular order. */
-  allPrices(): Promise<AssetPriceRow[]> {
-    return this.db.query('SELECT symbol, current_price, previous_close, last_updated FROM assets') as Promise<AssetPriceRow[]>;
+  /** Every asset's price state and type (the valuation engine converts currencies through the FOREX pairs), in no particular order. */
+  allPrices(): Promise<AssetKnownPriceRow[]> {
+    return this.db.query('SELECT symbol, asset_type, current_price, previous_close, last_updated FROM assets') as Promise<AssetKnownPriceRow[]>;
   }
 
   /** Price state and type of these symbols (all assets when omitted), ordered by symbol; unknown symbols are absent. */

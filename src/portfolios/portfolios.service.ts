@@ -8,7 +8,7 @@ import { trimZeros } from '../database/decimal.transformer';
 import { CreatePortfolioDto, CreatePositionDto, UpdatePortfolioDto, UpdatePositionDto } from './dto/portfolios.dto';
 import { Portfolio } from './entities/portfolio.entity';
 import type { PortfolioList, PositionList } from '../common/api-types';
-import { PortfolioJson, PortfolioRow, PositionJson, PositionRow, toPortfolioJson } from './portfolio.json';
+import { FxPairRow, FxQuotes, needsFx, PortfolioJson, PortfolioRow, PositionJson, PositionRow, toPortfolioJson } from './portfolio.json';
 import { PortfolioLedgerService } from './transactions/portfolio-ledger.service';
 import { defaultCurrency, utcDate } from './transactions/transaction-rules';
 
@@ -55,14 +55,17 @@ export class PortfoliosService {
     const byPortfolio = new Map<number, PositionRow[]>(portfolios.map((p) => [p.id, []]));
     for (const r of rows) byPortfolio.get(r.portfolio_id)!.push(r);
     const now = Date.now();
-    const items = portfolios.map((p) => toPortfolioJson(p, byPortfolio.get(p.id)!, this.jsonOpts(false, now)));
+    const fx = portfolios.some((p) => needsFx(p.base_currency, byPortfolio.get(p.id)!)) ? await this.fxQuotes() : undefined;
+    const items = portfolios.map((p) => toPortfolioJson(p, byPortfolio.get(p.id)!, { ...this.jsonOpts(false, now), fx }));
     return { items, total: items.length };
   }
 
   async detail(portfolio: Portfolio): Promise<PortfolioJson> {
     const [p] = (await this.db.query(`SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1`, [portfolio.id])) as PortfolioRow[];
     if (!p) throw new NotFoundException(`Portfolio ${portfolio.id} not found`);
-    return toPortfolioJson(p, await this.positionRows(p.id), this.jsonOpts(true, Date.now()));
+    const rows = await this.positionRows(p.id);
+    const fx = needsFx(p.base_currency, rows) ? await this.fxQuotes() : undefined;
+    return toPortfolioJson(p, rows, { ...this.jsonOpts(true, Date.now()), fx });
   }
 
   async positions(portfolio: Portfolio): Promise<PositionList> {
@@ -208,6 +211,13 @@ export class PortfoliosService {
     const pos = json.positions!.find((p) => p.id === positionId);
     if (!pos) throw new NotFoundException(`Position ${positionId} not found`);
     return pos;
+  }
+
+  /** The exchange-rate pairs, for portfolios with positions in other currencies than their base. */
+  private async fxQuotes(): Promise<FxQuotes> {
+    return new FxQuotes(
+      (await this.db.query(`SELECT symbol, current_price, previous_close, last_updated FROM assets WHERE asset_type = 'FOREX'`)) as FxPairRow[],
+    );
   }
 
   private jsonOpts(withPositions: boolean, nowMs: number) {

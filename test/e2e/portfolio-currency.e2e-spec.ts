@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
-import { addAssets, api, loginAs } from '../support/realtime-fixtures';
+import { PortfolioValuationSource } from '../../src/portfolios/valuation/valuation.types';
+import { poll } from '../support/poll';
+import { addAssets, api, commitPrices, loginAs } from '../support/realtime-fixtures';
+import { openProbe } from '../support/realtime-probes';
 
 /** A calendar day `n` days from today (UTC), as the server counts them. */
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
@@ -136,5 +139,49 @@ describe('portfolio in a base currency (REST history and performance)', () => {
     expect(r.status).toBe(422);
     expect(r.body.message).toMatch(/USD.*SEK/);
     expect(r.body.details).toEqual({ code: 'NO_EXCHANGE_RATE', currency: 'USD', base_currency: 'SEK' });
+  });
+
+  it('live: the value in euros moves with the stock and with the rate, over the socket and in REST alike', async () => {
+    const engine = t.app.get(PortfolioValuationSource);
+    await commitPrices(t, [
+      ['EURUSD', '1.28'],
+      [SYM, '128'],
+    ]);
+    await poll('the live value to be 6 × 128 / 1.28', async () => (await engine.snapshot(id))?.total_value === '600');
+    expect((await api(t, owner.cookie, 'GET', `/api/portfolios/${id}`)).body).toMatchObject({ base_currency: 'EUR', total_value: '600' });
+    for (const kind of ['websocket', 'socketio'] as const) {
+      const p = await openProbe(kind, t, { origin: t.url, cookie: owner.cookie });
+      try {
+        await p.next('connection');
+        p.send('subscribe_portfolio', { portfolio_id: id });
+        await p.next('subscribed');
+        expect((await p.next('portfolio_update')).data.total_value).toBe(600);
+        // The rate alone moves: 768 USD / 1.6.
+        await commitPrices(t, [['EURUSD', '1.6']]);
+        expect((await p.next('portfolio_update', (m) => m.data.total_value !== 600)).data.total_value).toBe(480);
+        // The stock alone moves: 6 × 160 / 1.6.
+        await commitPrices(t, [[SYM, '160']]);
+        expect((await p.next('portfolio_update', (m) => m.data.total_value !== 480)).data.total_value).toBe(600);
+        expect((await api(t, owner.cookie, 'GET', `/api/portfolios/${id}`)).body.total_value).toBe('600');
+        await commitPrices(t, [
+          ['EURUSD', '1.28'],
+          [SYM, '128'],
+        ]);
+        await p.next('portfolio_update', (m) => m.data.total_value === 600 && !m.data.stale);
+      } finally {
+        await p.close();
+      }
+    }
+    // A new base currency: the same holdings, now in dollars, pushed live.
+    const p = await openProbe('websocket', t, { origin: t.url, cookie: owner.cookie });
+    try {
+      await p.next('connection');
+      p.send('subscribe_portfolio', { portfolio_id: id });
+      await p.next('portfolio_update');
+      expect((await api(t, owner.cookie, 'PATCH', `/api/portfolios/${id}`, { base_currency: 'USD' })).status).toBe(200);
+      expect((await p.next('portfolio_update', (m) => m.data.total_value !== 600)).data.total_value).toBe(768);
+    } finally {
+      await p.close();
+    }
   });
 });

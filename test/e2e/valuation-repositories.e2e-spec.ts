@@ -37,7 +37,9 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
       [t1, t2],
     );
     // Portfolio ids out of insertion order, positions out of symbol order: the reads order by id.
-    await ds.query(`INSERT INTO portfolios (id, owner_id, name) VALUES (20, 2, 'Second'), (10, 1, 'First'), (30, 1, 'Empty')`);
+    await ds.query(
+      `INSERT INTO portfolios (id, owner_id, name, base_currency) VALUES (20, 2, 'Second', 'USD'), (10, 1, 'First', 'USD'), (30, 1, 'Empty', 'EUR')`,
+    );
     const pos = (portfolio: number, symbol: string, quantity: string) =>
       ds.query(`INSERT INTO positions (portfolio_id, asset_id, quantity, average_cost) SELECT $1, id, $3, 1 FROM assets WHERE symbol = $2`, [
         portfolio,
@@ -61,10 +63,10 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
   it('allPrices: every asset, prices as NUMERIC strings (unpriced as null), times as Dates', async () => {
     const rows = (await prices.allPrices()).sort((a, b) => a.symbol.localeCompare(b.symbol));
     expect(rows).toEqual([
-      { symbol: 'AAPL', current_price: '0.10000000', previous_close: null, last_updated: t2 },
-      { symbol: 'BTC-USD', current_price: '63250.12345678', previous_close: '60000.00000000', last_updated: null },
-      { symbol: 'MSFT', current_price: '420.50000000', previous_close: '400.00000000', last_updated: t1 },
-      { symbol: 'NEWCO', current_price: null, previous_close: null, last_updated: null },
+      { symbol: 'AAPL', asset_type: 'STOCK', current_price: '0.10000000', previous_close: null, last_updated: t2 },
+      { symbol: 'BTC-USD', asset_type: 'CRYPTO', current_price: '63250.12345678', previous_close: '60000.00000000', last_updated: null },
+      { symbol: 'MSFT', asset_type: 'STOCK', current_price: '420.50000000', previous_close: '400.00000000', last_updated: t1 },
+      { symbol: 'NEWCO', asset_type: 'STOCK', current_price: null, previous_close: null, last_updated: null },
     ]);
   });
 
@@ -112,12 +114,12 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
 
   it('holdings.all: every portfolio by id, its positions by position id, an empty one as a single row without symbol', async () => {
     expect(await holdings.all()).toEqual([
-      { portfolio_id: 10, owner_id: 1, name: 'First', symbol: 'MSFT', quantity: '0.10000000' },
-      { portfolio_id: 10, owner_id: 1, name: 'First', symbol: 'AAPL', quantity: '3.00000000' },
-      { portfolio_id: 10, owner_id: 1, name: 'First', symbol: 'BTC-USD', quantity: '0.00000001' },
-      { portfolio_id: 20, owner_id: 2, name: 'Second', symbol: 'BTC-USD', quantity: '1000000000000.00000000' },
-      { portfolio_id: 20, owner_id: 2, name: 'Second', symbol: 'NEWCO', quantity: '5.00000000' },
-      { portfolio_id: 30, owner_id: 1, name: 'Empty', symbol: null, quantity: null },
+      { portfolio_id: 10, owner_id: 1, name: 'First', base_currency: 'USD', symbol: 'MSFT', currency: 'USD', quantity: '0.10000000' },
+      { portfolio_id: 10, owner_id: 1, name: 'First', base_currency: 'USD', symbol: 'AAPL', currency: 'USD', quantity: '3.00000000' },
+      { portfolio_id: 10, owner_id: 1, name: 'First', base_currency: 'USD', symbol: 'BTC-USD', currency: 'USD', quantity: '0.00000001' },
+      { portfolio_id: 20, owner_id: 2, name: 'Second', base_currency: 'USD', symbol: 'BTC-USD', currency: 'USD', quantity: '1000000000000.00000000' },
+      { portfolio_id: 20, owner_id: 2, name: 'Second', base_currency: 'USD', symbol: 'NEWCO', currency: 'USD', quantity: '5.00000000' },
+      { portfolio_id: 30, owner_id: 1, name: 'Empty', base_currency: 'EUR', symbol: null, currency: null, quantity: null },
     ]);
   });
 
@@ -127,16 +129,40 @@ describe('asset-price and portfolio-holdings repositories (real PostgreSQL)', ()
         portfolio_id: 20,
         owner_id: 2,
         name: 'Second',
+        base_currency: 'USD',
         symbol: 'BTC-USD',
+        currency: 'USD',
         quantity: '1000000000000.00000000',
         current_price: '63250.12345678',
         previous_close: '60000.00000000',
         last_updated: null,
       },
-      { portfolio_id: 20, owner_id: 2, name: 'Second', symbol: 'NEWCO', quantity: '5.00000000', current_price: null, previous_close: null, last_updated: null },
+      {
+        portfolio_id: 20,
+        owner_id: 2,
+        name: 'Second',
+        base_currency: 'USD',
+        symbol: 'NEWCO',
+        currency: 'USD',
+        quantity: '5.00000000',
+        current_price: null,
+        previous_close: null,
+        last_updated: null,
+      },
     ]);
     expect(await holdings.portfolio(30)).toEqual([
-      { portfolio_id: 30, owner_id: 1, name: 'Empty', symbol: null, quantity: null, current_price: null, previous_close: null, last_updated: null },
+      {
+        portfolio_id: 30,
+        owner_id: 1,
+        name: 'Empty',
+        base_currency: 'EUR',
+        symbol: null,
+        currency: null,
+        quantity: null,
+        current_price: null,
+        previous_close: null,
+        last_updated: null,
+      },
     ]);
     expect(await holdings.portfolio(999)).toEqual([]);
   });

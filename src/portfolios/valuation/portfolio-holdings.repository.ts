@@ -16,7 +16,7 @@ export class PortfolioHoldingsRepository {
   /** Every portfolio with its positions, ordered by portfolio then position (what ValuationEngine.load expects). */
   all(): Promise<HoldingRow[]> {
     return this.db.query(
-      `SELECT p.id AS portfolio_id, p.owner_id, p.name, a.symbol, pos.quantity
+      `SELECT p.id AS portfolio_id, p.owner_id, p.name, p.base_currency, a.symbol, a.currency, pos.quantity
          FROM portfolios p
          LEFT JOIN positions pos ON pos.portfolio_id = p.id
          LEFT JOIN assets a ON a.id = pos.asset_id
@@ -27,7 +27,7 @@ export class PortfolioHoldingsRepository {
   /** One portfolio with its positions and their assets' prices, ordered by position; [] when it does not exist. */
   portfolio(portfolioId: number): Promise<HoldingRow[]> {
     return this.db.query(
-      `SELECT p.id AS portfolio_id, p.owner_id, p.name, a.symbol, pos.quantity,
+      `SELECT p.id AS portfolio_id, p.owner_id, p.name, p.base_currency, a.symbol, a.currency, pos.quantity,
               a.current_price, a.previous_close, a.last_updated
          FROM portfolios p
          LEFT JOIN positions pos ON pos.portfolio_id = p.id

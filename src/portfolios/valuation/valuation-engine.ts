@@ -1,5 +1,6 @@
 import type { PriceTick } from '../../bus/bus.messages';
 import { FAST_DELTA, FAST_QUANTITY, formatLimbs16, LIMB, limbsOf, limbsToBigInt, percentOfLimbs, splitLimb, TOP_LIMIT } from './fixed-limbs';
+import { convertScaled, FxPaths, type FxStep } from '../fx/fx-paths';
 import { effectivePrices, formatFixed16, formatFixed8, percentOf, toFixed8 } from './valuation.math';
 import type { PortfolioValuation, PositionValuation } from './valuation.types';
 
@@ -9,6 +10,8 @@ export interface SymbolPriceRow {
   current_price: string | null;
   previous_close: string | null;
   last_updated: Date | string | null;
+  /** FOREX assets named XXXYYY are the exchange rates of multi-currency portfolios (fx-paths.ts). */
+  asset_type?: string | null;
 }
 
 /**
@@ -20,7 +23,11 @@ export interface HoldingRow {
   portfolio_id: number;
   owner_id: number;
   name: string;
+  /** The portfolio's base currency (default USD). */
+  base_currency?: string | null;
   symbol: string | null;
+  /** The asset's currency (default: the base currency). */
+  currency?: string | null;
   quantity: string | null;
   current_price?: string | null;
   previous_close?: string | null;
@@ -69,6 +76,8 @@ interface SymbolState {
   n: number;
   /** How many of them are off the fast path (hQh = -1). */
   slow: number;
+  /** For an exchange-rate pair: the currency legs converted through it (null: none). */
+  fxLegs: Set<PortfolioState> | null;
   hSlot: Int32Array;
   hQh: Int32Array;
   hQl: Int32Array;
@@ -104,6 +113,20 @@ interface PortfolioState {
   prevTotal: bigint;
   /** The symbol whose as-of is oldest[slot] when that bound is exact (see ValuationEngine.oldest). */
   oldestSym: SymbolState | null;
+  /** The currency its holdings are in: the base currency for a portfolio, another one for a leg. */
+  currency: string;
+  /**
+   * Multi-currency portfolios: the holdings in another currency than the base live in "legs", one per
+   * currency, each a state of its own (own slot and running totals, in that currency), converted at
+   * output. null: none (the common case; such a portfolio costs nothing more).
+   */
+  legs: PortfolioState[] | null;
+  /** A leg's portfolio (null for a portfolio). */
+  parent: PortfolioState | null;
+  /** A leg's conversion into the base currency (null: no path, the leg counts as 0 and makes the valuation stale). */
+  steps: FxStep[] | null;
+  /** A portfolio with legs: every holding in row order (positions() keeps the position order). */
+  order: Holding[] | null;
 }
 
 /** Bits of ValuationEngine.flags[slot]. */
@@ -197,6 +220,14 @@ export class ValuationEngine {
   private doubts = new Int32Array(0);
   /** Slots touched by the current batch (first `n` entries of applyTicks' result). */
   private touched = new Int32Array(0);
+  /** The portfolio's slot of a leg's slot (its own slot for a portfolio). */
+  private parentSlot = new Int32Array(0);
+  /** Batch stamp of the portfolios collected from touched legs (foldLegs). */
+  private mark2 = new Int32Array(0);
+  /** Currency legs in memory (0: the batch needs no folding). */
+  private legCount = 0;
+  /** The exchange-rate pairs (FOREX assets), from the load. */
+  private readonly fx = new FxPaths();
 
   constructor(options: ValuationEngineOptions) {
     this.staleMs = options.staleMs;
@@ -219,9 +250,10 @@ export class ValuationEngine {
   positions(portfolioId: number): PositionValuation[] | null {
     const p = this.portfolios.get(portfolioId);
     if (!p) return null;
-    const out: PositionValuation[] = new Array(p.holdings.length);
-    for (let i = 0; i < p.holdings.length; i++) {
-      const h = p.holdings[i];
+    const hs = p.order ?? p.holdings;
+    const out: PositionValuation[] = new Array(hs.length);
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i];
       const s = h.s;
       const mv = h.q * s.effPrice;
       const change = mv - h.q * s.effPrev;
@@ -237,6 +269,11 @@ export class ValuationEngine {
       };
     }
     return out;
+  }
+
+  /** The ids of the portfolios the engine holds (read-only; the intraday recorder values each with valuation()). */
+  portfolioIds(): number[] {
+    return [...this.portfolios.keys()];
   }
 
   /** Narrows what price batches emit to watched portfolios (null: all). Reload notifications are never narrowed. */
@@ -256,7 +293,7 @@ export class ValuationEngine {
   /** Number of portfolios and positions in memory (status and tests). */
   stats(): { portfolios: number; positions: number; symbols: number } {
     let positions = 0;
-    for (const p of this.portfolios.values()) positions += p.holdings.length;
+    for (const p of this.portfolios.values()) positions += (p.order ?? p.holdings).length;
     return { portfolios: this.portfolios.size, positions, symbols: this.symbols.size };
   }
 
@@ -270,6 +307,7 @@ export class ValuationEngine {
   load(assets: readonly SymbolPriceRow[], rows: readonly HoldingRow[]): void {
     for (const a of assets) {
       const existing = this.symbols.get(a.symbol);
+      if (a.asset_type === 'FOREX') this.fx.add(a.symbol);
       if (existing) continue; // a tick already arrived (loads only run once, but be safe)
       this.addSymbol(a.symbol, a.current_price, a.previous_close, a.last_updated);
     }
@@ -279,9 +317,47 @@ export class ValuationEngine {
         current = this.newPortfolio(r);
         this.portfolios.set(current.id, current);
       }
-      if (r.symbol && r.quantity != null) this.addHolding(current, this.symbolFor(r), toFixed8(r.quantity)!);
+      if (r.symbol && r.quantity != null) this.addRow(current, r);
     }
-    for (const p of this.portfolios.values()) this.settle(p);
+    for (const p of this.portfolios.values()) this.settleAll(p);
+  }
+
+  /** One position row into its portfolio, or into the leg of its currency. */
+  private addRow(p: PortfolioState, r: HoldingRow): void {
+    const cur = r.currency && /^[A-Z]{3}$/.test(r.currency) ? r.currency : p.currency;
+    const q = toFixed8(r.quantity)!;
+    const s = this.symbolFor(r);
+    if (cur === p.currency) {
+      this.addHolding(p, s, q);
+      if (p.order) p.order.push(p.holdings[p.holdings.length - 1]);
+      return;
+    }
+    let leg = p.legs?.find((l) => l.currency === cur);
+    if (!leg) leg = this.newLeg(p, cur);
+    this.addHolding(leg, s, q);
+    p.order!.push(leg.holdings[leg.holdings.length - 1]);
+  }
+
+  /** A new currency leg of `p` (its own slot; converted through the pairs of its path). */
+  private newLeg(p: PortfolioState, currency: string): PortfolioState {
+    if (!p.order) p.order = [...p.holdings];
+    const leg = this.newPortfolio({ portfolio_id: p.id, owner_id: p.ownerId, name: '', symbol: null, quantity: null, base_currency: currency });
+    leg.parent = p;
+    this.parentSlot[leg.slot] = p.slot;
+    leg.steps = this.fx.path(currency, p.currency);
+    for (const step of leg.steps ?? []) {
+      const s = this.symbols.get(step.symbol) ?? this.addSymbol(step.symbol, null, null, null);
+      (s.fxLegs ??= new Set()).add(leg);
+    }
+    (p.legs ??= []).push(leg);
+    this.legCount++;
+    return leg;
+  }
+
+  /** settle() of a portfolio and its legs. */
+  private settleAll(p: PortfolioState): void {
+    this.settle(p);
+    if (p.legs) for (const leg of p.legs) this.settle(leg);
   }
 
   private addSymbol(symbol: string, price: string | null | undefined, prev: string | null | undefined, asOf: Date | string | null | undefined): SymbolState {
@@ -301,6 +377,7 @@ export class ValuationEngine {
       holdings: [],
       n: 0,
       slow: 0,
+      fxLegs: null,
       hSlot: new Int32Array(4),
       hQh: new Int32Array(4),
       hQl: new Int32Array(4),
@@ -333,8 +410,14 @@ export class ValuationEngine {
       big: 0n,
       prevTotal: 0n,
       oldestSym: null,
+      currency: r.base_currency && /^[A-Z]{3}$/.test(r.base_currency) ? r.base_currency : 'USD',
+      legs: null,
+      parent: null,
+      steps: null,
+      order: null,
     };
     this.slotOwner[slot] = p;
+    this.parentSlot[slot] = slot;
     this.t0[slot] = this.t1[slot] = this.t2[slot] = 0;
     this.pend[slot] = 0;
     this.mark[slot] = 0;
@@ -375,6 +458,8 @@ export class ValuationEngine {
     this.owners = grow(this.owners, (n) => new Int32Array(n));
     this.counts = grow(this.counts, (n) => new Int32Array(n));
     this.doubts = grow(this.doubts, (n) => new Int32Array(n));
+    this.parentSlot = grow(this.parentSlot, (n) => new Int32Array(n));
+    this.mark2 = grow(this.mark2, (n) => new Int32Array(n));
     this.touched = new Int32Array(cap);
   }
 
@@ -471,7 +556,16 @@ export class ValuationEngine {
       s.holdings.pop();
     }
     p.holdings = [];
-    this.portfolios.delete(p.id);
+    if (p.legs) {
+      for (const leg of p.legs) {
+        for (const step of leg.steps ?? []) this.symbols.get(step.symbol)?.fxLegs?.delete(leg);
+        this.removePortfolio(leg);
+        this.legCount--;
+      }
+      p.legs = null;
+      p.order = null;
+    }
+    if (p.parent === null) this.portfolios.delete(p.id);
     this.slotOwner[p.slot] = undefined;
     this.names[p.slot] = '';
     this.freeSlots.push(p.slot);
@@ -600,6 +694,17 @@ export class ValuationEngine {
       const QH = s.hQh;
       const QL = s.hQl;
       const sIdx = s.idx;
+      if (s.fxLegs !== null) {
+        // An exchange rate moved: every leg converted through it changes value.
+        for (const leg of s.fxLegs) {
+          const k = leg.slot;
+          if (MARK[k] !== epoch) {
+            MARK[k] = epoch;
+            PEND[k] = 0;
+            touched[tc++] = k;
+          }
+        }
+      }
       for (let i = 0; i < n; i++) {
         const k = SL[i];
         if (MARK[k] !== epoch) {
@@ -653,7 +758,24 @@ export class ValuationEngine {
       }
     }
     for (let i = 0; i < tc; i++) this.carry(touched[i]);
-    return tc;
+    return this.legCount > 0 ? this.foldLegs(tc, epoch) : tc;
+  }
+
+  /** Replaces touched legs by their portfolios (each once), in place; returns the new count. */
+  private foldLegs(tc: number, epoch: number): number {
+    const touched = this.touched;
+    const PARENT = this.parentSlot;
+    const MARK2 = this.mark2;
+    if (epoch === 1) MARK2.fill(0);
+    let out = 0;
+    for (let i = 0; i < tc; i++) {
+      const top = PARENT[touched[i]];
+      if (MARK2[top] !== epoch) {
+        MARK2[top] = epoch;
+        touched[out++] = top;
+      }
+    }
+    return out;
   }
   // -------------------------------------------------------- portfolio edits
 
@@ -705,8 +827,8 @@ export class ValuationEngine {
     const notify = this.notifyWanted.delete(portfolioId);
     if (rows.length === 0) return null;
     const p = this.newPortfolio(rows[0]);
-    for (const r of rows) if (r.symbol && r.quantity != null) this.addHolding(p, this.symbolFor(r), toFixed8(r.quantity)!);
-    this.settle(p);
+    for (const r of rows) if (r.symbol && r.quantity != null) this.addRow(p, r);
+    this.settleAll(p);
     this.portfolios.set(p.id, p);
     const v = this.valuationOf(p.slot, Date.now());
     if (notify) this.notify([v]);
@@ -776,6 +898,8 @@ export class ValuationEngine {
    * totals otherwise; both give the same strings.
    */
   private valuationOf(k: number, now: number): PortfolioValuation {
+    const owner = this.slotOwner[k]!;
+    if (owner.legs !== null) return this.convertedValuationOf(owner, now);
     let f = this.flags[k];
     if (f & TIMES_DIRTY) {
       this.recountTimes(this.slotOwner[k]!);
@@ -834,6 +958,61 @@ export class ValuationEngine {
       daily_change_percent: percent,
       positions_count: this.counts[k],
       as_of: asOf,
+      stale,
+    };
+  }
+
+  /**
+   * The valuation of a portfolio with holdings in other currencies (BigInt, off the fast path): its
+   * own total plus each leg's converted at the pairs' current prices; the previous total converts each
+   * leg's at the pairs' previous closes, so daily_change includes the exchange rates' move. A leg that
+   * cannot be converted (no path, a pair without a price) counts as 0 and makes the valuation stale,
+   * as does a pair whose price is stale.
+   */
+  private convertedValuationOf(p: PortfolioState, now: number): PortfolioValuation {
+    const k = p.slot;
+    if (this.flags[k] & TIMES_DIRTY) this.recountTimes(p);
+    let stale = this.isStale(k, now);
+    let newestAt = this.newest[k];
+    let newestIdx = this.newestSym[k];
+    let count = this.counts[k];
+    let total = this.totalOf(p);
+    let prev = p.prevTotal;
+    const priceNow = (sym: string) => this.symbols.get(sym)?.effPrice ?? null;
+    const pricePrev = (sym: string) => this.symbols.get(sym)?.effPrev ?? null;
+    for (const leg of p.legs!) {
+      const j = leg.slot;
+      if (this.flags[j] & TIMES_DIRTY) this.recountTimes(leg);
+      count += this.counts[j];
+      if (this.isStale(j, now)) stale = true;
+      if (this.newest[j] > newestAt) {
+        newestAt = this.newest[j];
+        newestIdx = this.newestSym[j];
+      }
+      const steps = leg.steps;
+      const t = steps && convertScaled(this.totalOf(leg), steps, priceNow);
+      const pv = steps && convertScaled(leg.prevTotal, steps, pricePrev);
+      if (t == null || pv == null) {
+        stale = true;
+        continue;
+      }
+      for (const step of steps!) {
+        const a = this.symbols.get(step.symbol)!.asOf;
+        if (!(now - a <= this.staleMs)) stale = true;
+      }
+      total += t;
+      prev += pv;
+    }
+    const change = total - prev;
+    return {
+      portfolio_id: p.id,
+      owner_id: p.ownerId,
+      name: p.name,
+      total_value: formatFixed16(total),
+      daily_change: formatFixed16(change),
+      daily_change_percent: percentOf(change, prev),
+      positions_count: count,
+      as_of: newestAt === -Infinity ? this.isoOf(now) : this.symbolList[newestIdx].asOfIso,
       stale,
     };
   }
