@@ -116,6 +116,7 @@ async function main() {
     slowConsumers: [],
     ingest: null,
     valuation: null,
+    valuationFx: null,
     startup: null,
     history: null,
     snapshots: null,
@@ -177,6 +178,8 @@ async function main() {
     }
     if (want('ingest')) results.ingest = await guarded(results, 'ingest', () => runIngest(ctx, { runs: PLAN.ingestRuns }));
     if (want('valuation')) results.valuation = await guarded(results, 'valuation', () => runValuation(ctx, PLAN.valuation));
+    if (want('valuation') || want('valuation-fx'))
+      results.valuationFx = await guarded(results, 'valuation with FX', () => runValuation(ctx, { ...PLAN.valuation, fx: true }));
     if (want('history')) results.history = await guarded(results, 'resume history', () => runHistory(ctx, { symbols: QUICK ? 1_000 : 10_000, capacity: 64 }));
     if (want('snapshots')) results.snapshots = await guarded(results, 'daily snapshots', () => runSnapshots(ctx, { portfolios: QUICK ? 500 : 10_000 }));
     if (want('startup')) results.startup = await guarded(results, 'startup', () => runStartup(ctx, { runs: PLAN.startupRuns, timeLeftMs }));

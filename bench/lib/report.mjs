@@ -91,6 +91,18 @@ export function evaluateTargets(results) {
     );
   }
   {
+    const v = results.valuationFx;
+    const big = v?.positions >= 100_000;
+    add(
+      'valuation-fx',
+      'revaluation with currency conversion (EUR portfolios, USD legs, EURUSD in the batch) over 100,000 positions <= 20 ms',
+      v?.batch
+        ? `${v.portfolios} portfolios x ${v.positionsPerPortfolio} positions: ${v.batch.medianMs} ms median after a ${v.batchSymbols}-symbol batch moving EURUSD (${v.batch.changed} portfolios converted and emitted)${v.watched ? `, ${v.watched.medianMs} ms with 1 in ${v.watched.watchedEvery} watched` : ''}`
+        : (v?.skipped ?? 'not run'),
+      v?.batch && big ? v.batch.medianMs <= 20 : null,
+    );
+  }
+  {
     const s = results.startup;
     // `npm start` runs its prestart build first: when it was measured, it is what the target names.
     const startMs = s?.npmStartMs ?? s?.warm?.medianMs;
@@ -180,9 +192,11 @@ export function renderReport(results) {
     );
     lines.push('');
   }
-  if (results.valuation?.batch) {
-    const v = results.valuation;
-    lines.push(`### Valuation (${fmt(v.portfolios)} portfolios x ${v.positionsPerPortfolio} positions = ${fmt(v.positions)} positions)`);
+  for (const v of [results.valuation, results.valuationFx]) {
+    if (!v?.batch) continue;
+    lines.push(
+      `### Valuation${v.fx ? ' with currency conversion' : ''} (${fmt(v.portfolios)} portfolios x ${v.positionsPerPortfolio} positions = ${fmt(v.positions)} positions${v.fx ? '; EUR portfolios holding USD and EUR symbols, EURUSD in the batch' : ''})`,
+    );
     lines.push('');
     lines.push(
       markdownTable(

@@ -1,17 +1,7 @@
 import { trimZeros } from '../database/decimal.transformer';
 import type { PortfolioJson, PositionJson } from '../common/api-types';
-import { D } from '../common/decimal';
 import { convertScaled, FxPaths } from './fx/fx-paths';
-import {
-  effectivePrices,
-  formatFixed16,
-  isPriceStale,
-  percentOf,
-  PositionFigures,
-  toFixed8,
-  valuePortfolio,
-  type PortfolioFigures,
-} from './valuation/valuation.math';
+import { effectivePrices, formatFixed8, isPriceStale, PositionFigures, toFixed8, valuePortfolio, type PortfolioFigures } from './valuation/valuation.math';
 
 /** A position row joined with its asset, as read by PortfoliosService. */
 export interface PositionRow {
@@ -72,16 +62,14 @@ export class FxQuotes {
   }
 }
 
-/** A fixed16 integer from a decimal string of at most 16 places (valuePortfolio's outputs). */
-const fixed16 = (v: string): bigint => BigInt(new D(v).times('1e16').toFixed(0));
-
 /**
  * Totals of a portfolio whose positions are in several currencies, in its base currency, as the live
- * valuation computes them (valuation-engine.ts): each currency's figures converted through the pairs
- * at their current prices (previous value: at their previous closes). Cost basis and unrealised gain
- * are converted at today's rate too; GET …/performance gives the cost at the rates of the purchase
- * dates and the exchange rate's share of the gain. A currency that cannot be converted counts as 0
- * and makes the valuation stale.
+ * valuation computes them (valuation-engine.ts, currency views): each position's price, previous
+ * close and average cost converted through the pairs (current prices; previous closes for the
+ * previous close) and rounded to 8 places, half away from zero. Cost basis and unrealised gain are
+ * thus at today's rate; GET …/performance gives the cost at the rates of the purchase dates and the
+ * exchange rate's share of the gain. A position that cannot be converted counts as unpriced (0, stale).
+ * Each position's own figures stay in its asset's currency.
  */
 function convertedFigures(
   base: string,
@@ -90,71 +78,28 @@ function convertedFigures(
   nowMs: number,
   intervalSeconds: number,
 ): { figures: PortfolioFigures; stale: boolean } {
-  const byCurrency = new Map<string, number[]>();
-  rows.forEach((r, i) => {
-    const c = r.currency || base;
-    const list = byCurrency.get(c);
-    if (list) list.push(i);
-    else byCurrency.set(c, [i]);
-  });
-  const positions: PositionFigures[] = new Array(rows.length);
-  let total = 0n;
-  let previous = 0n;
-  let cost = 0n;
-  let gain = 0n;
-  let pricedCost = 0n;
-  let unpriced = 0;
   let stale = false;
-  for (const [currency, idx] of byCurrency) {
-    const f = valuePortfolio(
-      idx.map((i) => ({
-        quantity: rows[i].quantity,
-        price: rows[i].current_price,
-        previous_close: rows[i].previous_close,
-        average_cost: rows[i].average_cost,
-      })),
-    );
-    idx.forEach((i, j) => (positions[i] = f.positions[j]));
-    unpriced += f.unpriced_positions;
+  const now = (s: string) => fx.quote(s).price;
+  const prev = (s: string) => fx.quote(s).prev;
+  const inBase = rows.map((r) => {
+    const currency = r.currency || base;
+    const input = { quantity: r.quantity, price: r.current_price, previous_close: r.previous_close, average_cost: r.average_cost };
+    if (currency === base) return input;
     const steps = fx.paths.path(currency, base);
-    const now = (s: string) => fx.quote(s).price;
-    const prev = (s: string) => fx.quote(s).prev;
-    const t = steps && convertScaled(fixed16(f.total_value), steps, now);
-    const pv = steps && convertScaled(fixed16(f.previous_value), steps, prev);
-    const c = steps && convertScaled(fixed16(f.cost_basis), steps, now);
-    const g = steps && convertScaled(fixed16(f.unrealized_gain), steps, now);
-    const pc =
-      steps &&
-      convertScaled(
-        f.positions.reduce((sum, x) => (x.priced ? sum + fixed16(x.cost_basis) : sum), 0n),
-        steps,
-        now,
-      );
-    if (t == null || pv == null || c == null || g == null || pc == null) {
-      stale = true;
-      continue;
-    }
-    for (const step of steps!) if (isPriceStale(fx.quote(step.symbol).asOfMs, nowMs, intervalSeconds)) stale = true;
-    total += t;
-    previous += pv;
-    cost += c;
-    gain += g;
-    pricedCost += pc;
-  }
-  return {
-    stale,
-    figures: {
-      total_value: formatFixed16(total),
-      previous_value: formatFixed16(previous),
-      daily_change: formatFixed16(total - previous),
-      daily_change_percent: percentOf(total - previous, previous),
-      cost_basis: formatFixed16(cost),
-      unrealized_gain: formatFixed16(gain),
-      unrealized_gain_percent: percentOf(gain, pricedCost),
-      unpriced_positions: unpriced,
-      positions,
-    },
-  };
+    const conv = (v: string | null, priceOf: (s: string) => bigint | null): string | null => {
+      const x = toFixed8(v);
+      const c = x === null || steps === null ? null : convertScaled(x, steps, priceOf);
+      return c === null ? null : formatFixed8(c);
+    };
+    const price = conv(r.current_price, now);
+    if (steps) for (const step of steps) if (isPriceStale(fx.quote(step.symbol).asOfMs, nowMs, intervalSeconds)) stale = true;
+    return { quantity: r.quantity, price, previous_close: price === null ? null : conv(r.previous_close, prev), average_cost: conv(r.average_cost, now) };
+  });
+  const figures = valuePortfolio(inBase);
+  const local = valuePortfolio(
+    rows.map((r) => ({ quantity: r.quantity, price: r.current_price, previous_close: r.previous_close, average_cost: r.average_cost })),
+  );
+  return { stale, figures: { ...figures, positions: local.positions } };
 }
 
 /** Does valuing these positions in `base` need exchange rates? */

@@ -9,7 +9,8 @@
  *   multiplied by it (for DIVIDEND, FEE, DEPOSIT, WITHDRAWAL the price is the amount), so the whole
  *   replay (cash, cost basis, realised P/L, flows) is in the base currency. Cash is therefore kept
  *   in the base currency: money brought in another currency is converted on the day it arrives.
- * - A holding's value on a day is quantity × close × that day's rate.
+ * - A holding's value on a day is quantity × (close × that day's rate, rounded to 8 places), as the
+ *   live valuation converts prices.
  * - FX effect (unrealised): for a holding in another currency, the part of its unrealised P/L that
  *   comes from the rate moving since the shares were bought:
  *       fx effect    = local cost × rate now − base cost

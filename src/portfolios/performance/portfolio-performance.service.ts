@@ -92,7 +92,8 @@ export class PortfolioPerformanceService {
     const priceInBase = (s: string): string | null => {
       const f = facts.get(s);
       const rate = f?.price == null ? null : rates.rate(f.currency, today);
-      return rate === null ? null : dec(f!.price).times(rate).toFixed();
+      // As the live valuation converts a price: rounded to 8 places.
+      return rate === null ? null : money(dec(f!.price).times(rate));
     };
     const un = unrealised(r.holdings, priceInBase);
     const fx = fxEffect(r.holdings, ledger, priceInBase);
@@ -190,7 +191,7 @@ export class PortfolioPerformanceService {
     )) as { symbol: string; day: string; close: string }[];
   }
 
-  /** Daily snapshots over [from, to] in the base currency: closes from the '1d' bars (today: live prices) × that day's rate. */
+  /** Daily snapshots over [from, to] in the base currency: closes from the '1d' bars (today: live prices) × that day's rate, rounded to 8 places. */
   private async snapshots(ledger: BaseLedger, from: string, to: string): Promise<DailySnapshot[]> {
     const { txs, today, rates, facts } = ledger;
     const symbols = [...new Set(txs.map((t) => t.symbol).filter((s): s is string => s !== null))];
@@ -206,7 +207,7 @@ export class PortfolioPerformanceService {
       const cur = facts.get(s)?.currency ?? rates.base;
       if (cur === rates.base) return c;
       const r = rates.rate(cur, d);
-      return r === null ? null : dec(c).times(r).toFixed();
+      return r === null ? null : money(dec(c).times(r));
     };
     const res = dailySnapshots(txs, closeInBase, from, to, { today, lookbackDays: LOOKBACK_DAYS });
     if (!res.ok) throw ledgerRefused(res.problem);

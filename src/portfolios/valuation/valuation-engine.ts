@@ -1,6 +1,6 @@
 import type { PriceTick } from '../../bus/bus.messages';
 import { FAST_DELTA, FAST_QUANTITY, formatLimbs16, LIMB, limbsOf, limbsToBigInt, percentOfLimbs, splitLimb, TOP_LIMIT } from './fixed-limbs';
-import { convertScaled, FxPaths, type FxStep } from '../fx/fx-paths';
+import { divRound, FxPaths, type FxStep } from '../fx/fx-paths';
 import { effectivePrices, formatFixed16, formatFixed8, percentOf, toFixed8 } from './valuation.math';
 import type { PortfolioValuation, PositionValuation } from './valuation.types';
 
@@ -10,7 +10,7 @@ export interface SymbolPriceRow {
   current_price: string | null;
   previous_close: string | null;
   last_updated: Date | string | null;
-  /** FOREX assets named XXXYYY are the exchange rates of multi-currency portfolios (fx-paths.ts). */
+  /** FOREX assets named XXXYYY are the exchange rates of portfolios in other base currencies (fx-paths.ts). */
   asset_type?: string | null;
 }
 
@@ -76,8 +76,14 @@ interface SymbolState {
   n: number;
   /** How many of them are off the fast path (hQh = -1). */
   slow: number;
-  /** For an exchange-rate pair: the currency legs converted through it (null: none). */
-  fxLegs: Set<PortfolioState> | null;
+  /**
+   * Currency views (see ValuationEngine.viewFor): for a view, the symbol it converts and how; for an
+   * asset, its views; for an exchange-rate pair, the views converted through it. null: none.
+   */
+  under: SymbolState | null;
+  rate: FxRate | null;
+  views: SymbolState[] | null;
+  fxViews: SymbolState[] | null;
   hSlot: Int32Array;
   hQh: Int32Array;
   hQl: Int32Array;
@@ -113,21 +119,30 @@ interface PortfolioState {
   prevTotal: bigint;
   /** The symbol whose as-of is oldest[slot] when that bound is exact (see ValuationEngine.oldest). */
   oldestSym: SymbolState | null;
-  /** The currency its holdings are in: the base currency for a portfolio, another one for a leg. */
-  currency: string;
-  /**
-   * Multi-currency portfolios: the holdings in another currency than the base live in "legs", one per
-   * currency, each a state of its own (own slot and running totals, in that currency), converted at
-   * output. null: none (the common case; such a portfolio costs nothing more).
-   */
-  legs: PortfolioState[] | null;
-  /** A leg's portfolio (null for a portfolio). */
-  parent: PortfolioState | null;
-  /** A leg's conversion into the base currency (null: no path, the leg counts as 0 and makes the valuation stale). */
-  steps: FxStep[] | null;
-  /** A portfolio with legs: every holding in row order (positions() keeps the position order). */
-  order: Holding[] | null;
+  /** Its base currency (holdings in other currencies are held through currency views). */
+  base: string;
 }
+
+/**
+ * The conversion of one currency into another, as fractions of the pairs' fixed8 prices: num / den
+ * now, pnum / pden at their previous closes; recomputed when one of its pairs ticked (ver < fxVersion).
+ * Converting a fixed8 price x is divRound(x × num, den): one rounding, half away from zero.
+ */
+interface FxRate {
+  /** null: no path (the views stay unpriced: their holdings count as 0 and are stale). */
+  steps: FxStep[] | null;
+  ver: number;
+  /** False while a pair has no price. */
+  ok: boolean;
+  num: bigint;
+  den: bigint;
+  pnum: bigint;
+  pden: bigint;
+  /** The oldest as-of among the pairs (NaN when one was never updated). */
+  asOf: number;
+}
+
+const SCALE8 = 100_000_000n;
 
 /** Bits of ValuationEngine.flags[slot]. */
 const BIG = 1; // PortfolioState.big may be non-zero
@@ -220,14 +235,14 @@ export class ValuationEngine {
   private doubts = new Int32Array(0);
   /** Slots touched by the current batch (first `n` entries of applyTicks' result). */
   private touched = new Int32Array(0);
-  /** The portfolio's slot of a leg's slot (its own slot for a portfolio). */
-  private parentSlot = new Int32Array(0);
-  /** Batch stamp of the portfolios collected from touched legs (foldLegs). */
-  private mark2 = new Int32Array(0);
-  /** Currency legs in memory (0: the batch needs no folding). */
-  private legCount = 0;
   /** The exchange-rate pairs (FOREX assets), from the load. */
   private readonly fx = new FxPaths();
+  /** Conversions by "CUR>BASE". */
+  private readonly rates = new Map<string, FxRate>();
+  /** Currency views by "SYMBOL@BASE". */
+  private readonly views = new Map<string, SymbolState>();
+  /** Bumped by every tick of a pair that views convert through (their FxRate is then recomputed once). */
+  private fxVersion = 0;
 
   constructor(options: ValuationEngineOptions) {
     this.staleMs = options.staleMs;
@@ -250,11 +265,11 @@ export class ValuationEngine {
   positions(portfolioId: number): PositionValuation[] | null {
     const p = this.portfolios.get(portfolioId);
     if (!p) return null;
-    const hs = p.order ?? p.holdings;
-    const out: PositionValuation[] = new Array(hs.length);
-    for (let i = 0; i < hs.length; i++) {
-      const h = hs[i];
-      const s = h.s;
+    const out: PositionValuation[] = new Array(p.holdings.length);
+    for (let i = 0; i < p.holdings.length; i++) {
+      const h = p.holdings[i];
+      // Each position's own figures are in its asset's currency (a view's underlying asset).
+      const s = h.s.under ?? h.s;
       const mv = h.q * s.effPrice;
       const change = mv - h.q * s.effPrev;
       out[i] = {
@@ -293,7 +308,7 @@ export class ValuationEngine {
   /** Number of portfolios and positions in memory (status and tests). */
   stats(): { portfolios: number; positions: number; symbols: number } {
     let positions = 0;
-    for (const p of this.portfolios.values()) positions += (p.order ?? p.holdings).length;
+    for (const p of this.portfolios.values()) positions += p.holdings.length;
     return { portfolios: this.portfolios.size, positions, symbols: this.symbols.size };
   }
 
@@ -317,50 +332,110 @@ export class ValuationEngine {
         current = this.newPortfolio(r);
         this.portfolios.set(current.id, current);
       }
-      if (r.symbol && r.quantity != null) this.addRow(current, r);
+      if (r.symbol && r.quantity != null) this.addHolding(current, this.holdingSymbol(current, r), toFixed8(r.quantity)!);
     }
-    for (const p of this.portfolios.values()) this.settleAll(p);
+    for (const p of this.portfolios.values()) this.settle(p);
   }
 
-  /** One position row into its portfolio, or into the leg of its currency. */
-  private addRow(p: PortfolioState, r: HoldingRow): void {
-    const cur = r.currency && /^[A-Z]{3}$/.test(r.currency) ? r.currency : p.currency;
-    const q = toFixed8(r.quantity)!;
+  /**
+   * What a position row is valued with: its asset, or, when the asset's currency is not the
+   * portfolio's base currency, the asset's view in that base currency.
+   */
+  private holdingSymbol(p: PortfolioState, r: HoldingRow): SymbolState {
     const s = this.symbolFor(r);
-    if (cur === p.currency) {
-      this.addHolding(p, s, q);
-      if (p.order) p.order.push(p.holdings[p.holdings.length - 1]);
-      return;
+    const cur = r.currency && /^[A-Z]{3}$/.test(r.currency) ? r.currency : p.base;
+    return cur === p.base ? s : this.viewFor(s, cur, p.base);
+  }
+
+  /**
+   * A currency view: a symbol of its own whose price is the asset's converted into `base` and
+   * rounded to 8 places (half away from zero), so that portfolios in other currencies take the
+   * same fast path as the others. It is updated whenever the asset or one of the pairs it converts
+   * through ticks; its as-of is the older of the asset's and the pairs' (a stale rate makes the
+   * holding stale). Without a rate (no path, a pair without a price) it has no price: the holding
+   * counts as 0 and the valuation is stale.
+   */
+  private viewFor(s: SymbolState, currency: string, base: string): SymbolState {
+    const key = `${s.symbol}@${base}`;
+    const known = this.views.get(key);
+    if (known) return known;
+    const rateKey = `${currency}>${base}`;
+    let rate = this.rates.get(rateKey);
+    if (!rate) {
+      rate = { steps: this.fx.path(currency, base), ver: -1, ok: false, num: 1n, den: 1n, pnum: 1n, pden: 1n, asOf: NaN };
+      this.rates.set(rateKey, rate);
+      for (const step of rate.steps ?? []) {
+        const pair = this.symbols.get(step.symbol) ?? this.addSymbol(step.symbol, null, null, null);
+        (pair.fxViews ??= []).push(...[]); // registered per view below
+      }
     }
-    let leg = p.legs?.find((l) => l.currency === cur);
-    if (!leg) leg = this.newLeg(p, cur);
-    this.addHolding(leg, s, q);
-    p.order!.push(leg.holdings[leg.holdings.length - 1]);
-  }
-
-  /** A new currency leg of `p` (its own slot; converted through the pairs of its path). */
-  private newLeg(p: PortfolioState, currency: string): PortfolioState {
-    if (!p.order) p.order = [...p.holdings];
-    const leg = this.newPortfolio({ portfolio_id: p.id, owner_id: p.ownerId, name: '', symbol: null, quantity: null, base_currency: currency });
-    leg.parent = p;
-    this.parentSlot[leg.slot] = p.slot;
-    leg.steps = this.fx.path(currency, p.currency);
-    for (const step of leg.steps ?? []) {
-      const s = this.symbols.get(step.symbol) ?? this.addSymbol(step.symbol, null, null, null);
-      (s.fxLegs ??= new Set()).add(leg);
+    const v = this.addSymbol(key, null, null, null, false);
+    v.under = s;
+    v.rate = rate;
+    (s.views ??= []).push(v);
+    for (const step of rate.steps ?? []) (this.symbols.get(step.symbol)!.fxViews ??= []).push(v);
+    this.views.set(key, v);
+    const c = this.converted(v);
+    if (c) {
+      const [price, prev, asOf] = c;
+      const [effPrice, effPrev] = effectivePrices(price, prev);
+      v.price = price;
+      v.prev = prev;
+      v.effPrice = effPrice;
+      v.effPrev = effPrev;
+      v.asOf = asOf;
+      v.asOfIso = Number.isFinite(asOf) ? new Date(asOf).toISOString() : '';
     }
-    (p.legs ??= []).push(leg);
-    this.legCount++;
-    return leg;
+    return v;
   }
 
-  /** settle() of a portfolio and its legs. */
-  private settleAll(p: PortfolioState): void {
-    this.settle(p);
-    if (p.legs) for (const leg of p.legs) this.settle(leg);
+  /** A view's price, previous close and as-of from its asset and rate now; null while either has no price. */
+  private converted(v: SymbolState): [bigint, bigint | null, number] | null {
+    const r = v.rate!;
+    if (r.ver !== this.fxVersion) this.refreshRate(r);
+    const s = v.under!;
+    if (!r.ok || s.price === null) return null;
+    const price = divRound(s.price * r.num, r.den);
+    const prev = s.prev === null ? null : divRound(s.prev * r.pnum, r.pden);
+    const asOf = s.asOf !== s.asOf || r.asOf !== r.asOf ? NaN : Math.min(s.asOf, r.asOf);
+    return [price, prev, asOf];
   }
 
-  private addSymbol(symbol: string, price: string | null | undefined, prev: string | null | undefined, asOf: Date | string | null | undefined): SymbolState {
+  /** Recomputes a conversion from its pairs' current prices and previous closes (fixed8). */
+  private refreshRate(r: FxRate): void {
+    r.ver = this.fxVersion;
+    r.ok = r.steps !== null;
+    r.num = r.den = r.pnum = r.pden = 1n;
+    r.asOf = Infinity;
+    for (const step of r.steps ?? []) {
+      const s = this.symbols.get(step.symbol);
+      if (!s || s.price === null) {
+        r.ok = false;
+        return;
+      }
+      const [price, prev] = effectivePrices(s.price, s.prev);
+      if (step.divide) {
+        r.num *= SCALE8;
+        r.den *= price;
+        r.pnum *= SCALE8;
+        r.pden *= prev;
+      } else {
+        r.num *= price;
+        r.den *= SCALE8;
+        r.pnum *= prev;
+        r.pden *= SCALE8;
+      }
+      if (!(s.asOf >= r.asOf)) r.asOf = s.asOf;
+    }
+  }
+
+  private addSymbol(
+    symbol: string,
+    price: string | null | undefined,
+    prev: string | null | undefined,
+    asOf: Date | string | null | undefined,
+    register = true,
+  ): SymbolState {
     const p = toFixed8(price ?? null);
     const pc = toFixed8(prev ?? null);
     const [effPrice, effPrev] = effectivePrices(p, pc);
@@ -377,13 +452,16 @@ export class ValuationEngine {
       holdings: [],
       n: 0,
       slow: 0,
-      fxLegs: null,
+      under: null,
+      rate: null,
+      views: null,
+      fxViews: null,
       hSlot: new Int32Array(4),
       hQh: new Int32Array(4),
       hQl: new Int32Array(4),
     };
     this.symbolList.push(s);
-    this.symbols.set(symbol, s);
+    if (register) this.symbols.set(symbol, s);
     return s;
   }
 
@@ -410,14 +488,9 @@ export class ValuationEngine {
       big: 0n,
       prevTotal: 0n,
       oldestSym: null,
-      currency: r.base_currency && /^[A-Z]{3}$/.test(r.base_currency) ? r.base_currency : 'USD',
-      legs: null,
-      parent: null,
-      steps: null,
-      order: null,
+      base: r.base_currency && /^[A-Z]{3}$/.test(r.base_currency) ? r.base_currency : 'USD',
     };
     this.slotOwner[slot] = p;
-    this.parentSlot[slot] = slot;
     this.t0[slot] = this.t1[slot] = this.t2[slot] = 0;
     this.pend[slot] = 0;
     this.mark[slot] = 0;
@@ -458,8 +531,6 @@ export class ValuationEngine {
     this.owners = grow(this.owners, (n) => new Int32Array(n));
     this.counts = grow(this.counts, (n) => new Int32Array(n));
     this.doubts = grow(this.doubts, (n) => new Int32Array(n));
-    this.parentSlot = grow(this.parentSlot, (n) => new Int32Array(n));
-    this.mark2 = grow(this.mark2, (n) => new Int32Array(n));
     this.touched = new Int32Array(cap);
   }
 
@@ -556,16 +627,7 @@ export class ValuationEngine {
       s.holdings.pop();
     }
     p.holdings = [];
-    if (p.legs) {
-      for (const leg of p.legs) {
-        for (const step of leg.steps ?? []) this.symbols.get(step.symbol)?.fxLegs?.delete(leg);
-        this.removePortfolio(leg);
-        this.legCount--;
-      }
-      p.legs = null;
-      p.order = null;
-    }
-    if (p.parent === null) this.portfolios.delete(p.id);
+    this.portfolios.delete(p.id);
     this.slotOwner[p.slot] = undefined;
     this.names[p.slot] = '';
     this.freeSlots.push(p.slot);
@@ -637,17 +699,7 @@ export class ValuationEngine {
       this.epoch = 0;
     }
     const epoch = ++this.epoch;
-    const MARK = this.mark;
-    const PEND = this.pend;
-    const T0 = this.t0;
-    const T1 = this.t1;
-    const T2 = this.t2;
-    const NEWEST = this.newest;
-    const NEWSYM = this.newestSym;
     const touched = this.touched;
-    const OLDEST = this.oldest;
-    const FLAGS = this.flags;
-    const DOUBTS = this.doubts;
     let tc = 0;
     for (const t of ticks) {
       let price: bigint | null;
@@ -665,118 +717,126 @@ export class ValuationEngine {
       const s = this.symbols.get(t.symbol) ?? this.addSymbol(t.symbol, null, null, null);
       if (asOf < s.asOf) continue; // older than what we have: never roll a price back
       if (prev === undefined) prev = s.prev; // the tick did not say: keep the known previous close
-      const [effPrice, effPrev] = effectivePrices(price, prev);
-      const dPrice = effPrice - s.effPrice;
-      const dPrev = effPrev - s.effPrev;
-      const becamePriced = s.price === null;
-      const oldAsOf = s.asOf;
-      s.price = price;
-      s.prev = prev;
-      s.effPrice = effPrice;
-      s.effPrev = effPrev;
-      const a = Number.isFinite(asOf) ? asOf : Date.now();
-      if (a !== this.lastTickMs) {
-        this.lastTickMs = a;
-        this.lastTickIso = new Date(a).toISOString();
-      }
-      s.asOf = a;
-      s.asOfIso = this.lastTickIso;
-      // The price delta in two limbs (d = dh·10^7 + dl, 0 ≤ dl < 10^7) when |d| < 10^14.
-      const priceMoved = dPrice !== 0n;
-      const small = dPrice > -FAST_DELTA && dPrice < FAST_DELTA;
-      const fast = priceMoved && small;
-      const [dh, dl] = splitLimb(fast ? Number(dPrice) : 0);
-      const prevMoved = dPrev !== 0n;
-      const firstTime = oldAsOf !== oldAsOf; // was never updated (NaN)
-      const wentBack = a < oldAsOf; // only when an unreadable as-of fell back to our clock
-      const n = s.n;
-      const SL = s.hSlot;
-      const QH = s.hQh;
-      const QL = s.hQl;
-      const sIdx = s.idx;
-      if (s.fxLegs !== null) {
-        // An exchange rate moved: every leg converted through it changes value.
-        for (const leg of s.fxLegs) {
-          const k = leg.slot;
-          if (MARK[k] !== epoch) {
-            MARK[k] = epoch;
-            PEND[k] = 0;
-            touched[tc++] = k;
-          }
-        }
-      }
-      for (let i = 0; i < n; i++) {
-        const k = SL[i];
-        if (MARK[k] !== epoch) {
-          MARK[k] = epoch;
-          PEND[k] = 0;
-          touched[tc++] = k;
-        }
-        if (a > NEWEST[k]) {
-          NEWEST[k] = a;
-          NEWSYM[k] = sIdx;
-        }
-        if (fast) {
-          const qh = QH[i];
-          if (qh >= 0) {
-            // Exact: every product < 1.1·10^15 (qh < 10^8, |dh| ≤ 10^7, ql, dl < 10^7).
-            const ql = QL[i];
-            T0[k] += ql * dl;
-            T1[k] += qh * dl + ql * dh;
-            T2[k] += qh * dh;
-            if (++PEND[k] === CARRY_EVERY) {
-              this.carry(k);
-              PEND[k] = 0;
-            }
-          }
-        }
-      }
-      if ((priceMoved && !small) || (fast && s.slow > 0) || prevMoved || becamePriced || firstTime || wentBack) {
-        const hs = s.holdings;
-        for (let i = 0; i < n; i++) {
-          const h = hs[i];
-          const p = h.p;
-          const k = p.slot;
-          if (priceMoved && (!small || h.qh < 0)) {
-            p.big += h.q * dPrice;
-            FLAGS[k] |= BIG;
-          }
-          if (prevMoved) {
-            p.prevTotal += h.q * dPrev;
-            FLAGS[k] |= PREV_DIRTY;
-          }
-          if (becamePriced) DOUBTS[k]--;
-          if (firstTime) {
-            DOUBTS[k]--;
-            if (a < OLDEST[k]) {
-              OLDEST[k] = a;
-              p.oldestSym = s;
-            }
-          }
-          if (wentBack) FLAGS[k] |= TIMES_DIRTY;
-        }
+      tc = this.applySymbol(s, price, prev, asOf, epoch, tc);
+      if (s.views !== null) for (const v of s.views) tc = this.applyView(v, epoch, tc);
+      if (s.fxViews !== null) {
+        // An exchange rate moved: every view converted through it is repriced.
+        this.fxVersion++;
+        for (const v of s.fxViews) tc = this.applyView(v, epoch, tc);
       }
     }
     for (let i = 0; i < tc; i++) this.carry(touched[i]);
-    return this.legCount > 0 ? this.foldLegs(tc, epoch) : tc;
+    return tc;
   }
 
-  /** Replaces touched legs by their portfolios (each once), in place; returns the new count. */
-  private foldLegs(tc: number, epoch: number): number {
+  /** A currency view repriced from its asset and rate (see viewFor), when that changes anything. */
+  private applyView(v: SymbolState, epoch: number, tc: number): number {
+    const c = this.converted(v);
+    if (c === null) return tc;
+    const [price, prev, asOf] = c;
+    if (price === v.price && prev === v.prev && (asOf === v.asOf || (asOf !== asOf && v.asOf !== v.asOf))) return tc;
+    return this.applySymbol(v, price, prev, asOf, epoch, tc);
+  }
+
+  /**
+   * One symbol's new price, previous close and as-of applied to the running totals of its holders
+   * (applyTicks; the touched slots are appended to this.touched from `tc`, the new count is returned).
+   */
+  private applySymbol(s: SymbolState, price: bigint, prev: bigint | null, asOf: number, epoch: number, tc: number): number {
+    const MARK = this.mark;
+    const PEND = this.pend;
+    const T0 = this.t0;
+    const T1 = this.t1;
+    const T2 = this.t2;
+    const NEWEST = this.newest;
+    const NEWSYM = this.newestSym;
     const touched = this.touched;
-    const PARENT = this.parentSlot;
-    const MARK2 = this.mark2;
-    if (epoch === 1) MARK2.fill(0);
-    let out = 0;
-    for (let i = 0; i < tc; i++) {
-      const top = PARENT[touched[i]];
-      if (MARK2[top] !== epoch) {
-        MARK2[top] = epoch;
-        touched[out++] = top;
+    const OLDEST = this.oldest;
+    const FLAGS = this.flags;
+    const DOUBTS = this.doubts;
+    const [effPrice, effPrev] = effectivePrices(price, prev);
+    const dPrice = effPrice - s.effPrice;
+    const dPrev = effPrev - s.effPrev;
+    const becamePriced = s.price === null;
+    const oldAsOf = s.asOf;
+    s.price = price;
+    s.prev = prev;
+    s.effPrice = effPrice;
+    s.effPrev = effPrev;
+    const a = Number.isFinite(asOf) ? asOf : Date.now();
+    if (a !== this.lastTickMs) {
+      this.lastTickMs = a;
+      this.lastTickIso = new Date(a).toISOString();
+    }
+    s.asOf = a;
+    s.asOfIso = this.lastTickIso;
+    // The price delta in two limbs (d = dh·10^7 + dl, 0 ≤ dl < 10^7) when |d| < 10^14.
+    const priceMoved = dPrice !== 0n;
+    const small = dPrice > -FAST_DELTA && dPrice < FAST_DELTA;
+    const fast = priceMoved && small;
+    const [dh, dl] = splitLimb(fast ? Number(dPrice) : 0);
+    const prevMoved = dPrev !== 0n;
+    const firstTime = oldAsOf !== oldAsOf; // was never updated (NaN)
+    const wentBack = a < oldAsOf; // only when an unreadable as-of fell back to our clock
+    const n = s.n;
+    const SL = s.hSlot;
+    const QH = s.hQh;
+    const QL = s.hQl;
+    const sIdx = s.idx;
+    for (let i = 0; i < n; i++) {
+      const k = SL[i];
+      if (MARK[k] !== epoch) {
+        MARK[k] = epoch;
+        PEND[k] = 0;
+        touched[tc++] = k;
+      }
+      if (a > NEWEST[k]) {
+        NEWEST[k] = a;
+        NEWSYM[k] = sIdx;
+      }
+      if (fast) {
+        const qh = QH[i];
+        if (qh >= 0) {
+          // Exact: every product < 1.1·10^15 (qh < 10^8, |dh| ≤ 10^7, ql, dl < 10^7).
+          const ql = QL[i];
+          T0[k] += ql * dl;
+          T1[k] += qh * dl + ql * dh;
+          T2[k] += qh * dh;
+          if (++PEND[k] === CARRY_EVERY) {
+            this.carry(k);
+            PEND[k] = 0;
+          }
+        }
       }
     }
-    return out;
+    if ((priceMoved && !small) || (fast && s.slow > 0) || prevMoved || becamePriced || firstTime || wentBack) {
+      const hs = s.holdings;
+      for (let i = 0; i < n; i++) {
+        const h = hs[i];
+        const p = h.p;
+        const k = p.slot;
+        if (priceMoved && (!small || h.qh < 0)) {
+          p.big += h.q * dPrice;
+          FLAGS[k] |= BIG;
+        }
+        if (prevMoved) {
+          p.prevTotal += h.q * dPrev;
+          FLAGS[k] |= PREV_DIRTY;
+        }
+        if (becamePriced) DOUBTS[k]--;
+        if (firstTime) {
+          DOUBTS[k]--;
+          if (a < OLDEST[k]) {
+            OLDEST[k] = a;
+            p.oldestSym = s;
+          }
+        }
+        if (wentBack) FLAGS[k] |= TIMES_DIRTY;
+      }
+    }
+    return tc;
   }
+
   // -------------------------------------------------------- portfolio edits
 
   /**
@@ -827,8 +887,8 @@ export class ValuationEngine {
     const notify = this.notifyWanted.delete(portfolioId);
     if (rows.length === 0) return null;
     const p = this.newPortfolio(rows[0]);
-    for (const r of rows) if (r.symbol && r.quantity != null) this.addRow(p, r);
-    this.settleAll(p);
+    for (const r of rows) if (r.symbol && r.quantity != null) this.addHolding(p, this.holdingSymbol(p, r), toFixed8(r.quantity)!);
+    this.settle(p);
     this.portfolios.set(p.id, p);
     const v = this.valuationOf(p.slot, Date.now());
     if (notify) this.notify([v]);
@@ -898,8 +958,6 @@ export class ValuationEngine {
    * totals otherwise; both give the same strings.
    */
   private valuationOf(k: number, now: number): PortfolioValuation {
-    const owner = this.slotOwner[k]!;
-    if (owner.legs !== null) return this.convertedValuationOf(owner, now);
     let f = this.flags[k];
     if (f & TIMES_DIRTY) {
       this.recountTimes(this.slotOwner[k]!);
@@ -958,61 +1016,6 @@ export class ValuationEngine {
       daily_change_percent: percent,
       positions_count: this.counts[k],
       as_of: asOf,
-      stale,
-    };
-  }
-
-  /**
-   * The valuation of a portfolio with holdings in other currencies (BigInt, off the fast path): its
-   * own total plus each leg's converted at the pairs' current prices; the previous total converts each
-   * leg's at the pairs' previous closes, so daily_change includes the exchange rates' move. A leg that
-   * cannot be converted (no path, a pair without a price) counts as 0 and makes the valuation stale,
-   * as does a pair whose price is stale.
-   */
-  private convertedValuationOf(p: PortfolioState, now: number): PortfolioValuation {
-    const k = p.slot;
-    if (this.flags[k] & TIMES_DIRTY) this.recountTimes(p);
-    let stale = this.isStale(k, now);
-    let newestAt = this.newest[k];
-    let newestIdx = this.newestSym[k];
-    let count = this.counts[k];
-    let total = this.totalOf(p);
-    let prev = p.prevTotal;
-    const priceNow = (sym: string) => this.symbols.get(sym)?.effPrice ?? null;
-    const pricePrev = (sym: string) => this.symbols.get(sym)?.effPrev ?? null;
-    for (const leg of p.legs!) {
-      const j = leg.slot;
-      if (this.flags[j] & TIMES_DIRTY) this.recountTimes(leg);
-      count += this.counts[j];
-      if (this.isStale(j, now)) stale = true;
-      if (this.newest[j] > newestAt) {
-        newestAt = this.newest[j];
-        newestIdx = this.newestSym[j];
-      }
-      const steps = leg.steps;
-      const t = steps && convertScaled(this.totalOf(leg), steps, priceNow);
-      const pv = steps && convertScaled(leg.prevTotal, steps, pricePrev);
-      if (t == null || pv == null) {
-        stale = true;
-        continue;
-      }
-      for (const step of steps!) {
-        const a = this.symbols.get(step.symbol)!.asOf;
-        if (!(now - a <= this.staleMs)) stale = true;
-      }
-      total += t;
-      prev += pv;
-    }
-    const change = total - prev;
-    return {
-      portfolio_id: p.id,
-      owner_id: p.ownerId,
-      name: p.name,
-      total_value: formatFixed16(total),
-      daily_change: formatFixed16(change),
-      daily_change_percent: percentOf(change, prev),
-      positions_count: count,
-      as_of: newestAt === -Infinity ? this.isoOf(now) : this.symbolList[newestIdx].asOfIso,
       stale,
     };
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PriceTick } from '../../../src/bus/bus.messages';
 import { HoldingRow, SymbolPriceRow, ValuationEngine } from '../../../src/portfolios/valuation/valuation-engine';
 import type { PortfolioValuation } from '../../../src/portfolios/valuation/valuation.types';
+import { FxQuotes, toPortfolioJson, type PositionRow } from '../../../src/portfolios/portfolio.json';
 
 /**
  * ValuationEngine with portfolios in a base currency other than their holdings' (issue 15): the
@@ -52,7 +53,7 @@ const tick = (symbol: string, price: string, asOf: number, previous_close: strin
 /**
  * EURUSD 1.25 (previous close 1.2), USDJPY 150 (prev 150). AAPL 200 USD (prev 190), SAP 100 EUR (prev 100).
  * P1 (EUR): 10 AAPL + 5 SAP = 10 × 200 / 1.25 + 500 = 1600 + 500 = 2100 EUR;
- *           yesterday 10 × 190 / 1.2 + 500 = 1583.3333333333333333 + 500 (16 places, rounded) → change 16.6666666666666667.
+ *           yesterday 10 × round8(190 / 1.2 = 158.33333333) + 500 = 2083.3333333 → change 16.6666667.
  * P2 (USD): 10 AAPL = 2000 USD, untouched by FX.
  * P3 (JPY): 2 SAP = 200 EUR × 1.25 × 150 = 37500 JPY (through USD).
  */
@@ -70,7 +71,7 @@ describe('ValuationEngine: base currencies', () => {
     const { e } = loaded();
     expect(e.valuation(1, T)).toMatchObject({
       total_value: '2100',
-      daily_change: '16.6666666666666667',
+      daily_change: '16.6666667',
       daily_change_percent: '0.8',
       positions_count: 2,
       stale: false,
@@ -143,5 +144,47 @@ describe('ValuationEngine: base currencies', () => {
     expect(e.applyPrices([tick('EURUSD', '2', T)])).toBe(1);
     expect(seen[0].map((v) => [v.portfolio_id, v.total_value])).toEqual([[2, '1000']]);
     expect(e.stats()).toEqual({ portfolios: 1, positions: 1, symbols: 4 });
+  });
+
+  it('rounds a converted price to 8 places, and the REST valuation agrees digit for digit', () => {
+    const { e } = engine();
+    e.load([asset('GBPUSD', '1.3', '1.25', 'FOREX'), asset('ONE', '1', '1.1')], [row(1, 'GBP', 'ONE', 'USD', '3')]);
+    // 1 / 1.3 = 0.769230769… → 0.76923077; 1.1 / 1.25 = 0.88.
+    const live = e.valuation(1, T)!;
+    expect(live).toMatchObject({ total_value: '2.30769231', daily_change: '-0.33230769' });
+    const position: PositionRow = {
+      id: 1,
+      portfolio_id: 1,
+      quantity: '3',
+      average_cost: '1',
+      created_at: new Date(T),
+      updated_at: new Date(T),
+      symbol: 'ONE',
+      name: 'One',
+      asset_type: 'STOCK',
+      currency: 'USD',
+      current_price: '1',
+      previous_close: '1.1',
+      last_updated: new Date(T - 1_000),
+    };
+    const rest = toPortfolioJson(
+      { id: 1, owner_id: 1, name: 'P1', description: '', base_currency: 'GBP', created_at: new Date(T), updated_at: new Date(T) },
+      [position],
+      {
+        withPositions: true,
+        nowMs: T,
+        updateIntervalSeconds: 30,
+        fx: new FxQuotes([{ symbol: 'GBPUSD', current_price: '1.3', previous_close: '1.25', last_updated: new Date(T - 1_000) }]),
+      },
+    );
+    expect(rest).toMatchObject({
+      total_value: live.total_value,
+      daily_change: live.daily_change,
+      daily_change_percent: live.daily_change_percent,
+      stale: false,
+    });
+    // Cost at today's rate: 3 × 0.76923077; each position's own figures stay in dollars.
+    expect(rest).toMatchObject({ cost_basis: '2.30769231', unrealized_gain: '0' });
+    expect(rest.positions![0]).toMatchObject({ market_value: '3', currency: 'USD' });
   });
 });
