@@ -24,6 +24,7 @@ export type {
   PerformanceRange,
   PortfolioHistory,
   PortfolioHistoryPoint,
+  PortfolioIntradayPoint,
   PortfolioJson,
   PortfolioList,
   PortfolioPerformance,

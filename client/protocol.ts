@@ -11,7 +11,10 @@ export type {
   MarketState,
   OptionsData,
   PongData,
+  PortfolioPointData,
   PortfolioPositionData,
+  PortfolioSeriesData,
+  PortfolioSeriesPoint,
   PortfolioUpdateData,
   ServerLimits,
   ServerMessage,
@@ -30,5 +33,7 @@ export type {
   ConnectionOptions,
   MessageId,
   PortfolioSelection,
+  PortfolioSeriesRange,
+  PortfolioSubscription,
 } from '../src/realtime/protocol/client-messages';
 export type { CloseCode, ErrorCode, RefusalCode } from '../src/realtime/protocol/error-codes';

@@ -8,6 +8,7 @@ import type {
   ConnectionOptions,
   OptionsData,
   PongData,
+  PortfolioSeriesRange,
   PortfolioUpdateData,
   ServerMessage,
   ServerMessageMap,
@@ -219,6 +220,8 @@ export class RealtimeClient {
   private readonly pending = new Map<string, Pending>();
   private readonly assets = new Set<string>();
   private readonly portfolios = new Set<number>();
+  /** The intraday series asked for per portfolio (`series` of subscribe_portfolio): asked again after every reconnect. */
+  private readonly portfolioSeries = new Map<number, PortfolioSeriesRange>();
   /** The newest update shown per symbol (seq and as_of): a resume starts there, and nothing older or repeated is passed on. */
   private readonly lastAsset = new Map<string, { seq: number; asOf: string }>();
   /** The seq of the last portfolio_update passed on per portfolio, within the current connection (portfolio seqs are per server instance). */
@@ -602,11 +605,17 @@ export class RealtimeClient {
     const resumed = new Map(this.lastPortfolio);
     this.lastPortfolio.clear();
     for (const id of this.portfolios) {
-      if (inUrl?.portfolios.has(id)) continue;
+      const series = this.portfolioSeries.get(id);
+      // One in the stream's URL is subscribed already; asked again only for its series (the series follows, then its points).
+      if (inUrl?.portfolios.has(id) && series === undefined) continue;
       const since = resumed.get(id);
-      this.request('subscribe_portfolio', since === undefined ? { portfolio_id: id } : { portfolio_id: id, since_seq: since }).catch((err: unknown) => {
+      this.request('subscribe_portfolio', {
+        portfolio_id: id,
+        ...(since === undefined ? {} : { since_seq: since }),
+        ...(series === undefined ? {} : { series }),
+      }).catch((err: unknown) => {
         // A portfolio the server refuses for good (not found, not logged in any more) is not retried.
-        if (err instanceof RealtimeError && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) this.portfolios.delete(id);
+        if (err instanceof RealtimeError && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) this.forgetPortfolio(id);
       });
     }
   }
@@ -771,22 +780,37 @@ export class RealtimeClient {
     return this.request('unsubscribe_asset', list.length === 1 ? { symbol: list[0] } : { symbols: list });
   }
 
-  /** Remembers a portfolio subscription and subscribes now when connected (needs a logged-in session). */
-  async subscribePortfolio(portfolioId: number): Promise<ServerMessage | null> {
+  /**
+   * Remembers a portfolio subscription and subscribes now when connected (needs a logged-in session).
+   * With `series: '1d'` the server also sends the portfolio's intraday value series (`portfolio_series`,
+   * once, after `subscribed`) and then each new point (`portfolio_point`); after a reconnect the series
+   * is sent again (replace yours). The latest call for a portfolio decides: one without `series` stops the points.
+   */
+  async subscribePortfolio(portfolioId: number, options: { series?: PortfolioSeriesRange } = {}): Promise<ServerMessage | null> {
     if (!Number.isSafeInteger(portfolioId) || portfolioId <= 0) throw new RealtimeError('VALIDATION_FAILED', `Invalid portfolio id: ${portfolioId}`);
     this.portfolios.add(portfolioId);
+    if (options.series === undefined) this.portfolioSeries.delete(portfolioId);
+    else this.portfolioSeries.set(portfolioId, options.series);
     if (this.dormant) this.wake();
     if (this.currentState !== 'connected') return null;
     try {
-      return await this.request('subscribe_portfolio', { portfolio_id: portfolioId });
+      return await this.request(
+        'subscribe_portfolio',
+        options.series === undefined ? { portfolio_id: portfolioId } : { portfolio_id: portfolioId, series: options.series },
+      );
     } catch (err) {
-      if (err instanceof RealtimeError && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) this.portfolios.delete(portfolioId);
+      if (err instanceof RealtimeError && (err.code === 'NOT_FOUND' || err.code === 'AUTH_REQUIRED')) this.forgetPortfolio(portfolioId);
       throw err;
     }
   }
 
-  async unsubscribePortfolio(portfolioId: number): Promise<ServerMessage | null> {
+  private forgetPortfolio(portfolioId: number): void {
     this.portfolios.delete(portfolioId);
+    this.portfolioSeries.delete(portfolioId);
+  }
+
+  async unsubscribePortfolio(portfolioId: number): Promise<ServerMessage | null> {
+    this.forgetPortfolio(portfolioId);
     this.lastPortfolio.delete(portfolioId);
     if (this.currentState !== 'connected') return null;
     return this.request('unsubscribe_portfolio', { portfolio_id: portfolioId });

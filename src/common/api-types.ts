@@ -394,6 +394,14 @@ export interface PortfolioHistoryPoint {
   flow: DecimalString;
 }
 
+/** One point of a portfolio's intraday value series (recorded from the live valuation while its value moves: a point per minute at most). */
+export interface PortfolioIntradayPoint {
+  /** The start of the minute it was recorded in. */
+  t: IsoDateTime;
+  /** Total value then (holdings at live prices, as in portfolio_update). */
+  value: DecimalString;
+}
+
 export interface PortfolioHistory {
   portfolio_id: number;
   /** The currency of every amount (the portfolio's base currency). */
@@ -402,6 +410,8 @@ export interface PortfolioHistory {
   from: string;
   to: string;
   points: PortfolioHistoryPoint[];
+  /** Only with `range=1d`: the intraday series of the last 24 hours, oldest first. */
+  intraday?: PortfolioIntradayPoint[];
 }
 
 /** One slice of an allocation: the value with that key and its share of the total (the shares sum to exactly 1). */

@@ -31,6 +31,11 @@ export class AppConfig extends EnvironmentVariables {
     return this.SEED_DEMO ?? !this.isProduction;
   }
 
+  /** PORTFOLIO_INTRADAY_INTERVAL in ms: the length of one recording interval of the intraday value series. */
+  get intradayIntervalMs(): number {
+    return Math.round(this.PORTFOLIO_INTRADAY_INTERVAL * 1000);
+  }
+
   static from(env: EnvironmentVariables): AppConfig {
     return Object.assign(new AppConfig(), env);
   }

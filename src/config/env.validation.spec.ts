@@ -15,6 +15,8 @@ describe('validateEnv', () => {
       MAX_SUBSCRIPTIONS_PER_CONNECTION: 50,
       PRICE_FEED_MODE: 'inprocess',
       DATA_DIR: './data',
+      PORTFOLIO_INTRADAY_DAYS: 7,
+      PORTFOLIO_INTRADAY_INTERVAL: 60,
     });
     expect(env.DATABASE_URL).toBeUndefined();
   });
@@ -41,6 +43,19 @@ describe('validateEnv', () => {
       expect(msg).toContain('PORT="eighty"');
       expect(msg).toContain('MAX_CONNECTIONS_PER_USER="0"');
       expect(msg).toContain('PRICE_FEED_MODE="sometimes"');
+    }
+  });
+
+  it('checks the intraday series settings: whole days from 1, an interval of 0.05 to 3600 s (fractions allowed)', () => {
+    const env = AppConfig.from(validateEnv({ PORTFOLIO_INTRADAY_DAYS: '30', PORTFOLIO_INTRADAY_INTERVAL: '0.25' }));
+    expect(env).toMatchObject({ PORTFOLIO_INTRADAY_DAYS: 30, PORTFOLIO_INTRADAY_INTERVAL: 0.25 });
+    expect(env.intradayIntervalMs).toBe(250);
+    expect(AppConfig.from(validateEnv({})).intradayIntervalMs).toBe(60_000);
+    for (const bad of [{ PORTFOLIO_INTRADAY_DAYS: '0' }, { PORTFOLIO_INTRADAY_DAYS: '1.5' }, { PORTFOLIO_INTRADAY_DAYS: 'week' }]) {
+      expect(() => validateEnv(bad)).toThrowError(/PORTFOLIO_INTRADAY_DAYS=/);
+    }
+    for (const bad of [{ PORTFOLIO_INTRADAY_INTERVAL: '0' }, { PORTFOLIO_INTRADAY_INTERVAL: '0.01' }, { PORTFOLIO_INTRADAY_INTERVAL: '3601' }]) {
+      expect(() => validateEnv(bad)).toThrowError(/PORTFOLIO_INTRADAY_INTERVAL=/);
     }
   });
 

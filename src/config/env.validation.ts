@@ -218,6 +218,12 @@ export class EnvironmentVariables {
   /** Seconds since the price feed's last completed run (this process's, or the feed heartbeat in Redis) after which GET /health/ready answers 503 (`price_feed: stale`); a feed that has not run yet gets this long after start-up. Unset: 5 × REALTIME_UPDATE_INTERVAL (the feed process's interval when it says so), at least 30. 0 turns the feed check off; so does PRICE_FEED_MODE=off. */
   @IsOptional() @IsNumber() @Min(0) READY_MAX_FEED_AGE?: number = undefined;
 
+  // --- Portfolios ---
+  /** Days of the portfolios' intraday value series kept (portfolio_value_points: a point per PORTFOLIO_INTRADAY_INTERVAL while the value moves, read by GET /api/portfolios/{id}/history?range=1d and `subscribe_portfolio` with `series`); older points are pruned every hour. */
+  @IsInt() @Min(1) @Max(3650) PORTFOLIO_INTRADAY_DAYS: number = 7;
+  /** Seconds between points of the intraday value series (fractions allowed): each API instance values every portfolio this often and records a point, stamped with the start of the interval (UTC), when its total value moved since the last one; instances recording the same interval keep one point. Leave at 60 (a point per minute) outside tests. */
+  @IsNumber() @Min(0.05) @Max(3600) PORTFOLIO_INTRADAY_INTERVAL: number = 60;
+
   // --- Logs ---
   /** Lowest log level printed: error, warn, log, debug or verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

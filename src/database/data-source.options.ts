@@ -13,6 +13,7 @@ import { AssetsHotUpdates1764200000000 } from './migrations/1764200000000-assets
 import { PriceHistoryNoAssetFk1764300000000 } from './migrations/1764300000000-price-history-no-asset-fk';
 import { AssetsPriceSeq1764400000000 } from './migrations/1764400000000-assets-price-seq';
 import { Transactions1764500000000 } from './migrations/1764500000000-transactions';
+import { PortfolioIntraday1764600000000 } from './migrations/1764600000000-portfolio-intraday';
 
 const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position, Transaction];
 export const MIGRATIONS = [
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   PriceHistoryNoAssetFk1764300000000,
   AssetsPriceSeq1764400000000,
   Transactions1764500000000,
+  PortfolioIntraday1764600000000,
 ];
 
 /**

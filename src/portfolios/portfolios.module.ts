@@ -7,6 +7,7 @@ import { AssetsModule } from '../assets/assets.module';
 import { Portfolio } from './entities/portfolio.entity';
 import { Position } from './entities/position.entity';
 import { PortfolioOwnerGuard } from './guards/portfolio-owner.guard';
+import { IntradayModule } from './intraday/intraday.module';
 import { PortfolioAccessService } from './portfolio-access.service';
 import { PortfoliosController } from './portfolios.controller';
 import { PortfoliosService } from './portfolios.service';
@@ -17,7 +18,7 @@ import { TransactionsController } from './transactions/transactions.controller';
 import { TransactionsService } from './transactions/transactions.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Portfolio, Position, Transaction]), AssetsModule],
+  imports: [TypeOrmModule.forFeature([Portfolio, Position, Transaction]), AssetsModule, IntradayModule],
   controllers: [PortfoliosController, TransactionsController, PortfolioPerformanceController],
   providers: [PortfolioAccessService, PortfoliosService, PortfolioOwnerGuard, PortfolioLedgerService, TransactionsService, PortfolioPerformanceService],
   exports: [PortfolioAccessService, PortfoliosService, PortfolioOwnerGuard, TypeOrmModule],

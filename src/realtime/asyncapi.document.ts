@@ -51,12 +51,13 @@ const CLIENT_REPLIES: ClientReplyMap = {
 /** Server messages that answer a client message (the others are pushed: connection, updates, server-side unsubscribes). */
 const REPLY_TYPES = new Set<ServerMessageType>(Object.values(CLIENT_REPLIES));
 /** Messages about portfolios: they need the session cookie (ownership checked). */
-const NEEDS_SESSION = new Set<string>(['subscribe_portfolio', 'unsubscribe_portfolio', 'portfolio_update']);
+const NEEDS_SESSION = new Set<string>(['subscribe_portfolio', 'unsubscribe_portfolio', 'portfolio_update', 'portfolio_series', 'portfolio_point']);
 
 const SNAPSHOTS: Partial<Record<ClientMessageType, string>> = {
   subscribe_asset:
     ' After `subscribed`, one `asset_update` snapshot per added symbol (the latest known price), then a `status` per market for the added symbols whose market is closed.',
-  subscribe_portfolio: ' After `subscribed`, a `portfolio_update` snapshot.',
+  subscribe_portfolio:
+    ' After `subscribed`, a `portfolio_update` snapshot; with `series`, then one `portfolio_series` (the intraday value series) and a `portfolio_point` for each point recorded while subscribed.',
 };
 
 const ref = (path: string) => ({ $ref: path });

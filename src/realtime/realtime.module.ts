@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AssetsModule } from '../assets/assets.module';
 import { AuthModule } from '../auth/auth.module';
 import { PortfoliosModule } from '../portfolios/portfolios.module';
+import { IntradayModule } from '../portfolios/intraday/intraday.module';
 import { ValuationModule } from '../portfolios/valuation/valuation.module';
 import { PriceFeedModule } from '../price-feed/price-feed.module';
 import { AppConfig } from '../config/app-config';
@@ -14,6 +15,7 @@ import { ConnectionRegistry } from './hub/connection-registry';
 import { HeartbeatService } from './hub/heartbeat.service';
 import { InboundQueue } from './hub/inbound-queue';
 import { MarketStatusWatcher } from './hub/market-status.watcher';
+import { PortfolioSeriesPushes } from './hub/portfolio-series';
 import { RealtimeHub } from './hub/realtime-hub.service';
 import { RequestLane } from './hub/request-lane';
 import { SubscriptionService } from './hub/subscription.service';
@@ -36,7 +38,7 @@ import { SseTransport } from './transports/sse.transport';
  * routes their messages to RealtimeGateway. See docs/architecture-realtime.md.
  */
 @Module({
-  imports: [AuthModule, AssetsModule, PortfoliosModule, ValuationModule, PriceFeedModule],
+  imports: [AuthModule, AssetsModule, PortfoliosModule, ValuationModule, IntradayModule, PriceFeedModule],
   controllers: [RealtimeController, RealtimeDocsController, SseController],
   providers: [
     ConnectionRegistry,
@@ -51,6 +53,7 @@ import { SseTransport } from './transports/sse.transport';
     InboundQueue,
     RequestLane,
     SubscriptionService,
+    PortfolioSeriesPushes,
     HeartbeatService,
     MarketStatusWatcher,
     VendorStatusBoard,

@@ -7,6 +7,7 @@ import { READY_DB_TIMEOUT_MS } from '../../src/health/readiness.service';
 import { PriceFeedStatus } from '../../src/price-feed/feed/price-feed-status.service';
 import { PriceFeedScheduler } from '../../src/price-feed/feed/price-feed.scheduler';
 import { createTestDatabase, sql } from '../support/database';
+import { undoMigrationsThrough } from '../support/migrations';
 import { startTestApp, TestApp } from '../support/app';
 import { poll } from '../support/poll';
 import { loginAs } from '../support/realtime-fixtures';
@@ -81,7 +82,7 @@ describe('service boot', () => {
     );
   });
 
-  it('recorded every migration, and the last four revert and re-apply cleanly', async () => {
+  it('recorded every migration, and the last five revert and re-apply cleanly', async () => {
     const names = (await sql<{ name: string }>(t.databaseUrl, 'SELECT name FROM migrations ORDER BY id')).map((r) => r.name);
     expect(names).toEqual(MIGRATIONS.map((m) => m.name));
     const opts = async () =>
@@ -97,12 +98,15 @@ describe('service boot', () => {
       (await sql(t.databaseUrl, `SELECT 1 FROM information_schema.columns WHERE table_name = 'assets' AND column_name = 'price_seq'`)).length === 1;
     const transactionsTable = async () =>
       (await sql<{ r: string | null }>(t.databaseUrl, `SELECT to_regclass('public.transactions')::text AS r`))[0].r !== null;
+    const intradayTable = async () =>
+      (await sql<{ r: string | null }>(t.databaseUrl, `SELECT to_regclass('public.portfolio_value_points')::text AS r`))[0].r !== null;
     const positions = () =>
       sql(t.databaseUrl, `SELECT id, portfolio_id, asset_id, quantity::text, average_cost::text, created_at, updated_at FROM positions ORDER BY id`);
     // The seeded demo positions (written after the migrations ran, so without transactions until the migration runs again).
     const before = await positions();
     expect(before).toHaveLength(7);
     const applied = async () => {
+      expect(await intradayTable()).toBe(true);
       expect(await transactionsTable()).toBe(true);
       expect(await priceSeq()).toBe(true);
       expect(await opts()).toEqual(['fillfactor=50']);
@@ -113,6 +117,9 @@ describe('service boot', () => {
     await applied();
     const ds = await new DataSource({ ...buildDataSourceOptions(t.databaseUrl, 2), logging: false }).initialize();
     try {
+      await undoMigrationsThrough(ds, 'PortfolioIntraday1764600000000'); // (any later migration first) PortfolioIntraday: the table is gone
+      expect(await intradayTable()).toBe(false);
+      expect(await transactionsTable()).toBe(true);
       await ds.undoLastMigration(); // Transactions: the table is gone, the positions stay
       expect(await transactionsTable()).toBe(false);
       expect(await positions()).toEqual(before);

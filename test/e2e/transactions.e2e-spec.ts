@@ -10,6 +10,7 @@ import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
 import { createTestDatabase, sql } from '../support/database';
 import { checkSchema } from '../support/json-schema-lite';
+import { undoMigrationsThrough } from '../support/migrations';
 import { poll } from '../support/poll';
 import { addAssets, addPosition, api, createPortfolio, loginAs } from '../support/realtime-fixtures';
 import { openProbe, Probe } from '../support/realtime-probes';
@@ -773,7 +774,7 @@ describe('migration 1764500000000: positions become opening BUY transactions, an
     await sql(url, `ALTER DATABASE ${name} SET timezone = 'Pacific/Kiritimati'`);
     ds = await new DataSource({ ...buildDataSourceOptions(url, 2), logging: false }).initialize();
     await ds.runMigrations();
-    await ds.undoLastMigration(); // back to just before the transactions table
+    await undoMigrationsThrough(ds, 'Transactions1764500000000'); // back to just before the transactions table
   });
   afterAll(async () => {
     await ds?.destroy();
@@ -842,7 +843,7 @@ describe('migration 1764500000000: positions become opening BUY transactions, an
       expect(held).toEqual(rows.map((r) => [r.symbol, r.q, r.c]));
     }
 
-    await ds.undoLastMigration();
+    await undoMigrationsThrough(ds, 'Transactions1764500000000');
     expect(await tableExists()).toBe(false);
     expect(await positions()).toEqual(before);
 

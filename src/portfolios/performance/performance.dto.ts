@@ -1,7 +1,14 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import type { AllocationSliceJson, PerformanceRange, PortfolioHistory, PortfolioHistoryPoint, PortfolioPerformance } from '../../common/api-types';
-import { ApiDecimal } from '../../common/openapi';
+import type {
+  AllocationSliceJson,
+  PerformanceRange,
+  PortfolioHistory,
+  PortfolioHistoryPoint,
+  PortfolioIntradayPoint,
+  PortfolioPerformance,
+} from '../../common/api-types';
+import { ApiDateTime, ApiDecimal } from '../../common/openapi';
 import { PERFORMANCE_RANGES } from './portfolio-performance.service';
 
 export class PerformanceRangeQuery {
@@ -21,7 +28,13 @@ export class PortfolioHistoryPointDto implements PortfolioHistoryPoint {
   @ApiDecimal('0', { description: 'That day’s external flow' }) flow: string;
 }
 
-@ApiSchema({ name: 'PortfolioHistory', description: 'One point per calendar day of the range' })
+@ApiSchema({ name: 'PortfolioIntradayPoint', description: 'One point of the intraday value series (a point per minute at most, while the value moves)' })
+export class PortfolioIntradayPointDto implements PortfolioIntradayPoint {
+  @ApiDateTime({ description: 'The start of the minute it was recorded in' }) t: string;
+  @ApiDecimal('15231.25', { description: 'Total value then (holdings at live prices, as in the realtime portfolio_update)' }) value: string;
+}
+
+@ApiSchema({ name: 'PortfolioHistory', description: 'One point per calendar day of the range; with range=1d also the intraday series of the last 24 hours' })
 export class PortfolioHistoryDto implements PortfolioHistory {
   @ApiProperty({ type: 'integer', example: 2 }) portfolio_id: number;
   @ApiProperty({ example: 'USD', description: 'The currency of every amount (the portfolio’s base currency)' }) base_currency: string;
@@ -29,6 +42,12 @@ export class PortfolioHistoryDto implements PortfolioHistory {
   @ApiProperty({ example: '2026-11-07' }) from: string;
   @ApiProperty({ example: '2026-12-07' }) to: string;
   @ApiProperty({ type: [PortfolioHistoryPointDto] }) points: PortfolioHistoryPointDto[];
+  @ApiPropertyOptional({
+    type: [PortfolioIntradayPointDto],
+    description:
+      'Only with range=1d: the intraday value series of the last 24 hours, oldest first (recorded from the live valuation, a point per minute at most while the value moves)',
+  })
+  intraday?: PortfolioIntradayPointDto[];
 }
 
 @ApiSchema({ name: 'AllocationSlice' })

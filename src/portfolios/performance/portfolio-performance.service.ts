@@ -5,6 +5,7 @@ import type { PortfolioHistory, PortfolioPerformance, PerformanceRange } from '.
 import { dec } from '../../common/decimal';
 import { trimZeros } from '../../database/decimal.transformer';
 import { Portfolio } from '../entities/portfolio.entity';
+import { IntradaySeriesService } from '../intraday/intraday-series.service';
 import { allocation } from '../ledger/allocation';
 import { dailySnapshots, type DailySnapshot } from '../ledger/daily-snapshots';
 import { dateOf, dayNumber, money, utcToday } from '../ledger/ledger.format';
@@ -47,7 +48,10 @@ interface AssetFacts {
  */
 @Injectable()
 export class PortfolioPerformanceService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly intraday: IntradaySeriesService,
+  ) {}
 
   async history(p: Portfolio, range: PerformanceRange): Promise<PortfolioHistory> {
     const ledger = await this.ledger(p);
@@ -60,6 +64,7 @@ export class PortfolioPerformanceService {
       from,
       to,
       points: days.map((d) => ({ date: d.date, value: d.value, cost_basis: d.cost, cash: d.cash, net_flows: d.netFlows, flow: d.flow })),
+      ...(range === '1d' ? { intraday: await this.intraday.series(p.id, '1d') } : {}),
     };
   }
 

@@ -99,6 +99,16 @@ export class LiveValuationService extends PortfolioValuationSource implements On
     return this.engine.onChange(listener);
   }
 
+  /** The current valuation of every portfolio in memory (read-only; the intraday recorder samples them). */
+  valuations(now = Date.now()): PortfolioValuation[] {
+    const out: PortfolioValuation[] = [];
+    for (const id of this.engine.portfolioIds()) {
+      const v = this.engine.valuation(id, now);
+      if (v) out.push(v);
+    }
+    return out;
+  }
+
   /** Number of portfolios and positions in memory (status and tests). */
   stats(): { portfolios: number; positions: number; symbols: number } {
     return this.engine.stats();

@@ -7,10 +7,11 @@ import type { Connection } from './connection';
 import type { InboundRequest } from './inbound-request';
 import { ProtocolError } from './protocol-error';
 import type { PriceTick } from '../../bus/bus.messages';
+import { PortfolioSeriesPushes } from './portfolio-series';
 import { RealtimeHub } from './realtime-hub.service';
 import { Reply, reply, replyThen } from './reply';
 import { RequestLane } from './request-lane';
-import { assetKey, portfolioKey } from './subscription-index';
+import { assetKey, portfolioKey, type PortfolioTopic } from './subscription-index';
 
 /**
  * What each client message does, for the gateway's handlers (which only call these):
@@ -24,6 +25,7 @@ export class SubscriptionService {
     private readonly hub: RealtimeHub,
     private readonly catalog: AssetCatalogService,
     private readonly lane: RequestLane,
+    private readonly series: PortfolioSeriesPushes,
   ) {}
 
   /** Held-back updates are written first, so last_seq lists only seqs already sent. */
@@ -134,7 +136,8 @@ export class SubscriptionService {
 
   /**
    * In the database lane, after PortfolioOwnerWsGuard let it through (logged in, session
-   * active, the portfolio is theirs): it must fit (SUBSCRIPTION_LIMIT); then `subscribed`, then the snapshot.
+   * active, the portfolio is theirs): it must fit (SUBSCRIPTION_LIMIT); then `subscribed`, then the
+   * snapshot, then (with `series`) the intraday value series, whose new points follow as recorded.
    */
   subscribePortfolio(conn: Connection, selection: PortfolioSubscription, req: InboundRequest): Observable<Reply<'subscribed'>> | Reply<'subscribed'> {
     const id = selection.portfolio_id;
@@ -145,13 +148,14 @@ export class SubscriptionService {
       this.lane.settle(req);
       return reply('subscribed', this.hub.change(conn, [], []));
     }
-    // Already held: nothing changes, but a resume gets its fresh update.
+    // Already held: nothing changes, but a resume gets its fresh update, and `series` (or its absence) applies.
     if (conn.portfolios?.has(id)) {
       this.lane.settle(req);
       const held = reply('subscribed', { ...this.hub.change(conn, [], []), ...recovered });
       const topic = resumed ? this.hub.index.peekPortfolio(id) : undefined;
-      if (!topic) return held;
-      return replyThen(held, () => this.lane.untilDeadline(req, this.hub.sendPortfolioSnapshot(conn, topic, true)));
+      const series = this.series.want(conn, id, selection.series);
+      if (!topic && !series) return held;
+      return replyThen(held, () => this.lane.untilDeadline(req, this.afterPortfolioSubscribed(conn, id, topic, true, series)));
     }
     if (this.hub.subscriptionRoom(conn) < 1) {
       throw new ProtocolError(
@@ -163,7 +167,17 @@ export class SubscriptionService {
     const topic = this.hub.addPortfolio(conn, id);
     const subscribed = reply('subscribed', { ...this.hub.change(conn, [], topic ? [id] : []), ...recovered });
     if (!topic) return subscribed;
-    return replyThen(subscribed, () => this.lane.untilDeadline(req, this.hub.sendPortfolioSnapshot(conn, topic, resumed)));
+    const series = this.series.want(conn, id, selection.series);
+    return replyThen(subscribed, () => this.lane.untilDeadline(req, this.afterPortfolioSubscribed(conn, id, topic, resumed, series)));
+  }
+
+  /** After a portfolio's `subscribed`: its snapshot (when there is one to send), then its intraday series when asked for. */
+  private async afterPortfolioSubscribed(conn: Connection, id: number, topic: PortfolioTopic | undefined, resumed: boolean, series: boolean): Promise<void> {
+    try {
+      if (topic) await this.hub.sendPortfolioSnapshot(conn, topic, resumed);
+    } finally {
+      if (series) await this.series.send(conn, id);
+    }
   }
 }
 

@@ -32,6 +32,7 @@ import type {
   ConnectionOptions,
   MessageId,
   PortfolioSelection,
+  PortfolioSeriesRange,
   PortfolioSubscription,
 } from './client-messages';
 
@@ -48,6 +49,8 @@ export const BATCH_MS_MAX = 1000;
 export const PORTFOLIO_MIN_CHANGE_BPS_MAX = 10_000;
 /** portfolio_max_interval: 0 (off) or 1 to 3600 seconds. */
 export const PORTFOLIO_MAX_INTERVAL_MAX = 3600;
+/** subscribe_portfolio `series`: the ranges of the intraday value series a subscription can ask for. */
+export const PORTFOLIO_SERIES_RANGES = ['1d'] as const satisfies readonly PortfolioSeriesRange[];
 
 const normaliseSymbol = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
 const normaliseSymbols = ({ value }: { value: unknown }) =>
@@ -194,11 +197,15 @@ export class PortfolioSelectionDto implements PortfolioSelection {
   portfolio_id: number;
 }
 
-/** subscribe_portfolio: with since_seq, a resume. */
+/** subscribe_portfolio: with since_seq, a resume; with series, the intraday value series and its live points. */
 export class PortfolioSubscriptionDto extends PortfolioSelectionDto implements PortfolioSubscription {
   @IsOptional()
   @Validate(IntegerRangeConstraint, [0, Number.MAX_SAFE_INTEGER, 'the last seq received'])
   since_seq?: number;
+
+  @IsOptional()
+  @IsIn(PORTFOLIO_SERIES_RANGES, { message: `series must be one of: ${PORTFOLIO_SERIES_RANGES.join(', ')}` })
+  series?: PortfolioSeriesRange;
 }
 
 export class ConnectionOptionsDto implements ConnectionOptions {

@@ -33,9 +33,17 @@ export interface PortfolioSelection {
   portfolio_id: number;
 }
 
-/** `subscribe_portfolio`: with `since_seq` (a resume), a fresh `portfolio_update` flagged `snapshot: true` follows, even when already subscribed. */
+/** The ranges of a portfolio's intraday value series a subscription can ask for (`series`): the last 24 hours. */
+export type PortfolioSeriesRange = '1d';
+
+/**
+ * `subscribe_portfolio`: with `since_seq` (a resume), a fresh `portfolio_update` flagged `snapshot: true` follows, even when already subscribed.
+ * With `series`, one `portfolio_series` follows (the intraday value series of that range), then a `portfolio_point` for every point
+ * recorded while subscribed; the latest subscribe_portfolio of a portfolio decides (one without `series` stops the points).
+ */
 export interface PortfolioSubscription extends PortfolioSelection {
   since_seq?: number;
+  series?: PortfolioSeriesRange;
 }
 
 /** Opt-in delivery options (see docs/protocol.md, "Batched frames" and "Portfolio push options"). Each one left out keeps its current value. */

@@ -9,7 +9,7 @@ export const CLIENT_MESSAGE_DESCRIPTIONS: Record<ClientMessageType, string> = {
     'Subscribe to asset price updates ({symbol} or {symbols: [...]}); a snapshot follows at once. After a reconnect add since_seq (or since: {SYMBOL: seq}) to get the missed updates replayed',
   unsubscribe_asset: 'Stop asset price updates ({symbol} or {symbols: [...]})',
   subscribe_portfolio:
-    'Subscribe to live value updates of one of your portfolios ({portfolio_id}; login required); with since_seq, a fresh update flagged snapshot follows',
+    "Subscribe to live value updates of one of your portfolios ({portfolio_id}; login required); with since_seq, a fresh update flagged snapshot follows; with series: '1d', the intraday value series (portfolio_series) and then each new point (portfolio_point)",
   unsubscribe_portfolio: 'Stop portfolio value updates ({portfolio_id})',
   list_subscriptions: "List this connection's subscriptions",
   set_options:
@@ -27,6 +27,9 @@ export const SERVER_MESSAGE_DESCRIPTIONS: Record<ServerMessageType, string> = {
   asset_update: 'Asset price update: symbol, price, change, change_percent, volume, high, low, seq, market_state',
   asset_updates: 'Batched asset price updates (only for connections that asked for batching)',
   portfolio_update: 'Portfolio value update: portfolio_id, name, total_value, daily_change, daily_change_percent',
+  portfolio_series:
+    'The intraday value series of a portfolio subscribed with series (sent once, after subscribed): portfolio_id, range, points [{t, value}] oldest first, a point per minute at most while the value moves',
+  portfolio_point: 'A point just recorded in the intraday value series of a portfolio subscribed with series: portfolio_id, t, value (append it)',
   status:
     'Why subscribed symbols go quiet or come back: their market closed or reopened, the price feed cannot price them (vendor down, no quotes) or can again, or this connection is conflated (delayed) or caught up; told apart by reason',
   error: 'A message was refused: {code, message, request_type, id}',

@@ -13,7 +13,7 @@ export const CLIENT_MESSAGE_EXAMPLES: { [K in ClientMessageType]: ClientMessageO
   ping: { type: 'ping', data: {}, id: 1 },
   subscribe_asset: { type: 'subscribe_asset', data: { symbols: ['AAPL', 'MSFT', 'BTC-USD'] }, id: 'watchlist' },
   unsubscribe_asset: { type: 'unsubscribe_asset', data: { symbol: 'AAPL' } },
-  subscribe_portfolio: { type: 'subscribe_portfolio', data: { portfolio_id: 123 }, id: 7 },
+  subscribe_portfolio: { type: 'subscribe_portfolio', data: { portfolio_id: 123, series: '1d' }, id: 7 },
   unsubscribe_portfolio: { type: 'unsubscribe_portfolio', data: { portfolio_id: 123 } },
   list_subscriptions: { type: 'list_subscriptions', data: {} },
   set_options: { type: 'set_options', data: { batch_ms: 50, portfolio_min_change_bps: 25, portfolio_max_interval: 30, portfolio_positions: true } },
@@ -111,6 +111,24 @@ export const SERVER_MESSAGE_EXAMPLES: { [K in ServerMessageType]: ServerMessage<
       positions_complete: false,
     },
     timestamp: T,
+  },
+  portfolio_series: {
+    type: 'portfolio_series',
+    data: {
+      portfolio_id: 123,
+      range: '1d',
+      points: [
+        { t: '2026-01-15T10:27:00.000Z', value: '49987.25' },
+        { t: '2026-01-15T10:28:00.000Z', value: '49990.5' },
+        { t: '2026-01-15T10:30:00.000Z', value: '50000' },
+      ],
+    },
+    timestamp: T,
+  },
+  portfolio_point: {
+    type: 'portfolio_point',
+    data: { portfolio_id: 123, t: '2026-01-15T10:31:00.000Z', value: '50012.75' },
+    timestamp: '2026-01-15T10:31:00.004Z',
   },
   status: {
     type: 'status',

@@ -22,6 +22,7 @@ import {
   MAX_SYMBOLS_PER_MESSAGE,
   PORTFOLIO_MAX_INTERVAL_MAX,
   PORTFOLIO_MIN_CHANGE_BPS_MAX,
+  PORTFOLIO_SERIES_RANGES,
   SYMBOL_PATTERN,
 } from './client-messages.dto';
 import { DISCONNECT_CODES, ERROR_CODES } from './error-codes';
@@ -141,6 +142,11 @@ const PORTFOLIO_SUBSCRIPTION = {
   properties: {
     portfolio_id: PORTFOLIO_ID,
     since_seq: { ...SEQ_SEEN, description: 'A resume: a fresh `portfolio_update` flagged `snapshot: true` follows (even when already subscribed)' },
+    series: {
+      enum: PORTFOLIO_SERIES_RANGES,
+      description:
+        'The intraday value series: one `portfolio_series` follows (`1d`: the last 24 hours), then a `portfolio_point` per point recorded (a minute at most). The latest subscribe_portfolio of a portfolio decides: one without `series` stops the points',
+    },
   },
 } as const;
 
@@ -379,6 +385,12 @@ const PORTFOLIO_POSITION = {
   },
 } as const;
 
+const SERIES_POINT_PROPERTIES = {
+  t: { ...DATE_TIME, description: 'The start of the interval (a minute) the point was recorded in' },
+  value: { ...DECIMAL, description: 'total_value then (decimal string, at most 8 decimals)' },
+} as const;
+const PORTFOLIO_SERIES_POINT = { type: 'object', required: ['t', 'value'], additionalProperties: false, properties: SERIES_POINT_PROPERTIES } as const;
+
 /** `data` of every server message type (`satisfies`: exactly the keys of ServerMessageMap). */
 export const SERVER_DATA_SCHEMAS = {
   connection: {
@@ -484,6 +496,26 @@ export const SERVER_DATA_SCHEMAS = {
           'With `positions`: true when it lists every position (the first push after subscribing, or the set of positions changed), false for only the changed ones',
       },
     },
+  },
+  portfolio_series: {
+    type: 'object',
+    required: ['portfolio_id', 'range', 'points'],
+    additionalProperties: false,
+    properties: {
+      portfolio_id: { type: 'integer' },
+      range: { enum: PORTFOLIO_SERIES_RANGES, description: 'The `series` asked for (`1d`: the last 24 hours)' },
+      points: {
+        type: 'array',
+        items: PORTFOLIO_SERIES_POINT,
+        description: 'Oldest first: a point per interval (a minute) in which the value moved, recorded from the live valuation',
+      },
+    },
+  },
+  portfolio_point: {
+    type: 'object',
+    required: ['portfolio_id', 't', 'value'],
+    additionalProperties: false,
+    properties: { portfolio_id: { type: 'integer' }, ...SERIES_POINT_PROPERTIES },
   },
   status: STATUS,
   error: {

@@ -4,7 +4,7 @@
  * and constants only, so a browser bundle can `import type` this file.
  */
 import type { DisconnectCode, ErrorCode } from './error-codes';
-import type { MessageId } from './client-messages';
+import type { MessageId, PortfolioSeriesRange } from './client-messages';
 
 export interface SubscriptionsData {
   assets: string[];
@@ -232,6 +232,29 @@ export interface PortfolioPositionData {
   as_of: string | null;
 }
 
+/** One point of a portfolio's intraday value series. */
+export interface PortfolioSeriesPoint {
+  /** The start of the interval (a minute) it was recorded in (ISO 8601). */
+  t: string;
+  /** total_value then, as a decimal string (at most 8 decimals). */
+  value: string;
+}
+
+/**
+ * Sent once after `subscribed` (and the `portfolio_update` snapshot) to a `subscribe_portfolio` with `series`:
+ * the portfolio's intraday value series over `range` (a point per minute at most, recorded while its value moves), oldest first.
+ */
+export interface PortfolioSeriesData {
+  portfolio_id: number;
+  range: PortfolioSeriesRange;
+  points: PortfolioSeriesPoint[];
+}
+
+/** A point just recorded in the intraday value series of a portfolio subscribed with `series`: append it to the series. */
+export interface PortfolioPointData extends PortfolioSeriesPoint {
+  portfolio_id: number;
+}
+
 export interface ErrorData {
   /** An ErrorCode; on Socket.IO also a DisconnectCode, in the `error` event sent just before the server disconnects. */
   code: ErrorCode | DisconnectCode;
@@ -259,6 +282,8 @@ export interface ServerMessageMap {
   asset_update: AssetUpdateData;
   asset_updates: AssetUpdatesData;
   portfolio_update: PortfolioUpdateData;
+  portfolio_series: PortfolioSeriesData;
+  portfolio_point: PortfolioPointData;
   status: StatusData;
   error: ErrorData;
 }
@@ -275,6 +300,8 @@ export const SERVER_MESSAGE_TYPES = [
   'asset_update',
   'asset_updates',
   'portfolio_update',
+  'portfolio_series',
+  'portfolio_point',
   'status',
   'error',
 ] as const satisfies readonly ServerMessageType[];

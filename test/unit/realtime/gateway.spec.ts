@@ -8,6 +8,7 @@ import { MessageBus } from '../../../src/bus/message-bus';
 import { createValidationPipe } from '../../../src/common/validation';
 import { AppConfig } from '../../../src/config/app-config';
 import { EnvironmentVariables } from '../../../src/config/env.validation';
+import { IntradaySeriesService } from '../../../src/portfolios/intraday/intraday-series.service';
 import { PortfolioAccessService } from '../../../src/portfolios/portfolio-access.service';
 import { PortfolioValuation, PortfolioValuationSource } from '../../../src/portfolios/valuation/valuation.types';
 import { LatestPriceSource } from '../../../src/price-feed/latest-price.source';
@@ -18,6 +19,7 @@ import { Connection, ConnectionIdentity } from '../../../src/realtime/hub/connec
 import { ConnectionRegistry } from '../../../src/realtime/hub/connection-registry';
 import { InboundItem, InboundQueue } from '../../../src/realtime/hub/inbound-queue';
 import type { OutboundFrame } from '../../../src/realtime/hub/outbound-frame';
+import { PortfolioSeriesPushes } from '../../../src/realtime/hub/portfolio-series';
 import { RealtimeHub } from '../../../src/realtime/hub/realtime-hub.service';
 import { MarketClock } from '../../../src/assets/market-clock';
 import { VendorStatusBoard } from '../../../src/realtime/hub/vendor-status.board';
@@ -123,6 +125,7 @@ describe('RealtimeGateway through Nest (guards, pipes, filter)', () => {
       providers: [
         RealtimeGateway,
         SubscriptionService,
+        PortfolioSeriesPushes,
         RealtimeHub,
         ConnectionRegistry,
         InboundQueue,
@@ -131,6 +134,8 @@ describe('RealtimeGateway through Nest (guards, pipes, filter)', () => {
         { provide: AppConfig, useValue: config },
         { provide: MessageBus, useValue: { subscribe: () => () => undefined } },
         { provide: PortfolioValuationSource, useValue: valuations },
+        // No intraday series recorded here (subscribe_portfolio `series`: test/e2e/portfolio-intraday.e2e-spec.ts).
+        { provide: IntradaySeriesService, useValue: { onRecorded: () => () => undefined, series: async () => [] } },
         { provide: LatestPriceSource, useValue: { getMany: async () => new Map() } },
         // No asset types: every symbol counts as always open (no market `status` messages here).
         { provide: AssetCatalogService, useValue: { isKnown: async (s: string) => ['AAPL', 'MSFT'].includes(s), typeOf: () => undefined } },
