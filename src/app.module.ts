@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { IntradayRecorderModule } from './portfolios/intraday/intraday-recorder.module';
+import { DailyValuesJobModule } from './portfolios/daily-values/daily-values.job';
 import { PortfoliosModule } from './portfolios/portfolios.module';
 import { ValuationModule } from './portfolios/valuation/valuation.module';
 import { PriceFeedModule } from './price-feed/price-feed.module';
@@ -21,6 +22,7 @@ import { WebModule } from './web/web.module';
     AuthModule,
     AssetsModule,
     PortfoliosModule,
+    DailyValuesJobModule,
     ValuationModule,
     IntradayRecorderModule,
     PriceFeedModule,

@@ -187,7 +187,10 @@ export interface TransactionJson {
 /** GET /api/portfolios/:id/transactions, in replay order (date, then id). */
 export interface TransactionList {
   items: TransactionJson[];
+  /** Every transaction of the portfolio (not only this page). */
   total: number;
+  limit: number;
+  offset: number;
 }
 
 /** A holding as the replay of the ledger computes it (the import report's `positions`). */

@@ -14,6 +14,7 @@ import { PriceHistoryNoAssetFk1764300000000 } from './migrations/1764300000000-p
 import { AssetsPriceSeq1764400000000 } from './migrations/1764400000000-assets-price-seq';
 import { Transactions1764500000000 } from './migrations/1764500000000-transactions';
 import { PortfolioIntraday1764600000000 } from './migrations/1764600000000-portfolio-intraday';
+import { PortfolioDailyValues1764700000000 } from './migrations/1764700000000-portfolio-daily-values';
 
 const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position, Transaction];
 export const MIGRATIONS = [
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   AssetsPriceSeq1764400000000,
   Transactions1764500000000,
   PortfolioIntraday1764600000000,
+  PortfolioDailyValues1764700000000,
 ];
 
 /**

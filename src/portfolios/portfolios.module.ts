@@ -4,6 +4,8 @@ import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/c
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { text } from 'express';
 import { AssetsModule } from '../assets/assets.module';
+import { DailyValuesService } from './daily-values/daily-values.service';
+import { DailyValuesStore } from './daily-values/daily-values.store';
 import { Portfolio } from './entities/portfolio.entity';
 import { Position } from './entities/position.entity';
 import { PortfolioOwnerGuard } from './guards/portfolio-owner.guard';
@@ -20,8 +22,17 @@ import { TransactionsService } from './transactions/transactions.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Portfolio, Position, Transaction]), AssetsModule, IntradayModule],
   controllers: [PortfoliosController, TransactionsController, PortfolioPerformanceController],
-  providers: [PortfolioAccessService, PortfoliosService, PortfolioOwnerGuard, PortfolioLedgerService, TransactionsService, PortfolioPerformanceService],
-  exports: [PortfolioAccessService, PortfoliosService, PortfolioOwnerGuard, TypeOrmModule],
+  providers: [
+    PortfolioAccessService,
+    PortfoliosService,
+    PortfolioOwnerGuard,
+    PortfolioLedgerService,
+    TransactionsService,
+    PortfolioPerformanceService,
+    DailyValuesStore,
+    DailyValuesService,
+  ],
+  exports: [PortfolioAccessService, PortfoliosService, PortfolioOwnerGuard, TypeOrmModule, DailyValuesService],
 })
 export class PortfoliosModule implements NestModule {
   /** The CSV import's body: text/csv up to 1 MB, on that route only (JSON bodies stay at 100 kB). */

@@ -8,6 +8,7 @@ import { trimZeros } from '../database/decimal.transformer';
 import { CreatePortfolioDto, CreatePositionDto, UpdatePortfolioDto, UpdatePositionDto } from './dto/portfolios.dto';
 import { Portfolio } from './entities/portfolio.entity';
 import type { PortfolioList, PositionList } from '../common/api-types';
+import { DailyValuesService } from './daily-values/daily-values.service';
 import { FxPairRow, FxQuotes, needsFx, PortfolioJson, PortfolioRow, PositionJson, PositionRow, toPortfolioJson } from './portfolio.json';
 import { PortfolioLedgerService } from './transactions/portfolio-ledger.service';
 import { defaultCurrency, utcDate } from './transactions/transaction-rules';
@@ -41,6 +42,7 @@ export class PortfoliosService {
     private readonly bus: MessageBus,
     private readonly config: AppConfig,
     private readonly ledger: PortfolioLedgerService,
+    private readonly dailyValues: DailyValuesService,
   ) {}
 
   async list(ownerId: number): Promise<PortfolioList> {
@@ -100,6 +102,11 @@ export class PortfoliosService {
       throw err;
     }
     await this.changed(portfolio.id, portfolio.ownerId);
+    if (dto.base_currency !== undefined && dto.base_currency !== portfolio.baseCurrency) {
+      // Every stored day is in the old currency.
+      await this.dailyValues.forget(this.db.manager, portfolio.id, null);
+      this.dailyValues.backfill({ ...portfolio, baseCurrency: dto.base_currency } as Portfolio, null);
+    }
     return this.detail(portfolio);
   }
 

@@ -132,7 +132,7 @@ describe('transactions API', () => {
 
     expect((await api(t, alice.cookie, 'GET', txPath(pid, `/${id}`))).body).toEqual(created.body);
     const list = await api(t, alice.cookie, 'GET', txPath(pid));
-    expect(list).toEqual({ status: 200, body: { items: [created.body], total: 1 } });
+    expect(list).toEqual({ status: 200, body: { items: [created.body], total: 1, limit: 1000, offset: 0 } });
     // (0.12345678 × 100.5 + 1.25) / 0.12345678 = 110.625000830...
     expect(await positionsOf(t, alice.cookie, pid)).toEqual({ TXA: ['0.12345678', '110.62500083'] });
 
@@ -150,7 +150,7 @@ describe('transactions API', () => {
     await poll('portfolio.changed after the DELETE', () => changed.some((m) => m.portfolio_id === pid));
     expect((await api(t, alice.cookie, 'GET', txPath(pid, `/${id}`))).status).toBe(404);
     expect((await api(t, alice.cookie, 'DELETE', txPath(pid, `/${id}`))).status).toBe(404);
-    expect((await api(t, alice.cookie, 'GET', txPath(pid))).body).toEqual({ items: [], total: 0 });
+    expect((await api(t, alice.cookie, 'GET', txPath(pid))).body).toEqual({ items: [], total: 0, limit: 1000, offset: 0 });
     expect(await positionsOf(t, alice.cookie, pid)).toEqual({});
   });
 

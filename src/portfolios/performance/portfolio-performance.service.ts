@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { PortfolioHistory, PortfolioPerformance, PerformanceRange } from '../../common/api-types';
@@ -13,8 +13,9 @@ import { replayLedger, replayUntil } from '../ledger/ledger';
 import type { LedgerHolding, LedgerProblem, LedgerTransaction } from '../ledger/ledger.types';
 import { FxRates, localCosts, transactionsInBase, type DatedClose } from '../fx/fx-history';
 import { FxPaths } from '../fx/fx-paths';
+import { DailyValuesStore, UPDATED_STAMP } from '../daily-values/daily-values.store';
 import { timeWeightedReturn, unrealised, xirr, type DatedFlow } from '../ledger/returns';
-import { toLedgerTransaction, TRANSACTION_COLUMNS, type TransactionRow } from '../transactions/portfolio-ledger.service';
+import { toLedgerTransaction, TRANSACTION_COLUMNS, type TransactionRow } from '../transactions/transaction-rows';
 
 export const PERFORMANCE_RANGES = ['1d', '1w', '1m', '3m', 'ytd', '1y', '5y', 'all'] as const;
 
@@ -25,6 +26,9 @@ const LOOKBACK_DAYS = 10;
 const FIRST_DAY = '1900-01-01';
 
 interface BaseLedger {
+  portfolioId: number;
+  /** The portfolio's updated_at when its transactions were read (every ledger change moves it): days computed from them are stored only if it has not moved since. */
+  stamp: string | null;
   /** As stored (amounts in their own currencies). */
   raw: LedgerTransaction[];
   /** Converted into the base currency. */
@@ -44,14 +48,36 @@ interface AssetFacts {
 /**
  * A portfolio's value history and performance, computed from its transactions (the ledger) and
  * the daily closes the feed stores (price_history '1d' bars; today: the live price): one replay
- * pass per request (src/portfolios/ledger), nothing stored. Owner-only through the controller's guard.
+ * pass per request (src/portfolios/ledger). The days before today come from the stored value
+ * history (portfolio_daily_values, see DailyValuesService) when it holds them all; days computed
+ * here are stored for the next read. Owner-only through the controller's guard.
  */
 @Injectable()
 export class PortfolioPerformanceService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly intraday: IntradaySeriesService,
+    private readonly stored: DailyValuesStore,
   ) {}
+
+  private readonly logger = new Logger('PortfolioPerformance');
+
+  /**
+   * Computes the days [from, yesterday] of a portfolio's history (from its first transaction when
+   * `from` is null or earlier) and stores them (DailyValuesStore.write: not when the portfolio changed
+   * meanwhile). Returns how many days it computed. What the daily job and the backfill run.
+   */
+  async storePastDays(p: Portfolio, from: string | null): Promise<number> {
+    const ledger = await this.ledger(p);
+    if (ledger.txs.length === 0 || !ledger.stamp) return 0;
+    const first = ledger.txs[0].date;
+    const start = from === null || from < first ? first : from;
+    const yesterday = dateOf(dayNumber(ledger.today)! - 1);
+    if (start > yesterday) return 0;
+    const days = await this.compute(ledger, start, yesterday);
+    await this.stored.write(p.id, days, ledger.stamp);
+    return days.length;
+  }
 
   async history(p: Portfolio, range: PerformanceRange): Promise<PortfolioHistory> {
     const ledger = await this.ledger(p);
@@ -146,6 +172,7 @@ export class PortfolioPerformanceService {
    * them needs: the assets' facts and the exchange rates by day. 422 when a currency has no rate.
    */
   private async ledger(p: Portfolio): Promise<BaseLedger> {
+    const [stamp] = (await this.db.query(`SELECT ${UPDATED_STAMP} AS stamp FROM portfolios WHERE id = $1`, [p.id])) as { stamp: string }[];
     const rows = (await this.db.query(
       `SELECT ${TRANSACTION_COLUMNS} FROM transactions t LEFT JOIN assets a ON a.id = t.asset_id WHERE t.portfolio_id = $1 ORDER BY t.date, t.id`,
       [p.id],
@@ -182,7 +209,7 @@ export class PortfolioPerformanceService {
     }
     const converted = transactionsInBase(raw, rates);
     if (!converted.ok) throw noRate(converted.currency, base, converted.date);
-    return { raw, txs: converted.txs, today, rates, facts };
+    return { portfolioId: p.id, stamp: stamp?.stamp ?? null, raw, txs: converted.txs, today, rates, facts };
   }
 
   /** Daily '1d' closes of these symbols over [from, to], ordered by symbol and day. */
@@ -198,6 +225,35 @@ export class PortfolioPerformanceService {
 
   /** Daily snapshots over [from, to] in the base currency: closes from the '1d' bars (today: live prices) × that day's rate, rounded to 8 places. */
   private async snapshots(ledger: BaseLedger, from: string, to: string): Promise<DailySnapshot[]> {
+    const { txs, today } = ledger;
+    // Days before today come from the store when it holds them all; today moves with live prices.
+    const yesterday = dateOf(dayNumber(today)! - 1);
+    const first = txs.length > 0 ? txs[0].date : today;
+    const storedFrom = from > first ? from : first;
+    const storedTo = to < yesterday ? to : yesterday;
+    if (txs.length > 0 && storedFrom <= storedTo) {
+      const want = dayNumber(storedTo)! - dayNumber(storedFrom)! + 1;
+      const stored = await this.stored.read(ledger.portfolioId, storedFrom, storedTo);
+      if (stored.length === want) {
+        const before: DailySnapshot[] = [];
+        for (let d = dayNumber(from)!; d < dayNumber(storedFrom)!; d++) before.push(emptyDay(dateOf(d)));
+        const after = to > storedTo ? await this.compute(ledger, dateOf(dayNumber(storedTo)! + 1), to) : [];
+        return [...before, ...stored, ...after];
+      }
+      const days = await this.compute(ledger, from, to);
+      // Store the past days computed here (the history's next read, and the daily job, find them).
+      const past = days.filter((d) => d.date >= storedFrom && d.date <= storedTo);
+      if (ledger.stamp)
+        void this.stored
+          .write(ledger.portfolioId, past, ledger.stamp)
+          .catch((err: Error) => this.logger.warn(`Could not store the daily values of portfolio ${ledger.portfolioId}: ${err.message}`));
+      return days;
+    }
+    return this.compute(ledger, from, to);
+  }
+
+  /** Daily snapshots over [from, to], computed from the ledger and the closes. */
+  private async compute(ledger: BaseLedger, from: string, to: string): Promise<DailySnapshot[]> {
     const { txs, today, rates, facts } = ledger;
     const symbols = [...new Set(txs.map((t) => t.symbol).filter((s): s is string => s !== null))];
     const closes = new Map<string, string>();
@@ -303,4 +359,9 @@ function noRate(currency: string, base: string, date?: string): UnprocessableEnt
       '. Add the pair as an asset, or change the base currency.',
     details: { code: 'NO_EXCHANGE_RATE', currency, base_currency: base, ...(date ? { date } : {}) },
   });
+}
+
+/** A day before the first transaction: nothing held, nothing moved. */
+function emptyDay(date: string): DailySnapshot {
+  return { date, value: '0', cost: '0', cash: '0', netFlows: '0', flow: '0' };
 }

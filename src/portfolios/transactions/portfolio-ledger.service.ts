@@ -7,28 +7,13 @@ import type { LedgerHoldingJson, LedgerProblemJson, TransactionJson } from '../.
 import { D } from '../../common/decimal';
 import { pgErrorCode } from '../../database/db-errors';
 import { trimZeros } from '../../database/decimal.transformer';
+import { DailyValuesService } from '../daily-values/daily-values.service';
 import { Portfolio } from '../entities/portfolio.entity';
 import { replayLedger } from '../ledger/ledger';
-import type { LedgerHolding, LedgerProblem, LedgerResult, LedgerTransaction, TransactionType } from '../ledger/ledger.types';
+import type { LedgerHolding, LedgerProblem, LedgerResult } from '../ledger/ledger.types';
+import { TRANSACTION_COLUMNS, toLedgerTransaction, type TransactionRow } from './transaction-rows';
 
-/** A stored transaction joined with its asset's symbol. */
-export interface TransactionRow {
-  id: number;
-  portfolio_id: number;
-  type: TransactionType;
-  asset_id: number | null;
-  symbol: string | null;
-  quantity: string | null;
-  price: string | null;
-  fee: string;
-  currency: string;
-  date: string;
-  note: string | null;
-  created_at: Date;
-}
-
-export const TRANSACTION_COLUMNS = `t.id, t.portfolio_id, t.type, t.asset_id, a.symbol, t.quantity, t.price, t.fee, t.currency,
-  to_char(t.date, 'YYYY-MM-DD') AS date, t.note, t.created_at`;
+export { TRANSACTION_COLUMNS, toLedgerTransaction, type TransactionRow } from './transaction-rows';
 
 /** The note of the opening BUY given to a position that has no transaction (one written by the seed, or by SQL). */
 export const ADOPTED_NOTE = 'Opening position';
@@ -47,13 +32,6 @@ export function toTransactionJson(r: TransactionRow): TransactionJson {
     note: r.note,
     created_at: r.created_at.toISOString(),
   };
-}
-
-export function toLedgerTransaction(
-  r: Pick<TransactionRow, 'type' | 'symbol' | 'quantity' | 'price' | 'fee' | 'currency' | 'date'>,
-  seq: number,
-): LedgerTransaction {
-  return { seq, type: r.type, symbol: r.symbol, quantity: r.quantity, price: r.price, fee: r.fee, currency: r.currency, date: r.date };
 }
 
 export function toHoldingJson(h: LedgerHolding): LedgerHoldingJson {
@@ -145,14 +123,17 @@ export class PortfolioLedgerService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly bus: MessageBus,
+    private readonly dailyValues: DailyValuesService,
   ) {}
 
   async change<T>(portfolio: Portfolio, fn: (ctx: LedgerChangeContext) => Promise<T>, opts: LedgerChangeOptions = {}): Promise<LedgerChangeResult<T>> {
     let outcome: LedgerChangeResult<T>;
+    let affected: string | null = null;
     try {
       outcome = await this.db.transaction(async (em) => {
         await this.lock(em, portfolio);
         await this.adopt(em, portfolio.id);
+        const before = opts.dryRun ? [] : await this.rows(em, portfolio.id);
         const created = new Map<number, number | undefined>();
         const value = await fn({ em, created: (id, line) => created.set(id, line) });
         const rows = await this.rows(em, portfolio.id);
@@ -170,6 +151,9 @@ export class PortfolioLedgerService {
         const done = { value, result: replay.result };
         if (opts.dryRun) throw new DryRunDone(done);
         await this.writePositions(em, portfolio.id, rows, replay.result.holdings);
+        // The stored value history is wrong from the earliest day this change touches: forget it from there (backfilled after commit).
+        affected = earliestChange(before, rows);
+        if (affected !== null) await this.dailyValues.forget(em, portfolio.id, affected);
         await em.query(`UPDATE portfolios SET updated_at = now() WHERE id = $1`, [portfolio.id]);
         return done;
       });
@@ -181,6 +165,7 @@ export class PortfolioLedgerService {
       throw err;
     }
     await this.changed(portfolio);
+    if (affected !== null) this.dailyValues.backfill(portfolio, affected);
     return outcome;
   }
 
@@ -281,4 +266,25 @@ export class PortfolioLedgerService {
       this.logger.warn(`Could not publish portfolio.changed for ${portfolio.id}: ${(err as Error).message}`);
     }
   }
+}
+
+/** The earliest date of a transaction added, removed or changed between the two lists (null: none). */
+export function earliestChange(before: readonly TransactionRow[], after: readonly TransactionRow[]): string | null {
+  const key = (r: TransactionRow) => [r.type, r.asset_id, r.quantity, r.price, r.fee, r.currency, r.date].join('|');
+  const was = new Map(before.map((r) => [r.id, r]));
+  let earliest: string | null = null;
+  const touch = (date: string) => {
+    if (earliest === null || date < earliest) earliest = date;
+  };
+  for (const r of after) {
+    const old = was.get(r.id);
+    was.delete(r.id);
+    if (!old) touch(r.date);
+    else if (key(old) !== key(r)) {
+      touch(old.date);
+      touch(r.date);
+    }
+  }
+  for (const old of was.values()) touch(old.date);
+  return earliest;
 }

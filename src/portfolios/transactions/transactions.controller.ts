@@ -6,7 +6,7 @@ import { ApiErrors, SESSION_SECURITY } from '../../common/openapi';
 import { Portfolio } from '../entities/portfolio.entity';
 import { OwnedPortfolio, PortfolioOwnerGuard } from '../guards/portfolio-owner.guard';
 import { CSV_COLUMNS, MAX_IMPORT_LINES } from './transactions.csv';
-import { CreateTransactionDto, ImportTransactionsQuery, UpdateTransactionDto } from './transactions.dto';
+import { CreateTransactionDto, ImportTransactionsQuery, ListTransactionsQuery, UpdateTransactionDto } from './transactions.dto';
 import { TransactionDto, TransactionImportReportDto, TransactionListDto } from './transactions.responses.dto';
 import { TransactionsService } from './transactions.service';
 
@@ -36,12 +36,12 @@ export class TransactionsController {
   constructor(private readonly transactions: TransactionsService) {}
 
   @Get(':id/transactions')
-  @ApiOperation({ summary: 'The transactions of a portfolio, in replay order (date, then id)' })
+  @ApiOperation({ summary: 'The transactions of a portfolio, a page at a time, in replay order (date, then id) or newest first' })
   @PortfolioIdParam()
   @ApiOkResponse({ type: TransactionListDto })
-  @ApiErrors(404)
-  list(@OwnedPortfolio() p: Portfolio): Promise<TransactionList> {
-    return this.transactions.list(p);
+  @ApiErrors(400, 404)
+  list(@OwnedPortfolio() p: Portfolio, @Query() q: ListTransactionsQuery): Promise<TransactionList> {
+    return this.transactions.list(p, q);
   }
 
   @Get(':id/transactions.csv')

@@ -1,6 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidateIf, ValidationArguments, ValidationOptions } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  ValidateIf,
+  ValidationArguments,
+  ValidationOptions,
+} from 'class-validator';
 import { SYMBOL_PATTERN } from '../../assets/catalog/catalog';
 import { IsDecimalInput } from '../../common/decimal-input';
 import { ApiDecimalInput } from '../../common/openapi';
@@ -165,4 +178,28 @@ export class ImportTransactionsQuery {
   @IsOptional()
   @IsIn(['true', 'false'], { message: 'dry_run must be true or false' })
   dry_run?: 'true' | 'false';
+}
+
+/** GET /api/portfolios/:id/transactions query: a page of the ledger. */
+export class ListTransactionsQuery {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 5000, default: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  limit: number = 1000;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  offset: number = 0;
+
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'asc', description: '`asc`: replay order (date, then id); `desc`: newest first.' })
+  @IsOptional()
+  @IsIn(['asc', 'desc'], { message: 'order must be asc or desc' })
+  order: 'asc' | 'desc' = 'asc';
 }

@@ -54,8 +54,14 @@ export class TransactionListDto implements TransactionList {
   @ApiProperty({ type: () => TransactionDto, isArray: true })
   items: TransactionDto[];
 
-  @ApiProperty({ type: 'integer', example: 3 })
+  @ApiProperty({ type: 'integer', example: 3, description: 'Every transaction of the portfolio (not only this page)' })
   total: number;
+
+  @ApiProperty({ type: 'integer', example: 1000 })
+  limit: number;
+
+  @ApiProperty({ type: 'integer', example: 0 })
+  offset: number;
 }
 
 @ApiSchema({ name: 'LedgerHolding', description: 'A holding as the replay of the ledger computes it.' })

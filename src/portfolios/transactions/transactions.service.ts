@@ -65,9 +65,26 @@ export class TransactionsService {
     private readonly catalog: AssetCatalogService,
   ) {}
 
-  async list(portfolio: Portfolio): Promise<TransactionList> {
-    const items = (await this.ledger.list(portfolio)).map(toTransactionJson);
-    return { items, total: items.length };
+  /** A page of the ledger (`total`: every transaction of the portfolio). */
+  async list(
+    portfolio: Portfolio,
+    page: { limit: number; offset: number; order: 'asc' | 'desc' } = { limit: 1000, offset: 0, order: 'asc' },
+  ): Promise<TransactionList> {
+    await this.ledger.ensureAdopted(portfolio);
+    const dir = page.order === 'desc' ? 'DESC' : 'ASC';
+    const rows = (await this.db.query(
+      `SELECT ${TRANSACTION_COLUMNS}, count(*) OVER () AS total
+         FROM transactions t LEFT JOIN assets a ON a.id = t.asset_id
+        WHERE t.portfolio_id = $1 ORDER BY t.date ${dir}, t.id ${dir} LIMIT $2 OFFSET $3`,
+      [portfolio.id, page.limit, page.offset],
+    )) as (TransactionRow & { total: string })[];
+    const total = rows.length > 0 ? Number(rows[0].total) : await this.count(portfolio.id);
+    return { items: rows.map(toTransactionJson), total, limit: page.limit, offset: page.offset };
+  }
+
+  private async count(portfolioId: number): Promise<number> {
+    const [{ n }] = (await this.db.query(`SELECT count(*)::int AS n FROM transactions WHERE portfolio_id = $1`, [portfolioId])) as { n: number }[];
+    return n;
   }
 
   async get(portfolio: Portfolio, txId: number): Promise<TransactionJson> {
