@@ -7,7 +7,10 @@ import { attachAutocomplete } from '../shared/autocomplete';
 import { $, flash, h, notify, setText } from '../shared/dom';
 import { formatClock, formatMoney, formatPercent, formatPrice, formatQuantity, formatSignedMoney, signClass } from '../shared/format';
 import { FrameBatcher } from '../shared/raf';
+import { AllocationChart } from './allocation';
+import { CsvImport } from './csv-import';
 import type { Market } from './market';
+import { TransactionsPanel } from './transactions';
 import { ValueChart } from './value-chart';
 
 const SELECTED_KEY = 'rm.portfolio.v1';
@@ -30,7 +33,9 @@ interface Row {
  * The logged-in part: portfolio picker, live total / daily change / %, and a
  * positions table whose prices and market values move with the market.
  * Positions are added and edited through the REST API; the server then pushes
- * a fresh portfolio_update, so the total follows at once.
+ * a fresh portfolio_update, so the total follows at once. Below them: the
+ * allocation (allocation.ts), the ledger's transactions (transactions.ts) and
+ * the CSV import (csv-import.ts); a change there reloads all of it.
  */
 export class PortfolioPanel {
   private readonly anon = $('#portfolio-anon');
@@ -53,6 +58,9 @@ export class PortfolioPanel {
   private readonly dividends = $('#pf-dividends');
   private chart: ValueChart | null = null;
   private perfSeq = 0;
+  private readonly allocation = new AllocationChart($('#allocation'));
+  private readonly transactions: TransactionsPanel;
+  private readonly csvImport: CsvImport;
 
   private list: PortfolioJson[] = [];
   private current: PortfolioJson | null = null;
@@ -83,6 +91,12 @@ export class PortfolioPanel {
       }
     });
     market.onUpdates((batch) => this.applyPrices(batch));
+    // After a transaction is recorded, changed or deleted, or a CSV imported: positions, figures, allocation, chart and ledger again.
+    this.transactions = new TransactionsPanel(
+      () => this.reload(),
+      (symbol) => this.market.quotes.get(symbol)?.price,
+    );
+    this.csvImport = new CsvImport(() => this.reload());
     this.select.addEventListener('change', () => void this.open(Number(this.select.value)));
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -116,6 +130,8 @@ export class PortfolioPanel {
       this.select.append(h('option', { value: '' }, 'No portfolios'));
       this.current = null;
       this.clearNumbers();
+      this.transactions.setPortfolio(null);
+      this.csvImport.setPortfolio(null);
       return;
     }
     const remembered = Number(localStorage.getItem(SELECTED_KEY));
@@ -133,6 +149,8 @@ export class PortfolioPanel {
     this.rows.clear();
     this.tbody.replaceChildren();
     this.clearNumbers();
+    this.transactions.setPortfolio(null);
+    this.csvImport.setPortfolio(null);
     void this.client.clearPortfolios();
     void this.market.need('positions', []).catch(() => undefined);
   }
@@ -148,6 +166,8 @@ export class PortfolioPanel {
       this.clearNumbers();
       void this.client.unsubscribePortfolio(previous.id).catch(() => undefined);
     }
+    this.transactions.setPortfolio(id, target.name);
+    this.csvImport.setPortfolio(id);
     this.client.subscribePortfolio(id).catch((err: unknown) => {
       if (err instanceof RealtimeError && !['NOT_CONNECTED', 'DISCONNECTED', 'TIMEOUT'].includes(err.code)) notify(`Live updates unavailable: ${err.message}`);
     });
@@ -179,6 +199,7 @@ export class PortfolioPanel {
       }
       this.renderPositions(detail.positions);
       void this.loadPerformance(p.id);
+      void this.transactions.load();
       await this.market
         .need(
           'positions',
@@ -213,6 +234,7 @@ export class PortfolioPanel {
       setText(this.dividends, formatMoney(Number(perf.dividends), this.currency));
       this.chart ??= new ValueChart($('#pf-chart'));
       this.chart.setHistory(history.points, Number(perf.cash));
+      this.allocation.set(perf.allocation, this.currency);
     } catch (err) {
       if (mine === this.perfSeq) notify(`Could not load the performance: ${(err as Error).message}`);
     }
@@ -233,6 +255,7 @@ export class PortfolioPanel {
     this.stale.hidden = true;
     for (const el of [this.twr, this.mwr, this.unrealisedPl, this.realisedPl, this.dividends]) setText(el, '—');
     this.chart?.clear();
+    this.allocation.clear();
   }
 
   private renderValuation(u: PortfolioUpdateData): void {
