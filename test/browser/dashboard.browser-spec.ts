@@ -119,7 +119,7 @@ describe('dashboard (real browser)', () => {
     });
     // The month's performance and value chart: the seed's opening buys are 20 days back.
     await poll('the performance figures', async () => /\d/.test((await page.getByTestId('pf-twr').textContent()) ?? ''));
-    for (const id of ['pf-mwr', 'pf-unrealised', 'pf-realised', 'pf-dividends']) expect(await page.getByTestId(id).textContent(), id).toMatch(/\d/);
+    for (const id of ['pf-mwr', 'pf-unrealised', 'pf-realised', 'pf-dividends', 'pf-cash']) expect(await page.getByTestId(id).textContent(), id).toMatch(/\d/);
     const chartPoints = await poll('the value chart', async () => Number(await page.getByTestId('portfolio-chart').getAttribute('data-points')) || undefined);
     expect(chartPoints).toBeGreaterThanOrEqual(20);
     // Live valuations move today's point.

@@ -56,6 +56,8 @@ export class PortfolioPanel {
   private readonly unrealisedPl = $('#pf-unrealised');
   private readonly realisedPl = $('#pf-realised');
   private readonly dividends = $('#pf-dividends');
+  /** Cash is in the chart's value (history) but not in the live total (the positions only). */
+  private readonly cash = $('#pf-cash');
   private chart: ValueChart | null = null;
   private perfSeq = 0;
   private readonly allocation = new AllocationChart($('#allocation'));
@@ -232,6 +234,7 @@ export class PortfolioPanel {
       signed(this.unrealisedPl, perf.unrealised_pl);
       signed(this.realisedPl, perf.realised_pl);
       setText(this.dividends, formatMoney(Number(perf.dividends), this.currency));
+      setText(this.cash, formatMoney(Number(perf.cash), this.currency));
       this.chart ??= new ValueChart($('#pf-chart'));
       this.chart.setHistory(history.points, Number(perf.cash));
       this.allocation.set(perf.allocation, this.currency);
@@ -334,16 +337,18 @@ export class PortfolioPanel {
     setText(row.sub, `${formatQuantity(row.position.quantity)} × ${formatPrice(u.price, type)}`);
     const qty = new Decimal(row.position.quantity);
     const value = qty.times(u.price).toFixed(2);
-    if (setText(row.value, formatMoney(value, this.currency)) && row.lastValue !== undefined && value !== row.lastValue) {
+    // A position's own figures are in its asset's currency (the totals are in the portfolio's base currency).
+    const currency = row.position.currency || this.currency;
+    if (setText(row.value, formatMoney(value, currency)) && row.lastValue !== undefined && value !== row.lastValue) {
       flash(row.value, new Decimal(value).gt(row.lastValue) ? 'up' : 'down');
     }
     row.lastValue = value;
     const day = qty.times(u.change);
     row.day.className = `r num ${signClass(day.toNumber())}`;
-    setText(row.day, formatSignedMoney(day.toFixed(2), this.currency));
+    setText(row.day, formatSignedMoney(day.toFixed(2), currency));
     const pnl = new Decimal(u.price).minus(row.position.average_cost).times(qty);
     row.pnl.className = `r num hide-sm ${signClass(pnl.toNumber())}`;
-    setText(row.pnl, formatSignedMoney(pnl.toFixed(2), this.currency));
+    setText(row.pnl, formatSignedMoney(pnl.toFixed(2), currency));
   }
 
   private startEdit(id: number): void {
