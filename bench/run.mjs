@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // `npm run bench`: builds (via the npm script), then measures on this machine, in one go:
-// fan-out (raw WebSocket and Socket.IO, project vs minimal reference servers), memory per idle
+// fan-out (raw WebSocket and Socket.IO, project vs minimal Redis-fed and bus-less reference servers), memory per idle
 // connection, slow consumers, ingest, valuation, opt-in batched frames and start-up time.
-// Results: bench/results/<date>.json and markdown tables on stdout. BENCH_QUICK=1: ~2 minute smoke run.
+// Results: bench/results/<date>.json and markdown tables on stdout. BENCH_QUICK=1: a few-minute smoke run.
 // See docs/performance.md.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchSymbols, ensureOpenFiles, insertBenchAssets, machineInfo, migrate, provideDatabase, provideRedis } from './lib/env.mjs';
-import { LoadGenerator, Source, runStep, waitForMachineIdle } from './lib/fanout.mjs';
+import { InProcessSource, LoadGenerator, Source, runStep, waitForMachineIdle } from './lib/fanout.mjs';
 import { BENCH_PRIORITY, nowMs, prioritise, prioritiseSession, procStat, sleep, stopAllStarted } from './lib/proc.mjs';
 import { TARGETS } from './lib/servers.mjs';
 import { median, ratio, round, stepPasses, sweepSaturation } from './lib/stats.mjs';
@@ -32,7 +32,8 @@ const CLIENT_FILTER = process.env.BENCH_CLIENTS ? new Set(process.env.BENCH_CLIE
 /** BENCH_TARGETS=ws-reference,ws-project: run only those fan-out servers. */
 const TARGET_FILTER = process.env.BENCH_TARGETS ? new Set(process.env.BENCH_TARGETS.split(',')) : null;
 const PROFILE = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean));
-const HARD_LIMIT_MS = Number(process.env.BENCH_HARD_LIMIT_MS ?? (QUICK ? 240_000 : 570_000));
+// Quick: the bus-less references made the whole quick run take about 235 s on a busy 2-core machine (2026-12-07).
+const HARD_LIMIT_MS = Number(process.env.BENCH_HARD_LIMIT_MS ?? (QUICK ? 330_000 : 570_000));
 
 /** Everything the run does, in one place (QUICK shrinks it). */
 const PLAN = QUICK
@@ -45,8 +46,8 @@ const PLAN = QUICK
       repeats: 2,
       maxSteps: 4,
       fanout: [
-        { clients: 1_000, members: ['ws-reference', 'ws-project', 'ws-project-batched'] },
-        { clients: 1_000, members: ['sio-reference', 'sio-project'] },
+        { clients: 1_000, members: ['ws-reference', 'ws-reference-busless', 'ws-project', 'ws-project-batched'] },
+        { clients: 1_000, members: ['sio-reference', 'sio-reference-busless', 'sio-project'] },
       ],
       slow: { clients: 100, seconds: 9, targets: ['ws-project'] },
       ingestRuns: 3,
@@ -61,11 +62,12 @@ const PLAN = QUICK
       windowMs: 2_500,
       repeats: 3,
       maxSteps: 7,
+      // Each group: the Redis-fed reference first, then the bus-less one, then the project (see fanoutGroup).
       fanout: [
-        { clients: 1_000, members: ['ws-reference', 'ws-project'] },
-        { clients: 5_000, members: ['ws-reference', 'ws-project', 'ws-project-batched'] },
-        { clients: 5_000, members: ['sio-reference', 'sio-project'] },
-        { clients: 10_000, members: ['ws-reference', 'ws-project'], memoryOnly: true },
+        { clients: 1_000, members: ['ws-reference', 'ws-reference-busless', 'ws-project'] },
+        { clients: 5_000, members: ['ws-reference', 'ws-reference-busless', 'ws-project', 'ws-project-batched'] },
+        { clients: 5_000, members: ['sio-reference', 'sio-reference-busless', 'sio-project'] },
+        { clients: 10_000, members: ['ws-reference', 'ws-reference-busless', 'ws-project'], memoryOnly: true },
       ],
       slow: { clients: 100, seconds: 30, targets: ['ws-project', 'ws-reference'] },
       ingestRuns: 5,
@@ -84,8 +86,9 @@ const T0 = nowMs();
 const timeLeftMs = () => HARD_LIMIT_MS - (nowMs() - T0);
 
 async function main() {
-  // The busiest process (the server at C=10,000) holds one descriptor per client plus its own.
-  if (ensureOpenFiles(12_000)) return;
+  // The busiest process holds one descriptor per client plus its own: a load-generator worker holds half of
+  // the clients of every server in a group (3 x 10,000 / 2 at C=10,000).
+  if (ensureOpenFiles(16_000)) return;
   prioritise(process.pid);
   const sessionPriority = prioritiseSession();
   const dist = resolve(ROOT, process.env.BENCH_DIST ?? 'dist');
@@ -235,15 +238,21 @@ async function guarded(results, label, fn) {
 }
 
 /**
- * One fan-out group: the reference and the project server(s) for one transport and C, all running at
- * once, each with its own Redis channel and its own C clients (only the server being measured gets
- * prices). Per server: setup rate, memory per idle connection, a saturation sweep. Then the repeats at
+ * One fan-out group: the references (Redis-fed and bus-less) and the project server(s) for one transport
+ * and C, all running at once, each with its own C clients and its own price source (a Redis channel of the
+ * bench's source, or the bus-less server's in-process ticker), so only the server being measured gets
+ * prices. Per server: setup rate, memory per idle connection, a saturation sweep. Then the repeats at
  * each server's saturation rate alternate between the servers, so slow changes in machine noise hit
- * them alike; the medians of those windows are reported and compared.
+ * them alike; the medians of those windows are reported and compared. Last, one window per server at
+ * the same rate (half the group's lowest saturation rate): p99 latency at a given rate.
+ * Every server is compared with both references of its group (out.vs / out.ratio: the Redis-fed one,
+ * out.vsBusless / out.ratioBusless: the bus-less one).
  */
 async function fanoutGroup(ctx, group, results) {
   const { gen } = ctx;
   const members = [];
+  const redisRef = group.members.find((n) => TARGETS[n].reference === 'redis');
+  const buslessRef = group.members.find((n) => TARGETS[n].reference === 'busless');
   const idle = await waitForMachineIdle(IDLE_WAIT_MS);
   if (idle !== null && idle >= 15) log(`machine still ${idle}% busy with other work after ${IDLE_WAIT_MS} ms; measuring anyway`);
   try {
@@ -251,10 +260,11 @@ async function fanoutGroup(ctx, group, results) {
       const spec = TARGETS[name];
       const prefix = `${ctx.prefix}${name}:`;
       const server = await spec.start(ctx, { prefix });
-      const m = { name, spec, server, prefix };
+      const m = { name, spec, server, prefix, source: ctx.source };
       members.push(m);
       log(`${name}: started in ${round(server.startMs)} ms (pid ${server.pid})`);
-      await primeSymbols(ctx, prefix);
+      if (spec.reference === 'busless') m.source = await InProcessSource.start(server, { symbols: ctx.symbols });
+      await primeSymbols(m.source, ctx, prefix);
       await sleep(500);
       const m0 = await server.memory();
       const setup = await gen.connect({
@@ -278,12 +288,13 @@ async function fanoutGroup(ctx, group, results) {
         heapPerConnKB: setup.ready ? round((m1.heapUsed - m0.heapUsed) / setup.ready / 1024, 2) : null,
       };
       log(`${name}: memory per idle connection ${memory.rssPerConnKB} KB RSS, ${memory.heapPerConnKB} KB heap`);
-      const vs = name === group.members[0] ? null : group.members[0];
       m.out = {
         target: name,
         transport: spec.transport,
         clients: group.clients,
-        vs,
+        reference: spec.reference ?? null,
+        vs: name === redisRef ? null : (redisRef ?? null),
+        vsBusless: name === buslessRef ? null : (buslessRef ?? null),
         memoryOnly: !!group.memoryOnly,
         startMs: round(server.startMs),
         setup,
@@ -298,7 +309,7 @@ async function fanoutGroup(ctx, group, results) {
     const stepOf = (m) => (rate) =>
       runStep({
         gen,
-        source: ctx.source,
+        source: m.source,
         server: m.server,
         rate,
         warmupMs: PLAN.warmupMs,
@@ -317,7 +328,7 @@ async function fanoutGroup(ctx, group, results) {
       const ref = members[0].sweep?.best;
       const earlier = [...results.fanout].reverse().find((r) => r.best && r.target === m.name);
       const startDeliveries = ref
-        ? ref.deliveriesPerSec * (m.name.endsWith('-batched') ? 1.2 : 0.9)
+        ? ref.deliveriesPerSec * (m.name.endsWith('-batched') ? 1.2 : m.spec.reference === 'busless' ? 1 : 0.9)
         : earlier
           ? earlier.best.deliveriesPerSec * (earlier.clients === group.clients ? 0.8 : 0.6)
           : PRIOR_DELIVERIES[m.spec.transport] * 0.5;
@@ -392,8 +403,30 @@ async function fanoutGroup(ctx, group, results) {
         for (const t of prof.top.slice(0, 15)) log(`   ${String(t.selfPct).padStart(5)}%  ${t.fn}`);
       }
     }
-    const refBest = members[0].out.best;
-    for (const m of members.slice(1)) m.out.ratio = ratio(m.out.best?.deliveriesPerSec, refBest?.deliveriesPerSec);
+    // 3. p99 at a given rate: one window per server at the same rate, half the group's lowest saturation rate.
+    const rated = members.filter((m) => m.out.best);
+    if (rated.length > 1) {
+      const sameRate = Math.max(20, Math.round(Math.min(...rated.map((m) => m.out.best.rate)) / 2));
+      for (const m of rated) {
+        const s = await stepOf(m)(sameRate);
+        m.out.atRate = {
+          rate: sameRate,
+          deliveriesPerSec: s.deliveriesPerSec,
+          deliveredRatio: s.deliveredRatio,
+          p50: s.p50,
+          p99: s.p99,
+          serverCpuPct: s.serverCpuPct,
+          serverUsPerDelivery: s.deliveriesPerSec > 0 ? round((s.serverCpuPct * 10_000) / s.deliveriesPerSec, 2) : null,
+          foreignCpuPct: s.foreignCpuPct,
+        };
+      }
+    }
+
+    const outOf = (name) => members.find((m) => m.name === name)?.out;
+    for (const m of members) {
+      if (m.out.vs) m.out.ratio = ratio(m.out.best?.deliveriesPerSec, outOf(m.out.vs)?.best?.deliveriesPerSec);
+      if (m.out.vsBusless) m.out.ratioBusless = ratio(m.out.best?.deliveriesPerSec, outOf(m.out.vsBusless)?.best?.deliveriesPerSec);
+    }
     return members.map((m) => m.out);
   } finally {
     await gen.disconnect().catch((e) => log('disconnect:', e.message));
@@ -409,9 +442,9 @@ async function fanoutGroup(ctx, group, results) {
  * One tick for every symbol before clients connect, as a running feed would have sent: snapshots on
  * subscribe then come from the server's memory, for the project and the references alike.
  */
-async function primeSymbols(ctx, prefix) {
+async function primeSymbols(source, ctx, prefix) {
   const n = ctx.symbols.length;
-  await ctx.source.run({ rate: n * 4, startAt: nowMs() + 20, durationMs: 300, tickMs: 10, t0: 0, t1: 0, prefix });
+  await source.run({ rate: n * 4, startAt: nowMs() + 20, durationMs: 300, tickMs: 10, t0: 0, t1: 0, prefix });
   await sleep(200);
 }
 

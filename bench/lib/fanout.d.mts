@@ -28,6 +28,23 @@ export class Source {
   static start(opts: { redisUrl: string; prefix: string; symbols: string[] }): Promise<Source>;
   close(): Promise<void>;
 }
+export interface SourceRun {
+  sent: number;
+  counts: number[];
+  elapsedMs: number;
+  achievedRate: number;
+  maxLagMs: number;
+  cpuMs: number;
+  [key: string]: unknown;
+}
+export class InProcessSource {
+  static start(
+    server: { call(cmd: string, payload?: Record<string, unknown>, timeoutMs?: number): Promise<unknown> },
+    opts: { symbols: string[] },
+  ): Promise<InProcessSource>;
+  run(args: { rate: number; startAt: number; durationMs: number; tickMs?: number; t0: number; t1: number }): Promise<SourceRun>;
+  close(): Promise<void>;
+}
 export class LoadGenerator {
   constructor(workers: number);
   subs: number[] | null;
@@ -52,7 +69,7 @@ export class LoadGenerator {
 }
 export function runStep(opts: {
   gen: LoadGenerator;
-  source: Source;
+  source: Source | InProcessSource;
   server: { pid: number };
   rate: number;
   warmupMs: number;

@@ -31,6 +31,29 @@ export class Source {
   }
 }
 
+/**
+ * The price source of a bus-less reference server: the server ticks in its own process
+ * (bench/reference/ticker.mjs); this drives it over the server's IPC channel with the same `run`
+ * arguments and result as Source, so runStep measures both kinds of server alike. The result's cpuMs
+ * is 0: producing the ticks is part of the server's CPU.
+ */
+export class InProcessSource {
+  static async start(server, { symbols }) {
+    const s = new InProcessSource();
+    s.server = server;
+    s.symbols = symbols;
+    await server.call('source:init', { symbols }, 15_000);
+    return s;
+  }
+  run(args) {
+    const { rate, startAt, durationMs, tickMs, t0, t1 } = args; // no prefix: there is no channel
+    return this.server.call('source:run', { rate, startAt, durationMs, tickMs, t0, t1 }, durationMs + 30_000);
+  }
+  async close() {
+    /* the server owns the ticker */
+  }
+}
+
 export class LoadGenerator {
   constructor(count) {
     this.workers = Array.from({ length: count }, (_, i) => forkWorker(WORKER, `loadgen-${i}`));

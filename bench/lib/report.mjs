@@ -1,5 +1,14 @@
-// The printed report (markdown) and the verdict per target of issue 6.
+// The printed report (markdown) and the verdict per target of issues 6 and 16. Every goal that compares
+// with a reference prints the ratio against both references of the run: the Redis-fed one (prices from the
+// bench's Redis source, like the project) and the bus-less one (prices ticked in its own process).
 import { fmt, markdownTable, ratio, round } from './stats.mjs';
+
+/** The references of each server: Redis-fed and bus-less (bench/lib/servers.mjs). */
+const REFS = {
+  ws: { redis: 'ws-reference', busless: 'ws-reference-busless' },
+  sio: { redis: 'sio-reference', busless: 'sio-reference-busless' },
+};
+const REF_LABEL = { redis: 'Redis-fed reference', busless: 'bus-less reference' };
 
 const find = (results, target, clients) => results.fanout.find((r) => r.target === target && (clients === undefined || r.clients === clients));
 const largestPair = (results, project, reference) => {
@@ -10,15 +19,44 @@ const largestPair = (results, project, reference) => {
   return pairs.sort((a, b) => b[0].clients - a[0].clients)[0] ?? [];
 };
 
+/**
+ * `p` against reference row `r`: deliveries/s, server CPU per delivery and p99 at the group's common rate,
+ * each with its ratio (p / r). Empty when the reference was not measured.
+ */
+function versus(p, r, kind) {
+  if (!r) return '';
+  const parts = [`${fmt(r.best?.deliveriesPerSec) ?? '–'}/s = ${ratio(p?.best?.deliveriesPerSec, r.best?.deliveriesPerSec) ?? '–'}x`];
+  parts.push(`CPU/delivery ${r.best?.serverUsPerDelivery ?? '–'} µs = ${ratio(p?.best?.serverUsPerDelivery, r.best?.serverUsPerDelivery) ?? '–'}x`);
+  if (p?.atRate && r.atRate?.rate === p.atRate.rate)
+    parts.push(`p99 at ${fmt(p.atRate.rate)} ticks/s ${r.atRate.p99 ?? '–'} ms = ${ratio(p.atRate.p99, r.atRate.p99) ?? '–'}x`);
+  return `vs ${REF_LABEL[kind]} ${parts.join(', ')}`;
+}
+
+/** Memory of `p` against reference row `r` (RSS per connection from C=5,000, heap below it). */
+function memoryRatio(p, r) {
+  const byHeap = p.clients < 5_000;
+  return byHeap ? ratio(p.memory?.heapPerConnKB, r?.memory?.heapPerConnKB) : ratio(p.memory?.rssPerConnKB, r?.memory?.rssPerConnKB);
+}
+function memoryVersus(p, r, kind) {
+  if (!r) return '';
+  return p.clients < 5_000
+    ? `vs ${REF_LABEL[kind]} heap ${r.memory?.heapPerConnKB ?? '–'} KB = ${memoryRatio(p, r) ?? '–'}x (RSS ${r.memory?.rssPerConnKB ?? '–'} KB)`
+    : `vs ${REF_LABEL[kind]} ${r.memory?.rssPerConnKB ?? '–'} KB RSS = ${memoryRatio(p, r) ?? '–'}x (heap ${r.memory?.heapPerConnKB ?? '–'} KB)`;
+}
+const joined = (...parts) => parts.filter(Boolean).join('; ');
+const head = (p) =>
+  `C=${p.clients}: ${fmt(p.best?.deliveriesPerSec) ?? '–'}/s (p99 ${p.best?.p99 ?? '–'} ms), CPU/delivery ${p.best?.serverUsPerDelivery ?? '–'} µs`;
+
 /** One line per target: what it asks, what was measured, and whether it is met. */
 export function evaluateTargets(results) {
   const out = [];
   const add = (id, goal, measured, met) => out.push({ id, goal, measured, status: met === null ? 'not measured' : met ? 'met' : 'missed' });
 
-  for (const [id, proj, ref, clients, label] of [
-    ['ws-fanout', 'ws-project', 'ws-reference', 5_000, 'raw WebSocket'],
-    ['sio-fanout', 'sio-project', 'sio-reference', 5_000, 'Socket.IO'],
+  for (const [id, proj, transport, clients, label] of [
+    ['ws-fanout', 'ws-project', 'ws', 5_000, 'raw WebSocket'],
+    ['sio-fanout', 'sio-project', 'sio', 5_000, 'Socket.IO'],
   ]) {
+    const ref = REFS[transport].redis;
     let p = find(results, proj, clients);
     let r = find(results, ref, clients);
     if (!p?.best || !r?.best) {
@@ -27,45 +65,79 @@ export function evaluateTargets(results) {
       r = p ? find(results, ref, p.clients) : r;
     }
     const q = ratio(p?.best?.deliveriesPerSec, r?.best?.deliveriesPerSec);
+    const b = p ? find(results, REFS[transport].busless, p.clients) : null;
     add(
       id,
       `${label} saturated deliveries/s >= 0.9x reference at C=${clients}, p99 < 100 ms`,
-      p && r
-        ? `C=${p.clients}: ${fmt(p.best?.deliveriesPerSec) ?? '–'}/s vs ${fmt(r.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x (p99 ${p.best?.p99 ?? '–'} ms); server CPU per delivery ${p.best?.serverUsPerDelivery ?? '–'} vs ${r.best?.serverUsPerDelivery ?? '–'} µs`
-        : 'not run',
+      p && r ? joined(head(p), versus(p, r, 'redis'), versus(p, b, 'busless')) : 'not run',
       p && r ? q !== null && q >= 0.9 && p.best.p99 < 100 : null,
+    );
+  }
+  // Issue 16: against the bus-less reference, at each C (the full run measures Socket.IO at C=5,000 only).
+  for (const [id, proj, transport, clients, label] of [
+    ['ws-busless-5000', 'ws-project', 'ws', 5_000, 'raw WebSocket'],
+    ['ws-busless-1000', 'ws-project', 'ws', 1_000, 'raw WebSocket'],
+    ['sio-busless-5000', 'sio-project', 'sio', 5_000, 'Socket.IO'],
+    ['sio-busless-1000', 'sio-project', 'sio', 1_000, 'Socket.IO'],
+  ]) {
+    const p = find(results, proj, clients);
+    const b = find(results, REFS[transport].busless, clients);
+    const r = find(results, REFS[transport].redis, clients);
+    const qd = ratio(p?.best?.deliveriesPerSec, b?.best?.deliveriesPerSec);
+    const qc = ratio(p?.best?.serverUsPerDelivery, b?.best?.serverUsPerDelivery);
+    add(
+      id,
+      `${label} server CPU per delivery <= 1.0x and saturated deliveries/s >= 0.95x the bus-less reference at C=${fmt(clients)}, p99 < 100 ms`,
+      p && b ? joined(head(p), versus(p, b, 'busless'), versus(p, r, 'redis')) : 'not run',
+      p && b ? qd !== null && qc !== null && qd >= 0.95 && qc <= 1 && p.best.p99 < 100 : null,
     );
   }
   {
     const b = results.batched;
     const r = b ? find(results, b.vs ?? 'ws-reference', b.clients) : null;
+    const bl = b ? find(results, b.vsBusless ?? 'ws-reference-busless', b.clients) : null;
     const q = ratio(b?.best?.deliveriesPerSec, r?.best?.deliveriesPerSec);
+    const qb = ratio(b?.best?.deliveriesPerSec, bl?.best?.deliveriesPerSec);
     const supported = b?.best && b.best.framesPerSec < b.best.deliveriesPerSec * 0.9;
+    const inactive = supported ? '' : ' (server sent one update per frame: batching not active)';
+    const bHead = b
+      ? `C=${b.clients}: ${fmt(b.best?.deliveriesPerSec) ?? '–'} updates/s in ${fmt(b.best?.framesPerSec) ?? '–'} frames/s (p99 ${b.best?.p99 ?? '–'} ms)`
+      : '';
+    const vsRedis = r ? `vs Redis-fed reference ${fmt(r.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x` : '';
+    const vsBusless = bl ? `vs bus-less reference ${fmt(bl.best?.deliveriesPerSec) ?? '–'}/s = ${qb ?? '–'}x` : '';
     add(
       'batched',
       'batched frames (?batch=50ms) >= 2x the reference updates/s at p99 < 100 ms',
-      b
-        ? `C=${b.clients}: ${fmt(b.best?.deliveriesPerSec) ?? '–'} updates/s in ${fmt(b.best?.framesPerSec) ?? '–'} frames/s vs reference ${fmt(r?.best?.deliveriesPerSec) ?? '–'}/s = ${q ?? '–'}x${supported ? '' : ' (server sent one update per frame: batching not active)'}`
-        : 'not run',
+      b ? joined(`${bHead}${inactive}`, vsRedis || 'vs Redis-fed reference: not run', vsBusless) : 'not run',
       b && r ? q !== null && q >= 2 && supported : null,
     );
+    add(
+      'batched-busless',
+      "batched frames (?batch=50ms) >= 2x the bus-less reference's saturated deliveries/s at p99 < 100 ms",
+      b && bl ? joined(`${bHead}${inactive}`, vsBusless, vsRedis) : 'not run',
+      b && bl ? qb !== null && qb >= 2 && supported : null,
+    );
   }
-  for (const [id, proj, ref, label] of [
-    ['ws-memory', 'ws-project', 'ws-reference', 'raw WebSocket'],
-    ['sio-memory', 'sio-project', 'sio-reference', 'Socket.IO'],
+  for (const [id, proj, transport, kind, label] of [
+    ['ws-memory', 'ws-project', 'ws', 'redis', 'raw WebSocket'],
+    ['sio-memory', 'sio-project', 'sio', 'redis', 'Socket.IO'],
+    ['ws-memory-busless', 'ws-project', 'ws', 'busless', 'raw WebSocket'],
+    ['sio-memory-busless', 'sio-project', 'sio', 'busless', 'Socket.IO'],
   ]) {
-    const [p, r] = largestPair(results, proj, ref);
-    // Below C=5,000 the RSS difference is mostly allocator noise: compare the heap there.
-    const byHeap = p ? p.clients < 5_000 : false;
-    const q = byHeap ? ratio(p?.memory?.heapPerConnKB, r?.memory?.heapPerConnKB) : ratio(p?.memory?.rssPerConnKB, r?.memory?.rssPerConnKB);
+    const [p, r] = largestPair(results, proj, REFS[transport][kind]);
+    const other = kind === 'redis' ? 'busless' : 'redis';
+    const o = p ? find(results, REFS[transport][other], p.clients) : null;
+    // Below C=5,000 the RSS difference is mostly allocator noise: compare the heap there (memoryRatio).
+    const q = p ? memoryRatio(p, r) : null;
+    const own = !p
+      ? ''
+      : p.clients < 5_000
+        ? `C=${p.clients}: heap ${p.memory.heapPerConnKB} KB (RSS ${p.memory.rssPerConnKB} KB is allocator noise at this C)`
+        : `C=${p.clients}: ${p.memory.rssPerConnKB} KB RSS (heap ${p.memory.heapPerConnKB} KB)`;
     add(
       id,
-      `${label} memory per idle connection <= 1.3x reference`,
-      p
-        ? byHeap
-          ? `C=${p.clients}: heap ${p.memory.heapPerConnKB} KB vs ${r.memory.heapPerConnKB} KB = ${q}x (RSS ${p.memory.rssPerConnKB} vs ${r.memory.rssPerConnKB} KB is allocator noise at this C)`
-          : `C=${p.clients}: ${p.memory.rssPerConnKB} KB vs ${r.memory.rssPerConnKB} KB RSS = ${q}x (heap ${p.memory.heapPerConnKB} vs ${r.memory.heapPerConnKB} KB)`
-        : 'not run',
+      kind === 'redis' ? `${label} memory per idle connection <= 1.3x reference` : `${label} memory per idle connection <= 1.3x the bus-less reference`,
+      p ? joined(own, memoryVersus(p, r, kind), memoryVersus(p, o, other)) : 'not run',
       p ? q !== null && q <= 1.3 : null,
     );
   }
@@ -118,6 +190,22 @@ export function evaluateTargets(results) {
   return out;
 }
 
+/** Each measured server with each reference of its group ({p, r, kind}); the bus-less reference is compared with the Redis-fed one. */
+function fanoutPairs(results) {
+  const rows = [...results.fanout, ...(results.batched ? [results.batched] : [])];
+  const pairs = [];
+  for (const p of rows) {
+    for (const [kind, name] of [
+      ['redis', p.vs],
+      ['busless', p.vsBusless],
+    ]) {
+      const r = name ? find(results, name, p.clients) : null;
+      if (r) pairs.push({ p, r, kind });
+    }
+  }
+  return pairs;
+}
+
 export function renderReport(results) {
   const m = results.machine;
   const lines = [];
@@ -142,7 +230,8 @@ export function renderReport(results) {
         ['sat. rate ticks/s', (r) => (r.best ? fmt(r.best.rate) : r.memoryOnly ? 'n/a' : 'none')],
         ['deliveries/s', (r) => fmt(r.best?.deliveriesPerSec)],
         ['frames/s', (r) => fmt(r.best?.framesPerSec)],
-        ['x ref', (r) => r.ratio],
+        ['x Redis-fed ref', (r) => r.ratio],
+        ['x bus-less ref', (r) => r.ratioBusless],
         ['p50 ms', (r) => r.best?.p50],
         ['p95 ms', (r) => r.best?.p95],
         ['p99 ms', (r) => r.best?.p99],
@@ -155,6 +244,37 @@ export function renderReport(results) {
         ['RSS/conn KB', (r) => r.memory?.rssPerConnKB],
         ['heap/conn KB', (r) => r.memory?.heapPerConnKB],
         ['errors', (r) => (r.setup?.failed ?? 0) + (r.serverErrors ?? 0) + (r.unexpectedCloses ?? 0)],
+      ]),
+    );
+    lines.push('');
+  }
+  const pairs = fanoutPairs(results);
+  if (pairs.length) {
+    lines.push('### Ratios to the references (same run, same group; < 1 is cheaper or faster for CPU and p99, > 1 is better for deliveries/s)');
+    lines.push('');
+    lines.push(
+      markdownTable(pairs, [
+        ['server', ({ p }) => p.target],
+        ['C', ({ p }) => fmt(p.clients)],
+        ['against', ({ r, kind }) => `${REF_LABEL[kind]} (${r.target})`],
+        [
+          'deliveries/s',
+          ({ p, r }) =>
+            `${fmt(p.best?.deliveriesPerSec) ?? '–'} / ${fmt(r.best?.deliveriesPerSec) ?? '–'} = ${ratio(p.best?.deliveriesPerSec, r.best?.deliveriesPerSec) ?? '–'}x`,
+        ],
+        [
+          'server µs/delivery',
+          ({ p, r }) =>
+            `${p.best?.serverUsPerDelivery ?? '–'} / ${r.best?.serverUsPerDelivery ?? '–'} = ${ratio(p.best?.serverUsPerDelivery, r.best?.serverUsPerDelivery) ?? '–'}x`,
+        ],
+        [
+          'p99 ms at the same rate',
+          ({ p, r }) =>
+            p.atRate && r.atRate?.rate === p.atRate.rate
+              ? `${p.atRate.p99 ?? '–'} / ${r.atRate.p99 ?? '–'} = ${ratio(p.atRate.p99, r.atRate.p99) ?? '–'}x at ${fmt(p.atRate.rate)} ticks/s`
+              : null,
+        ],
+        ['memory/conn', ({ p, r }) => (p.memory && r.memory ? `${memoryRatio(p, r) ?? '–'}x ${p.clients < 5_000 ? 'heap' : 'RSS'}` : null)],
       ]),
     );
     lines.push('');

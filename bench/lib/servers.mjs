@@ -1,5 +1,6 @@
-// Starting the servers under test: the project's production build (dist/main.js) and the two
-// reference servers, each as its own process with the memory probe preloaded.
+// Starting the servers under test: the project's production build (dist/main.js) and the reference
+// servers (Redis-fed and bus-less, one of each per transport), each as its own process with the memory
+// probe preloaded.
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,9 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const PROBE = join(HERE, 'probe.cjs');
 export const REFERENCE_WS = join(HERE, '..', 'reference', 'ws-server.mjs');
 export const REFERENCE_SIO = join(HERE, '..', 'reference', 'socketio-server.mjs');
+/** Bus-less references: prices ticked in the server process (bench/reference/ticker.mjs, driven over IPC by InProcessSource). */
+export const REFERENCE_WS_BUSLESS = join(HERE, '..', 'reference', 'ws-busless-server.mjs');
+export const REFERENCE_SIO_BUSLESS = join(HERE, '..', 'reference', 'socketio-busless-server.mjs');
 
 export const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 /** The project's bus is signed (docs/bus.md): the bench source signs with this, the project under bench verifies. */
@@ -83,15 +87,28 @@ export async function startReference(ctx, script, name, { prefix = ctx.prefix } 
   }
 }
 
-/** The fan-out targets: how to start each and where its clients connect. */
+/**
+ * The fan-out targets: how to start each and where its clients connect. `reference`: 'redis' for the
+ * Redis-fed references (prices from the bench's Redis source, like the project), 'busless' for the
+ * references that tick prices in-process (their source is the server itself: fanout.mjs InProcessSource).
+ */
+const SIO_PATH = '/socket.io/?EIO=4&transport=websocket';
 export const TARGETS = {
-  'ws-reference': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startReference(ctx, REFERENCE_WS, 'ws-reference', o) },
-  'ws-project': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startProject(ctx, { name: 'ws-project', ...o }) },
-  'sio-reference': {
-    transport: 'sio',
-    path: '/socket.io/?EIO=4&transport=websocket',
-    start: (ctx, o) => startReference(ctx, REFERENCE_SIO, 'sio-reference', o),
+  'ws-reference': { transport: 'ws', path: '/ws/realtime/', reference: 'redis', start: (ctx, o) => startReference(ctx, REFERENCE_WS, 'ws-reference', o) },
+  'ws-reference-busless': {
+    transport: 'ws',
+    path: '/ws/realtime/',
+    reference: 'busless',
+    start: (ctx, o) => startReference(ctx, REFERENCE_WS_BUSLESS, 'ws-reference-busless', o),
   },
-  'sio-project': { transport: 'sio', path: '/socket.io/?EIO=4&transport=websocket', start: (ctx, o) => startProject(ctx, { name: 'sio-project', ...o }) },
+  'ws-project': { transport: 'ws', path: '/ws/realtime/', start: (ctx, o) => startProject(ctx, { name: 'ws-project', ...o }) },
+  'sio-reference': { transport: 'sio', path: SIO_PATH, reference: 'redis', start: (ctx, o) => startReference(ctx, REFERENCE_SIO, 'sio-reference', o) },
+  'sio-reference-busless': {
+    transport: 'sio',
+    path: SIO_PATH,
+    reference: 'busless',
+    start: (ctx, o) => startReference(ctx, REFERENCE_SIO_BUSLESS, 'sio-reference-busless', o),
+  },
+  'sio-project': { transport: 'sio', path: SIO_PATH, start: (ctx, o) => startProject(ctx, { name: 'sio-project', ...o }) },
   'ws-project-batched': { transport: 'ws', path: '/ws/realtime/?batch=50ms', start: (ctx, o) => startProject(ctx, { name: 'ws-project-batched', ...o }) },
 };

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 /**
- * The bench's own tooling, for real over loopback: the reference servers, the price source (Redis),
- * and the load generator's accounting. At a low rate every update must arrive exactly once, counted
+ * The bench's own tooling, for real over loopback: the reference servers (Redis-fed and bus-less), the
+ * price sources (Redis, and the bus-less servers' in-process ticker), and the load generator's accounting. At a low rate every update must arrive exactly once, counted
  * against what the source says it published in the window.
  */
 type Fanout = typeof import('../../bench/lib/fanout.mjs');
@@ -61,6 +61,37 @@ describe('bench tooling against the reference servers', () => {
 
         const mem = await server.memory();
         expect(mem.rss).toBeGreaterThan(mem.heapUsed);
+      } finally {
+        await gen.disconnect();
+        await server.stop();
+      }
+    });
+  }
+
+  for (const [transport, name, path] of [
+    ['ws', 'ws-busless-server', '/ws/realtime/'],
+    ['sio', 'socketio-busless-server', '/socket.io/?EIO=4&transport=websocket'],
+  ] as const) {
+    it(`${transport}: the bus-less reference ticks in-process at the asked rate and every delivery is counted exactly`, async () => {
+      const ctx = { root: resolve('.'), tmpDir: tmp, logDir: tmp, redisUrl, prefix };
+      const script = transport === 'ws' ? sv.REFERENCE_WS_BUSLESS : sv.REFERENCE_SIO_BUSLESS;
+      const server = await sv.startReference(ctx, script, name);
+      try {
+        const ticker = await f.InProcessSource.start(server, { symbols });
+        const setup = await gen.connect({ port: server.port, path, transport, clients: 40, perClient: 5, symbols });
+        expect(setup).toMatchObject({ clients: 40, ready: 40, failed: 0 });
+
+        const step = await f.runStep({ gen, source: ticker, server, rate: 100, warmupMs: 300, windowMs: 1_000, drainMs: 5_000, settleMs: 5_000 });
+        // 100 ticks/s over 20 symbols for 1 s, 10 subscribers per symbol
+        expect(step.expected).toBeGreaterThanOrEqual(900);
+        expect(step.expected).toBeLessThanOrEqual(1_100);
+        expect(step.expected % 10).toBe(0);
+        expect(step.delivered).toBe(step.expected);
+        expect(step.p99).toBeGreaterThanOrEqual(step.p50 as number);
+        expect(step.serverErrors).toBe(0);
+        expect(step.sourceCpuPct).toBe(0); // the ticks cost the server's CPU
+
+        await expect(server.call('source:nope', {}, 5_000)).rejects.toThrow(/unknown command/);
       } finally {
         await gen.disconnect();
         await server.stop();

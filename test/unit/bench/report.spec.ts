@@ -129,3 +129,62 @@ describe('memory verdict', () => {
     expect(large.find((t) => t.id === 'ws-memory')?.status).toBe('met'); // RSS 5.3 / 9 at C=5,000
   });
 });
+
+describe('bus-less reference verdicts (issue 16)', () => {
+  const withCpu = (b: ReturnType<typeof best>, serverUsPerDelivery: number) => ({ ...b, serverUsPerDelivery });
+  const busless = (overrides: Record<string, unknown> = {}) =>
+    results({
+      fanout: [
+        fan('ws-reference', 1_000, withCpu(best(70_000, 40), 11)),
+        { ...fan('ws-reference-busless', 1_000, withCpu(best(90_000, 30), 8)), vs: 'ws-reference' },
+        { ...fan('ws-project', 1_000, withCpu(best(88_000, 50), 7.9)), vs: 'ws-reference', vsBusless: 'ws-reference-busless' },
+        fan('ws-reference', 5_000, withCpu(best(60_000, 40), 12), 9),
+        { ...fan('ws-reference-busless', 5_000, withCpu(best(80_000, 30), 9), 8), vs: 'ws-reference' },
+        { ...fan('ws-project', 5_000, withCpu(best(82_000, 50), 9.5), 11), vs: 'ws-reference', vsBusless: 'ws-reference-busless' },
+        fan('sio-reference', 5_000, withCpu(best(40_000, 40), 19), 18),
+        { ...fan('sio-reference-busless', 5_000, withCpu(best(50_000, 40), 15), 17), vs: 'sio-reference' },
+        { ...fan('sio-project', 5_000, withCpu(best(48_000, 40), 14), 16), vs: 'sio-reference', vsBusless: 'sio-reference-busless' },
+      ],
+      batched: { ...fan('ws-project-batched', 5_000, best(170_000, 80, 17_000)), vs: 'ws-reference', vsBusless: 'ws-reference-busless' },
+      ...overrides,
+    });
+
+  it('judges CPU per delivery (<= 1.0x) and deliveries/s (>= 0.95x) against the bus-less reference per C', () => {
+    const v = Object.fromEntries(r.evaluateTargets(busless()).map((t) => [t.id, t.status]));
+    expect(v['ws-busless-1000']).toBe('met'); // 88/90 = 0.98, 7.9/8 = 0.99
+    expect(v['ws-busless-5000']).toBe('missed'); // 82/80 = 1.03, but 9.5/9 = 1.06 CPU
+    expect(v['sio-busless-5000']).toBe('met'); // 48/50 = 0.96, 14/15 = 0.93 CPU
+    expect(v['sio-busless-1000']).toBe('not measured'); // no Socket.IO group at C=1,000 here
+  });
+
+  it('prints the ratio against both references on every comparing goal', () => {
+    const verdicts = r.evaluateTargets(busless());
+    for (const id of ['ws-fanout', 'sio-fanout', 'ws-busless-5000', 'ws-busless-1000', 'batched', 'batched-busless', 'ws-memory', 'ws-memory-busless']) {
+      const m = verdicts.find((t) => t.id === id)?.measured ?? '';
+      expect(m, id).toContain('vs Redis-fed reference');
+      expect(m, id).toContain('vs bus-less reference');
+    }
+    const text = r.renderReport({ ...busless(), targets: verdicts, durationSec: 1 });
+    expect(text).toContain('### Ratios to the references');
+    expect(text).toContain('| ws-project | 5,000 | bus-less reference (ws-reference-busless) |');
+    expect(text).toContain('| ws-reference-busless | 5,000 | Redis-fed reference (ws-reference) |');
+  });
+
+  it('batched frames against 2x the bus-less reference, memory against 1.3x it', () => {
+    const v = Object.fromEntries(r.evaluateTargets(busless()).map((t) => [t.id, t.status]));
+    expect(v.batched).toBe('met'); // 170/60 = 2.83 vs the Redis-fed reference
+    expect(v['batched-busless']).toBe('met'); // 170/80 = 2.13
+    expect(v['ws-memory-busless']).toBe('missed'); // RSS 11 / 8 = 1.38 at C=5,000
+    expect(v['ws-memory']).toBe('met'); // RSS 11 / 9 = 1.22
+    expect(v['sio-memory-busless']).toBe('met'); // RSS 16 / 17 = 0.94
+  });
+
+  it('says "not measured" for a C or a reference the run did not have', () => {
+    const v = Object.fromEntries(r.evaluateTargets(results()).map((t) => [t.id, t.status]));
+    expect(v['ws-busless-5000']).toBe('not measured');
+    expect(v['sio-busless-1000']).toBe('not measured');
+    expect(v['batched-busless']).toBe('not measured');
+    expect(v['ws-memory-busless']).toBe('not measured');
+    expect(v['ws-fanout']).toBe('met'); // the issue-6 lines still judge against the Redis-fed reference
+  });
+});
