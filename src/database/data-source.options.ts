@@ -15,6 +15,7 @@ import { AssetsPriceSeq1764400000000 } from './migrations/1764400000000-assets-p
 import { Transactions1764500000000 } from './migrations/1764500000000-transactions';
 import { PortfolioIntraday1764600000000 } from './migrations/1764600000000-portfolio-intraday';
 import { PortfolioDailyValues1764700000000 } from './migrations/1764700000000-portfolio-daily-values';
+import { PriceHistoryNaturalKey1764800000000 } from './migrations/1764800000000-price-history-natural-key';
 
 const ENTITIES = [User, Asset, PriceHistory, Portfolio, Position, Transaction];
 export const MIGRATIONS = [
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   Transactions1764500000000,
   PortfolioIntraday1764600000000,
   PortfolioDailyValues1764700000000,
+  PriceHistoryNaturalKey1764800000000,
 ];
 
 /**

@@ -132,6 +132,42 @@ describe('Price pipeline on PostgreSQL (simulated market)', () => {
     ]);
   });
 
+  it('a fenced batch with repeated symbols and a tick already stored: fence and statement run again together, ticks land once, moved assets come back in order', async () => {
+    const t = new Date(Date.now() - 20_000);
+    const later = new Date(t.getTime() + 1000);
+    expect((await writer.write([vq('PYPL', '700', t)])).historyRows).toBe(1);
+    let fenced = 0;
+    const fence = async () => {
+      fenced++;
+    };
+    const res = await writer.write([vq('PYPL', '700', t), vq('QCOM', '30', t), vq('PYPL', '701', later), vq('QCOM', '31', t)], fence);
+    // PYPL@t was stored: the plain insert fails, and the whole transaction (fence included) runs again, skipping that tick.
+    expect(fenced).toBe(2);
+    expect(res.historyRows).toBe(2); // QCOM@t (the first of the two) and PYPL@t+1s
+    expect(res.committed.map((c) => [c.symbol, c.price, c.as_of])).toEqual([
+      ['PYPL', '701', later.toISOString()],
+      ['QCOM', '31', t.toISOString()],
+    ]);
+    const ticks = await sql(
+      app.databaseUrl,
+      `SELECT a.symbol, h.close::text FROM price_history h JOIN assets a ON a.id = h.asset_id WHERE a.symbol IN ('PYPL', 'QCOM') ORDER BY 1, h."timestamp"`,
+    );
+    expect(ticks.map((r) => [r.symbol, r.close])).toEqual([
+      ['PYPL', '700.00000000'],
+      ['PYPL', '701.00000000'],
+      ['QCOM', '30.00000000'],
+    ]);
+    // A fence that refuses: nothing of the batch is written.
+    const before = await snapshot(app.databaseUrl);
+    const refused = await writer
+      .write([vq('PYPL', '702', new Date(later.getTime() + 1000))], async () => {
+        throw new Error('not the leader');
+      })
+      .catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect(await snapshot(app.databaseUrl)).toEqual(before);
+  });
+
   it('widens the stored day range for quotes without high/low and starts a new one on a new UTC day', async () => {
     const d1 = new Date(Date.now() - 3 * 86_400_000);
     await writer.write([vq('NFLX', '600', d1)]);
@@ -530,6 +566,7 @@ async function holdGate(url: string, name: string) {
   const holder = new Client({ connectionString: url });
   await holder.connect();
   await holder.query('SELECT pg_advisory_lock($1)', [key]);
+  const [{ pid: holderPid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
   await sql(url, `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(${key}); RETURN NEW; END $$`);
   await sql(url, `CREATE TRIGGER ${name} BEFORE INSERT ON price_history FOR STATEMENT EXECUTE FUNCTION ${name}()`);
   let held = true;
@@ -542,7 +579,9 @@ async function holdGate(url: string, name: string) {
       const [row] = await poll('a price_history writer waiting at the gate', () =>
         sql<{ pid: number }>(
           url,
-          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO price_history%' AND wait_event_type = 'Lock'`,
+          // Whoever waits for the gate's lock: the writer's statement, stopped at its INSERT into price_history.
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND $1::int = ANY (pg_blocking_pids(pid))`,
+          [holderPid],
         ).then((r) => (r.length ? r : null)),
       );
       return row.pid;

@@ -90,7 +90,7 @@ describe('Scheduled feed inside the API (PRICE_FEED_MODE=inprocess), sub-second 
     const perType = await sql<{ asset_type: string; min: number; max: number; assets: number }>(
       app.databaseUrl,
       `SELECT asset_type, min(n)::int AS min, max(n)::int AS max, count(*)::int AS assets FROM (
-         SELECT a.asset_type, count(h.id) AS n FROM assets a JOIN price_history h ON h.asset_id = a.id AND h."interval" = '1d'
+         SELECT a.asset_type, count(*) AS n FROM assets a JOIN price_history h ON h.asset_id = a.id AND h."interval" = '1d'
           GROUP BY a.id, a.asset_type) x
         GROUP BY asset_type ORDER BY asset_type`,
     );

@@ -1,4 +1,4 @@
-import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { numericColumn, priceColumn, trimNumeric } from '../../database/decimal.transformer';
 import { Asset } from './asset.entity';
 
@@ -6,11 +6,9 @@ export type HistoryInterval = '1d' | 'tick';
 
 @Entity({ name: 'price_history' })
 @Check('ck_price_history_interval', `"interval" IN ('1d','tick')`)
-@Unique('uq_price_history_asset_interval_ts', ['assetId', 'interval', 'timestamp'])
 export class PriceHistory {
-  @PrimaryGeneratedColumn({ type: 'bigint' }) id: string;
-
-  @Column({ name: 'asset_id', type: 'integer' }) assetId: number;
+  // Keyed by its natural key, without a surrogate id (migration 1764800000000: one index per tick row, not two).
+  @PrimaryColumn({ name: 'asset_id', type: 'integer', primaryKeyConstraintName: 'pk_price_history' }) assetId: number;
 
   // No foreign key in the database (migration 1764300000000: one RI check per tick was the ingest's
   // largest cost); deleting an asset still deletes its history, through a trigger.
@@ -18,9 +16,9 @@ export class PriceHistory {
   @JoinColumn({ name: 'asset_id' })
   asset?: Asset;
 
-  @Column({ type: 'timestamptz' }) timestamp: Date;
+  @PrimaryColumn({ type: 'timestamptz', primaryKeyConstraintName: 'pk_price_history' }) timestamp: Date;
 
-  @Column({ type: 'varchar', length: 4 }) interval: HistoryInterval;
+  @PrimaryColumn({ type: 'varchar', length: 4, primaryKeyConstraintName: 'pk_price_history' }) interval: HistoryInterval;
 
   @Column({ ...priceColumn, transformer: trimNumeric }) open: string;
   @Column({ ...priceColumn, transformer: trimNumeric }) high: string;
