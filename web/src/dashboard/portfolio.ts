@@ -11,9 +11,19 @@ import { AllocationChart } from './allocation';
 import { CsvImport } from './csv-import';
 import type { Market } from './market';
 import { TransactionsPanel } from './transactions';
-import { ValueChart } from './value-chart';
+import { isChartRange, ValueChart, type ChartRange } from './value-chart';
 
 const SELECTED_KEY = 'rm.portfolio.v1';
+const RANGE_KEY = 'rm.chart-range.v1';
+/** What the chart's value is: the 1D series is the positions' live total, the daily ones include cash. */
+const RANGE_BASIS: Record<ChartRange, string> = { '1d': 'positions', '1w': 'with cash', '1m': 'with cash', '1y': 'with cash', all: 'with cash' };
+const RANGE_LABEL: Record<ChartRange, string> = {
+  '1d': 'Portfolio value of the positions, today',
+  '1w': 'Portfolio value with cash, last week',
+  '1m': 'Portfolio value with cash, last month',
+  '1y': 'Portfolio value with cash, last year',
+  all: 'Portfolio value with cash, since the first transaction',
+};
 const DECIMAL_RE = /^(?:\d{1,15})(?:\.\d{1,10})?$/;
 
 interface Row {
@@ -60,6 +70,13 @@ export class PortfolioPanel {
   private readonly cash = $('#pf-cash');
   private chart: ValueChart | null = null;
   private perfSeq = 0;
+  /** The value chart's range (the switch, remembered); 1D subscribes to the intraday series. */
+  private range: ChartRange;
+  private readonly rangeButtons = [...document.querySelectorAll<HTMLButtonElement>('#pf-chart-ranges .seg-btn[data-range]')];
+  private readonly basis = $('#pf-chart-basis');
+  private chartSeq = 0;
+  /** Counts the portfolio_series received: a REST 1D series older than one of them is not drawn. */
+  private seriesCount = 0;
   private readonly allocation = new AllocationChart($('#allocation'));
   private readonly transactions: TransactionsPanel;
   private readonly csvImport: CsvImport;
@@ -86,6 +103,18 @@ export class PortfolioPanel {
         this.chart?.live(u.total_value, u.as_of);
       }
     });
+    client.on('portfolio_series', (d) => {
+      if (this.range !== '1d' || !this.current || d.portfolio_id !== this.current.id) return;
+      this.seriesCount++;
+      this.valueChart().setIntraday(d.points);
+    });
+    client.on('portfolio_point', (d) => {
+      if (this.range === '1d' && this.current && d.portfolio_id === this.current.id) this.chart?.addIntraday(d);
+    });
+    const saved = localStorage.getItem(RANGE_KEY);
+    this.range = isChartRange(saved) ? saved : '1m';
+    this.renderRange();
+    for (const b of this.rangeButtons) b.addEventListener('click', () => this.switchRange(b.dataset.range));
     client.on('unsubscribed', (d) => {
       if (d.reason === 'portfolio_deleted' && this.current && d.portfolios.includes(this.current.id)) {
         notify('This portfolio was deleted');
@@ -170,10 +199,56 @@ export class PortfolioPanel {
     }
     this.transactions.setPortfolio(id, target.name);
     this.csvImport.setPortfolio(id);
-    this.client.subscribePortfolio(id).catch((err: unknown) => {
+    this.subscribe(id);
+    await this.reload();
+  }
+
+  /** Subscribes to the portfolio's updates, with the intraday series while the chart shows 1D. */
+  private subscribe(id: number): void {
+    this.client.subscribePortfolio(id, this.range === '1d' ? { series: '1d' } : {}).catch((err: unknown) => {
       if (err instanceof RealtimeError && !['NOT_CONNECTED', 'DISCONNECTED', 'TIMEOUT'].includes(err.code)) notify(`Live updates unavailable: ${err.message}`);
     });
-    await this.reload();
+  }
+
+  /** The range switch: remembered, the chart reloaded, the intraday series subscribed to (1D) or not. */
+  switchRange(range: string | undefined): void {
+    if (!isChartRange(range) || range === this.range) return;
+    const was = this.range;
+    this.range = range;
+    localStorage.setItem(RANGE_KEY, range);
+    this.renderRange();
+    if (!this.current) return;
+    if (range === '1d' || was === '1d') this.subscribe(this.current.id);
+    void this.loadChart(this.current.id);
+  }
+
+  private renderRange(): void {
+    for (const b of this.rangeButtons) b.setAttribute('aria-pressed', String(b.dataset.range === this.range));
+    setText(this.basis, RANGE_BASIS[this.range]);
+    this.basis.dataset.range = this.range;
+    $('#pf-chart').setAttribute('aria-label', RANGE_LABEL[this.range]);
+  }
+
+  private valueChart(): ValueChart {
+    return (this.chart ??= new ValueChart($('#pf-chart')));
+  }
+
+  /** The chart's data for its range: GET …/history?range= (1D: its intraday series, unless a portfolio_series came meanwhile). */
+  private async loadChart(id: number): Promise<void> {
+    const mine = ++this.chartSeq;
+    const range = this.range;
+    const seriesBefore = this.seriesCount;
+    const chart = this.valueChart();
+    chart.setRange(range);
+    try {
+      const history = await rest.portfolioHistory(id, range);
+      if (mine !== this.chartSeq || this.current?.id !== id || this.range !== range) return;
+      if (range === '1d') {
+        if (this.seriesCount === seriesBefore) chart.setIntraday(history.intraday ?? []);
+      } else chart.setHistory(range, history.points);
+    } catch (err) {
+      if (mine === this.chartSeq) notify(`Could not load the value chart: ${(err as Error).message}`);
+    }
   }
 
   /** Fetches the positions (and the valuation, unless a live update came meanwhile). */
@@ -213,11 +288,12 @@ export class PortfolioPanel {
     }
   }
 
-  /** The month's returns and value chart (GET …/performance and …/history); after every reload (a position changed). */
+  /** The month's returns (GET …/performance) and the value chart (its range); after every reload (a position changed). */
   private async loadPerformance(id: number): Promise<void> {
     const mine = ++this.perfSeq;
+    void this.loadChart(id);
     try {
-      const [perf, history] = await Promise.all([rest.portfolioPerformance(id, '1m'), rest.portfolioHistory(id, '1m')]);
+      const perf = await rest.portfolioPerformance(id, '1m');
       if (mine !== this.perfSeq || this.current?.id !== id) return;
       const pct = (v: string | null) => (v === null ? '—' : formatPercent(Number(v) * 100));
       const signed = (el: HTMLElement, v: string) => {
@@ -235,8 +311,6 @@ export class PortfolioPanel {
       signed(this.realisedPl, perf.realised_pl);
       setText(this.dividends, formatMoney(Number(perf.dividends), this.currency));
       setText(this.cash, formatMoney(Number(perf.cash), this.currency));
-      this.chart ??= new ValueChart($('#pf-chart'));
-      this.chart.setHistory(history.points, Number(perf.cash));
       this.allocation.set(perf.allocation, this.currency);
     } catch (err) {
       if (mine === this.perfSeq) notify(`Could not load the performance: ${(err as Error).message}`);
