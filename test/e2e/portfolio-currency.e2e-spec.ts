@@ -3,20 +3,11 @@ import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { PortfolioValuationSource } from '../../src/portfolios/valuation/valuation.types';
 import { poll } from '../support/poll';
-import { addAssets, api, commitPrices, loginAs } from '../support/realtime-fixtures';
+import { addAssets, api, commitPrices, loginAs, storeDailyClose } from '../support/realtime-fixtures';
 import { openProbe } from '../support/realtime-probes';
 
 /** A calendar day `n` days from today (UTC), as the server counts them. */
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
-
-async function storeClose(t: TestApp, symbol: string, n: number, close: string): Promise<void> {
-  await sql(
-    t.databaseUrl,
-    `INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
-     SELECT id, ($2 || 'T00:00:00Z')::timestamptz, '1d', $3, $3, $3, $3, 0 FROM assets WHERE symbol = $1`,
-    [symbol, day(n), close],
-  );
-}
 
 /**
  * A portfolio in EUR holding a stock quoted in USD (the catalog's EURUSD converts: USD → EUR divides
@@ -52,8 +43,8 @@ describe('portfolio in a base currency (REST history and performance)', () => {
       [-2, '1.28', '128'],
       [-1, '1.024', '102.4'],
     ] as const) {
-      await storeClose(t, 'EURUSD', n, eurusd);
-      await storeClose(t, SYM, n, fxa);
+      await storeDailyClose(t, 'EURUSD', day(n), eurusd);
+      await storeDailyClose(t, SYM, day(n), fxa);
     }
     owner = await loginAs(t, 'fx-owner');
     const created = await api(t, owner.cookie, 'POST', '/api/portfolios', { name: 'In euros', base_currency: 'EUR' });

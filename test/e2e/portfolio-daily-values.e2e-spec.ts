@@ -4,7 +4,7 @@ import { DailyValuesStore } from '../../src/portfolios/daily-values/daily-values
 import { startTestApp, TestApp } from '../support/app';
 import { sql } from '../support/database';
 import { poll } from '../support/poll';
-import { addAssets, api, createPortfolio, loginAs } from '../support/realtime-fixtures';
+import { addAssets, api, createPortfolio, loginAs, storeDailyClose } from '../support/realtime-fixtures';
 
 /** A calendar day `n` days from today (UTC), as the server counts them. */
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
@@ -49,14 +49,8 @@ describe('stored daily values', () => {
       [-3, '55'],
       [-2, '60'],
       [-1, '58'],
-    ] as const) {
-      await sql(
-        t.databaseUrl,
-        `INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
-         SELECT id, ($2 || 'T00:00:00Z')::timestamptz, '1d', $3, $3, $3, $3, 0 FROM assets WHERE symbol = $1`,
-        [SYM, day(n), close],
-      );
-    }
+    ] as const)
+      await storeDailyClose(t, SYM, day(n), close);
     owner = await loginAs(t, 'daily-owner');
     id = await createPortfolio(t, owner.cookie, 'Daily');
     for (const tx of [

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { D } from '../../src/common/decimal';
 import { startTestApp, TestApp } from '../support/app';
-import { sql } from '../support/database';
-import { addAssets, api, createPortfolio, loginAs } from '../support/realtime-fixtures';
+import { addAssets, api, createPortfolio, loginAs, storeDailyClose } from '../support/realtime-fixtures';
 
 /** A calendar day `n` days from today (UTC), as the server counts them. */
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
@@ -36,14 +35,7 @@ describe('portfolio history and performance (REST)', () => {
       [-2, '60'],
       [-1, '58'],
     ];
-    for (const [n, close] of closes) {
-      await sql(
-        t.databaseUrl,
-        `INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
-         SELECT id, ($2 || 'T00:00:00Z')::timestamptz, '1d', $3, $3, $3, $3, 0 FROM assets WHERE symbol = $1`,
-        [SYM, day(n), close],
-      );
-    }
+    for (const [n, close] of closes) await storeDailyClose(t, SYM, day(n), close);
     owner = await loginAs(t, 'perf-owner');
     id = await createPortfolio(t, owner.cookie, 'Performance');
     const txs = [

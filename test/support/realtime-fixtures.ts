@@ -51,6 +51,16 @@ export async function commitPrices(t: TestApp, prices: readonly (readonly [symbo
   return res.committed;
 }
 
+/** Stores a daily close as the feed's backfill does: a price_history '1d' bar at 00:00 UTC of `day` (YYYY-MM-DD). */
+export async function storeDailyClose(t: TestApp, symbol: string, day: string, close: string): Promise<void> {
+  await sql(
+    t.databaseUrl,
+    `INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
+     SELECT id, ($2 || 'T00:00:00Z')::timestamptz, '1d', $3, $3, $3, $3, 0 FROM assets WHERE symbol = $1`,
+    [symbol, day, close],
+  );
+}
+
 /** Adds test-only symbols to the catalog (idempotent) and refreshes the catalog cache. */
 export async function addAssets(t: TestApp, symbols: string[], price = '100'): Promise<void> {
   for (const s of symbols) {

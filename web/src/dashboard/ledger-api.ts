@@ -1,11 +1,9 @@
 /**
  * The dashboard's calls to a portfolio's ledger (src/portfolios/transactions/transactions.controller.ts):
- * the transactions, the CSV import (dry run first) and the CSV export. JSON calls go through the
- * shared `api` helpers; the import sends the file as `text/csv`, which they do not do.
+ * the transactions, the CSV import (dry run first) and the CSV export, through the shared `api`
+ * helpers (the import sends the file as `text/csv`: api.postText).
  */
-import type { ErrorResponse } from '../../../client';
-// The ledger's shapes are not re-exported by client/api-types.ts yet: taken, type-only, from the server's one type file.
-import type { TransactionImportReport, TransactionJson, TransactionList, TransactionTypeName } from '../../../src/common/api-types';
+import type { TransactionImportReport, TransactionJson, TransactionList, TransactionTypeName } from '../../../client';
 import { api, ApiError } from '../shared/api';
 
 export type { TransactionImportReport, TransactionJson, TransactionTypeName };
@@ -59,30 +57,8 @@ export function exportCsvUrl(portfolioId: number): string {
  * POST …/transactions/import: `dryRun` only reports; otherwise every line is written or none
  * (a refusal is a 400 whose `details` is the report: see importReportOf).
  */
-export async function importCsv(portfolioId: number, csv: string, dryRun: boolean): Promise<TransactionImportReport> {
-  let res: Response;
-  try {
-    res = await fetch(`${base(portfolioId)}/import?dry_run=${dryRun}`, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { accept: 'application/json', 'content-type': 'text/csv' },
-      body: csv,
-    });
-  } catch (err) {
-    throw new ApiError(0, 'NETWORK', `Server unreachable (${(err as Error).message})`);
-  }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const e = (json ?? {}) as Partial<ErrorResponse>;
-    throw new ApiError(res.status, e.error ?? `HTTP_${res.status}`, e.message ?? (res.statusText || 'Request failed'), e.details);
-  }
-  return json as TransactionImportReport;
+export function importCsv(portfolioId: number, csv: string, dryRun: boolean): Promise<TransactionImportReport> {
+  return api.postText<TransactionImportReport>(`${base(portfolioId)}/import?dry_run=${dryRun}`, csv, 'text/csv');
 }
 
 /** The report a refused (non-dry-run) import carries as its 400's `details`, if that is what it is. */

@@ -30,14 +30,24 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+/** A body sent as it is (a CSV file), not as JSON. */
+interface RawBody {
+  raw: string;
+  contentType: string;
+}
+
+async function request<T>(method: string, url: string, body?: unknown, rawBody?: RawBody): Promise<T> {
   let res: Response;
   try {
     res = await fetch(url, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: rawBody
+        ? { accept: 'application/json', 'content-type': rawBody.contentType }
+        : body === undefined
+          ? { accept: 'application/json' }
+          : { accept: 'application/json', 'content-type': 'application/json' },
+      body: rawBody ? rawBody.raw : body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
     throw new ApiError(0, 'NETWORK', `Server unreachable (${(err as Error).message})`);
@@ -61,6 +71,8 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
 export const api = {
   get: <T>(url: string) => request<T>('GET', url),
   post: <T>(url: string, body?: unknown) => request<T>('POST', url, body ?? {}),
+  /** POST of a text body with its own content type (the CSV import). */
+  postText: <T>(url: string, raw: string, contentType: string) => request<T>('POST', url, undefined, { raw, contentType }),
   patch: <T>(url: string, body: unknown) => request<T>('PATCH', url, body),
   put: <T>(url: string, body: unknown) => request<T>('PUT', url, body),
   del: <T>(url: string) => request<T>('DELETE', url),
