@@ -91,15 +91,15 @@ export abstract class Connection {
   conflatedSince = 0;
   /** The client was told (a `status`, reason `conflated`) that it is conflated, and not yet that it caught up. */
   conflationAnnounced = false;
-  /** Opt-in batching: interval and the frames waiting for the next tick. */
+  /** Opt-in batching: interval, the frames held, when the last batch frame left and when the held ones are due (0: not scheduled), ms epoch. */
   batchMs = 0;
   batch: OutboundFrame[] | null = null;
+  batchSentAt = 0;
+  batchDueAt = 0;
   /** Corked for the current burst of sends (see OutboundFlow.beginBurst). */
   corked = false;
   /** Bytes sent into the corked socket during this burst: held back by the cork, not by a slow reader. */
   burstBytes = 0;
-  /** Batch flush phase (0..phases-1) within its batch group. */
-  batchPhase = 0;
 
   // ---- portfolio push options: PortfolioPushes (null: the defaults, every change as the shared frame) ----
   portfolioPush: PortfolioPushState | null = null;

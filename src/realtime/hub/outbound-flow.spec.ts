@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CloseCode } from '../protocol/error-codes';
 import type { ServerMessage } from '../protocol/server-messages';
 import { Connection } from './connection';
-import { OutboundFlow } from './outbound-flow';
+import { BATCH_SLOT_MS, MAX_BATCH, OutboundFlow } from './outbound-flow';
 import { OutboundFrame } from './outbound-frame';
 
 /** A connection whose socket is simulated: frames land in `sent`, buffered bytes are set by the test. */
@@ -129,31 +129,127 @@ describe('OutboundFlow', () => {
     expect(c.log).toEqual(['cork', 'send:1', 'uncork']);
   });
 
-  it('flushes batched connections in five phases of the interval, each connection in one of them', async () => {
-    make();
-    const conns = Array.from({ length: 10 }, () => new SimulatedConnection());
-    for (const c of conns) flow.setBatch(c, 50);
-    for (const c of conns) {
-      flow.deliver(c, frame('A', 1));
-      flow.deliver(c, frame('B', 1));
-    }
-    for (let i = 0; i < 200 && conns.some((c) => c.sent.length === 0); i++) await wait(5);
-    for (const c of conns) {
+  describe('batched connections: at most one frame per interval, flushed by the age of what is held', () => {
+    const updates = (f: OutboundFrame) => (JSON.parse(f.dataJson) as { updates: unknown[] }).updates;
+    const burst = (fn: () => void) => {
+      flow.beginBurst();
+      try {
+        fn();
+      } finally {
+        flow.endBurst();
+      }
+    };
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('sends a burst at once, in one corked frame, when the last frame is an interval old', () => {
+      vi.useFakeTimers({ now: 1_000_000 });
+      make();
+      const c = new SimulatedConnection();
+      flow.setBatch(c, 50);
+      burst(() => {
+        flow.deliver(c, frame('A', 1));
+        flow.deliver(c, frame('B', 1));
+        expect(c.sent).toEqual([]); // held until the burst is complete
+      });
       expect(c.sent).toHaveLength(1);
       expect(c.sent[0].type).toBe('asset_updates');
-      expect(JSON.parse(c.sent[0].dataJson).updates).toEqual([
+      expect(updates(c.sent[0])).toEqual([
         { symbol: 'A', seq: 1 },
         { symbol: 'B', seq: 1 },
       ]);
-    }
-    // Five phases of two connections each.
-    const byPhase = new Map<number, number>();
-    for (const c of conns) byPhase.set(c.batchPhase, (byPhase.get(c.batchPhase) ?? 0) + 1);
-    expect([...byPhase.keys()].sort()).toEqual([0, 1, 2, 3, 4]);
-    expect([...byPhase.values()]).toEqual([2, 2, 2, 2, 2]);
-    // Leaving batching removes a connection from its phase; the group's timer stops with the last one.
-    for (const c of conns) flow.setBatch(c, 0);
-    expect((flow as unknown as { batchGroups: Map<number, unknown> }).batchGroups.size).toBe(0);
+      expect(c.log).toEqual(['cork', 'send:undefined', 'uncork']);
+    });
+
+    it('holds later updates until the interval since the last frame is over, then sends them in order in one frame', () => {
+      vi.useFakeTimers({ now: 1_000_000 });
+      make();
+      const c = new SimulatedConnection();
+      flow.setBatch(c, 50);
+      burst(() => flow.deliver(c, frame('A', 1)));
+      vi.advanceTimersByTime(10);
+      burst(() => flow.deliver(c, frame('A', 2)));
+      vi.advanceTimersByTime(20);
+      burst(() => {
+        flow.deliver(c, frame('B', 3));
+        flow.deliver(c, frame('A', 4));
+      });
+      expect(c.sent).toHaveLength(1);
+      vi.advanceTimersByTime(19); // 49 ms after the first frame
+      expect(c.sent).toHaveLength(1);
+      vi.advanceTimersByTime(1 + BATCH_SLOT_MS);
+      expect(c.sent).toHaveLength(2);
+      expect(updates(c.sent[1])).toEqual([
+        { symbol: 'A', seq: 2 },
+        { symbol: 'B', seq: 3 },
+        { symbol: 'A', seq: 4 },
+      ]);
+      // Nothing held: nothing more is sent, and the next update, an interval later, leaves at once.
+      vi.advanceTimersByTime(200);
+      expect(c.sent).toHaveLength(2);
+      burst(() => flow.deliver(c, frame('C', 5)));
+      expect(c.sent).toHaveLength(3);
+    });
+
+    it('schedules an update delivered outside a burst, and sends early once MAX_BATCH are held', () => {
+      vi.useFakeTimers({ now: 1_000_000 });
+      make();
+      const c = new SimulatedConnection();
+      flow.setBatch(c, 1000);
+      flow.deliver(c, frame('A', 1));
+      expect(c.sent).toHaveLength(0);
+      vi.advanceTimersByTime(BATCH_SLOT_MS);
+      expect(c.sent).toHaveLength(1);
+      for (let i = 0; i < MAX_BATCH; i++) flow.deliver(c, frame('A', 2 + i));
+      expect(c.sent).toHaveLength(2);
+      expect(updates(c.sent[1])).toHaveLength(MAX_BATCH);
+      // The early frame restarts the interval; what comes next waits for it.
+      flow.deliver(c, frame('A', 9_999));
+      vi.advanceTimersByTime(999);
+      expect(c.sent).toHaveLength(2);
+      vi.advanceTimersByTime(1 + BATCH_SLOT_MS);
+      expect(c.sent).toHaveLength(3);
+    });
+
+    it('keeps thousands of connections on a few timers, each one sent once per interval at most', () => {
+      vi.useFakeTimers({ now: 1_000_000 });
+      make();
+      const conns = Array.from({ length: 2_000 }, () => new SimulatedConnection());
+      for (const c of conns) flow.setBatch(c, 50);
+      for (let round = 0; round < 40; round++) {
+        burst(() => {
+          for (let i = 0; i < conns.length; i++) if ((i + round) % 3 === 0) flow.deliver(conns[i], frame('A', round));
+        });
+        expect(vi.getTimerCount()).toBeLessThanOrEqual(2);
+        vi.advanceTimersByTime(7);
+      }
+      vi.advanceTimersByTime(100);
+      for (const c of conns) {
+        const seqs = c.sent.flatMap((f) => updates(f).map((u) => (u as { seq: number }).seq));
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y)); // in order, none lost
+        expect(seqs).toHaveLength(Array.from({ length: 40 }, (_, r) => r).filter((r) => (conns.indexOf(c) + r) % 3 === 0).length);
+        expect(c.sent.length).toBeLessThanOrEqual(Math.ceil((40 * 7 + 100) / 50) + 1);
+      }
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('turning batching off sends what is held at once, and a stale schedule sends nothing', () => {
+      vi.useFakeTimers({ now: 1_000_000 });
+      make();
+      const c = new SimulatedConnection();
+      flow.setBatch(c, 50);
+      burst(() => flow.deliver(c, frame('A', 1)));
+      burst(() => flow.deliver(c, frame('A', 2)));
+      expect(c.sent).toHaveLength(1);
+      flow.setBatch(c, 0);
+      expect(c.sent).toHaveLength(2);
+      expect(updates(c.sent[1])).toEqual([{ symbol: 'A', seq: 2 }]);
+      flow.deliver(c, frame('A', 3));
+      expect(c.sent[2].type).toBe('asset_update');
+      vi.advanceTimersByTime(100);
+      expect(c.sent).toHaveLength(3);
+    });
   });
 
   it('does not count what the cork holds back as a slow reader', () => {

@@ -16,22 +16,11 @@ export interface FlowSettings {
 /** Flush a batch early when it holds this many updates. */
 export const MAX_BATCH = 500;
 /**
- * Batched connections are flushed in up to this many phases per interval, each
- * phase a 1/n-th of them, so one timer never writes every batched socket in one
- * burst (the last socket would wait for all the others: latency tail).
+ * Held batches are due on a grid of this many ms (one timer per grid slot that has any),
+ * so thousands of batched connections share a few timers, at the cost of up to this much
+ * extra wait.
  */
-export const BATCH_PHASES = 5;
-/** A phase timer never fires more often than this (ms). */
-const MIN_PHASE_MS = 10;
-
-interface BatchGroup {
-  timer: NodeJS.Timeout;
-  phases: Set<Connection>[];
-  /** Phase flushed by the next tick. */
-  tick: number;
-  /** Round-robin phase assignment. */
-  assigned: number;
-}
+export const BATCH_SLOT_MS = 5;
 
 /**
  * Outbound flow control per connection, transport-agnostic:
@@ -41,12 +30,20 @@ interface BatchGroup {
  *   order, once the socket drains below half the mark;
  * - past the hard limit, or conflated for longer than the stall timeout:
  *   closed with 1013 through `drop`.
- * Opt-in batching collects a connection's asset updates into one frame per interval.
+ * Opt-in batching sends a connection's asset updates as at most one frame per interval
+ * (`batchMs`), flushed by the age of what it holds: updates that find the last frame an
+ * interval old or more leave at the end of their burst, together, at once; later ones
+ * wait until the interval since that frame is over, and then leave in one frame.
  */
 export class OutboundFlow {
   private readonly watched = new Set<Connection>();
   private poll: NodeJS.Timeout | null = null;
-  private readonly batchGroups = new Map<number, BatchGroup>();
+  /** Batched connections that got their first held update in the current burst: sent or scheduled by endBurst. */
+  private readonly burstBatched: Connection[] = [];
+  /** Held batches by due time (a BATCH_SLOT_MS grid slot, ms epoch). */
+  private readonly dueBatches = new Map<number, Connection[]>();
+  private dueTimer: NodeJS.Timeout | null = null;
+  private dueTimerAt = Infinity;
   /** Connections corked during the current burst, uncorked together at its end. */
   private readonly corked: Connection[] = [];
   private bursting = false;
@@ -74,6 +71,7 @@ export class OutboundFlow {
 
   /** Always called after beginBurst (finally): a socket left corked would never send again, close frames included. */
   endBurst(): void {
+    if (this.burstBatched.length > 0) this.settleBurstBatches();
     this.bursting = false;
     const list = this.corked;
     for (let i = 0; i < list.length; i++) {
@@ -93,7 +91,12 @@ export class OutboundFlow {
     if (conn.batchMs !== 0 && frame.type === 'asset_update') {
       const batch = (conn.batch ??= []);
       batch.push(frame);
-      if (batch.length >= MAX_BATCH) this.flushBatch(conn, new Date().toISOString());
+      if (batch.length >= MAX_BATCH) this.flushBatch(conn, Date.now());
+      else if (batch.length === 1 && conn.batchDueAt === 0) {
+        // The first update held: leaves with its burst if the last frame is an interval old, else when it is.
+        if (this.bursting) this.burstBatched.push(conn);
+        else this.scheduleBatch(conn, Math.max(Date.now(), conn.batchSentAt + conn.batchMs));
+      }
       return;
     }
     this.send(conn, frame);
@@ -119,45 +122,16 @@ export class OutboundFlow {
     this.watched.delete(conn);
     conn.conflated = null;
     conn.batch = null;
-    this.setBatch(conn, 0);
+    conn.batchMs = 0;
+    conn.batchDueAt = 0;
   }
 
   setBatch(conn: Connection, ms: number): void {
     if (conn.batchMs === ms) return;
-    if (conn.batchMs !== 0) {
-      const g = this.batchGroups.get(conn.batchMs);
-      if (g) {
-        g.phases[conn.batchPhase]?.delete(conn);
-        if (g.phases.every((p) => p.size === 0)) {
-          clearInterval(g.timer);
-          this.batchGroups.delete(conn.batchMs);
-        }
-      }
-      if (conn.open && conn.batch?.length) this.flushBatch(conn, new Date().toISOString());
-      conn.batch = null;
-    }
+    if (conn.batchMs !== 0 && conn.open && conn.batch?.length) this.flushBatch(conn, Date.now());
+    conn.batch = null;
+    conn.batchDueAt = 0; // a slot still listing it skips it
     conn.batchMs = ms;
-    if (ms === 0 || !conn.open) return;
-    let g = this.batchGroups.get(ms);
-    if (!g) {
-      const n = Math.max(1, Math.min(BATCH_PHASES, Math.floor(ms / MIN_PHASE_MS)));
-      const phases = Array.from({ length: n }, () => new Set<Connection>());
-      const group: BatchGroup = { timer: undefined as unknown as NodeJS.Timeout, phases, tick: 0, assigned: 0 };
-      // Every connection is flushed once per `ms`, in the phase it was given.
-      group.timer = setInterval(() => {
-        const phase = phases[group.tick];
-        group.tick = (group.tick + 1) % n;
-        if (phase.size === 0) return;
-        const ts = new Date().toISOString();
-        for (const c of phase) if (c.batch?.length) this.flushBatch(c, ts);
-      }, ms / n);
-      group.timer.unref();
-      g = group;
-      this.batchGroups.set(ms, g);
-    }
-    conn.batchPhase = g.assigned;
-    g.assigned = (g.assigned + 1) % g.phases.length;
-    g.phases[conn.batchPhase].add(conn);
   }
 
   /**
@@ -168,7 +142,7 @@ export class OutboundFlow {
    */
   flushHeld(conn: Connection): void {
     if (!conn.open) return;
-    if (conn.batch?.length) this.flushBatch(conn, new Date().toISOString());
+    if (conn.batch?.length) this.flushBatch(conn, Date.now());
     const pending = conn.conflated;
     if (pending === null || pending.size === 0) return;
     conn.conflated = new Map();
@@ -190,8 +164,11 @@ export class OutboundFlow {
   stop(): void {
     if (this.poll) clearInterval(this.poll);
     this.poll = null;
-    for (const g of this.batchGroups.values()) clearInterval(g.timer);
-    this.batchGroups.clear();
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimer = null;
+    this.dueTimerAt = Infinity;
+    this.dueBatches.clear();
+    this.burstBatched.length = 0;
     this.watched.clear();
   }
 
@@ -220,19 +197,80 @@ export class OutboundFlow {
     conn.sendFrame(frame);
   }
 
-  private flushBatch(conn: Connection, timestamp: string): void {
+  /** End of a burst: each batched connection that got its first held update in it is sent now or scheduled. */
+  private settleBurstBatches(): void {
+    const list = this.burstBatched;
+    const now = Date.now();
+    for (let i = 0; i < list.length; i++) {
+      const conn = list[i];
+      if (!conn.open || !conn.batch?.length || conn.batchDueAt !== 0) continue;
+      const due = conn.batchSentAt + conn.batchMs;
+      if (due <= now) this.flushBatch(conn, now);
+      else this.scheduleBatch(conn, due);
+    }
+    list.length = 0;
+  }
+
+  private scheduleBatch(conn: Connection, due: number): void {
+    const slot = Math.ceil(due / BATCH_SLOT_MS) * BATCH_SLOT_MS;
+    conn.batchDueAt = slot;
+    const list = this.dueBatches.get(slot);
+    if (list) list.push(conn);
+    else this.dueBatches.set(slot, [conn]);
+    if (slot < this.dueTimerAt) {
+      if (this.dueTimer) clearTimeout(this.dueTimer);
+      this.dueTimerAt = slot;
+      this.dueTimer = setTimeout(() => this.flushDue(), Math.max(0, slot - Date.now()));
+      this.dueTimer.unref();
+    }
+  }
+
+  /** Sends every held batch that is due, in one burst (each socket corked once), and re-arms for the next slot. */
+  private flushDue(): void {
+    this.dueTimer = null;
+    this.dueTimerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    this.beginBurst();
+    try {
+      for (const [slot, list] of this.dueBatches) {
+        if (slot > now) {
+          if (slot < next) next = slot;
+          continue;
+        }
+        this.dueBatches.delete(slot);
+        for (let i = 0; i < list.length; i++) {
+          const conn = list[i];
+          if (conn.batchDueAt !== slot) continue; // flushed early, or its batching changed
+          conn.batchDueAt = 0;
+          if (conn.open && conn.batch?.length) this.flushBatch(conn, now);
+        }
+      }
+    } finally {
+      this.endBurst();
+    }
+    if (next !== Infinity && next < this.dueTimerAt) {
+      if (this.dueTimer) clearTimeout(this.dueTimer);
+      this.dueTimerAt = next;
+      this.dueTimer = setTimeout(() => this.flushDue(), Math.max(0, next - Date.now()));
+      this.dueTimer.unref();
+    }
+  }
+
+  private flushBatch(conn: Connection, now: number): void {
     const batch = conn.batch!;
     conn.batch = null;
-    let parts = '';
-    for (let i = 0; i < batch.length; i++) parts += (i === 0 ? '' : ',') + batch[i].dataJson;
-    const frame = new OutboundFrame('asset_updates', `{"updates":[${parts}]}`, timestamp, null);
+    conn.batchDueAt = 0;
+    conn.batchSentAt = now;
     if (conn.conflated !== null || this.backlog(conn) > this.settings.highWater) {
       // Slow batched consumer: fall back to newest-per-topic like everyone else.
       const pending = conn.conflated ?? this.startConflation(conn);
       for (const f of batch) pending.set(f.topic!, f);
       return;
     }
-    conn.sendFrame(frame);
+    let parts = '';
+    for (let i = 0; i < batch.length; i++) parts += (i === 0 ? '' : ',') + batch[i].dataJson;
+    this.send(conn, new OutboundFrame('asset_updates', `{"updates":[${parts}]}`, new Date(now).toISOString(), null));
   }
 
   private startConflation(conn: Connection): Map<string, OutboundFrame> {
