@@ -37,4 +37,34 @@ describe('realtime: corking the real sockets', () => {
     conn.uncork();
     for (const seq of [1, 2, 3]) expect((await p.next('asset_update')).data).toEqual({ symbol: 'CORK', seq });
   });
+
+  it('socketio: a corked burst reaches the WebSocket in one transport send, and a reply sent during it keeps its place', async () => {
+    const p = await openProbe('socketio', t);
+    probes.push(p);
+    const hello = await p.next('connection');
+    const conn = [...t.app.get(ConnectionRegistry).all()].find((c) => c.id === hello.data.connection_id)!;
+    const transport = (conn as unknown as { socket: { conn: { transport: { send: (packets: unknown[]) => void } } } }).socket.conn.transport;
+    const sends: number[] = [];
+    const original = transport.send.bind(transport);
+    transport.send = (packets) => {
+      sends.push(packets.length);
+      original(packets);
+    };
+    try {
+      expect(conn.cork()).toBe(true);
+      for (const seq of [1, 2, 3]) conn.sendFrame(OutboundFrame.of('asset_update', { symbol: 'BURST', seq } as never, 'a:BURST'));
+      expect(sends).toEqual([]); // held for the burst
+      conn.sendMessage({ type: 'pong', data: { server_time: 'x' }, timestamp: 'x' } as never);
+      for (const seq of [4, 5]) conn.sendFrame(OutboundFrame.of('asset_update', { symbol: 'BURST', seq } as never, 'a:BURST'));
+      conn.uncork();
+      await p.next('asset_update', (m) => m.data.seq === 5);
+      const seen = p.inbox.received.filter((m) => m.type === 'pong' || m.data?.symbol === 'BURST').map((m) => (m.type === 'pong' ? 'pong' : `u${m.data.seq}`));
+      expect(seen).toEqual(['u1', 'u2', 'u3', 'pong', 'u4', 'u5']);
+      // The reply released the three held updates in one send; it and the last two followed in one more
+      // (Engine.IO waits for the first write's callback, which comes after the uncork).
+      expect(sends).toEqual([3, 3]);
+    } finally {
+      transport.send = original;
+    }
+  });
 });

@@ -13,7 +13,12 @@ interface EngineSocketLike {
   transport: { name: string; socket?: { bufferedAmount?: number; _socket?: Duplex; terminate?: () => void } };
   write(data: string, options: object): unknown;
   close(discard?: boolean): unknown;
+  /** Private in its .d.ts: the packets waiting for the transport, and the method that hands them all over at once. */
+  writeBuffer: { type: 'message'; data: string; options: object }[];
+  flush(): void;
 }
+
+type IoPacket = ReturnType<typeof ioPacket>;
 
 const CLOSE_REASON_CODES: ReadonlySet<string> = new Set(Object.values(CloseReason));
 
@@ -34,16 +39,52 @@ export class SocketIoConnection extends Connection {
     return this.engineBytes + (t.name === 'websocket' ? (t.socket?.bufferedAmount ?? 0) : 0);
   }
 
+  /** Packets of the current burst (while corked), handed to Engine.IO together on uncork. */
+  private held: IoPacket[] | null = null;
+
   /** The shared pre-encoded Socket.IO packet, written straight to Engine.IO (no per-socket encoding). */
   sendFrame(frame: OutboundFrame): void {
     if (!this.socket.connected) return;
     const packet = ioPacket(frame);
     this.engineBytes += packet.data.length;
-    (this.socket.conn as unknown as EngineSocketLike).write(packet.data, packet.options);
+    if (this.held !== null) this.held.push(packet);
+    else (this.socket.conn as unknown as EngineSocketLike).write(packet.data, packet.options);
   }
 
   sendMessage(message: ServerMessage): void {
+    this.releaseHeld(); // in order: the burst's frames first
     if (this.socket.connected) this.socket.emit(message.type, message);
+  }
+
+  /**
+   * Corks the TCP socket and holds the burst's packets: Engine.IO writes the first packet of a
+   * series at once and the rest only after that write's callback, i.e. in a second syscall;
+   * handed over together on uncork, a burst leaves in one.
+   */
+  override cork(): boolean {
+    if (!super.cork()) return false;
+    this.held ??= [];
+    return true;
+  }
+
+  override uncork(): void {
+    this.releaseHeld();
+    this.held = null;
+    super.uncork();
+  }
+
+  /**
+   * What Engine.IO's own `write` does for each packet (queue it unless the socket is closing or
+   * closed), then one `flush`, which hands the whole queue to the transport in one `send`.
+   */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held === null || held.length === 0) return;
+    this.held = [];
+    const engine = this.socket.conn as unknown as EngineSocketLike;
+    if (engine.readyState === 'closing' || engine.readyState === 'closed') return;
+    for (let i = 0; i < held.length; i++) engine.writeBuffer.push({ type: 'message', data: held[i].data, options: held[i].options });
+    engine.flush();
   }
 
   /** Engine.IO pings on its own (pingInterval / pingTimeout). */
