@@ -3,10 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PortfolioHistory } from '../../client';
 import type { TestApp } from '../support/app';
 import { startTestApp } from '../support/app';
-import { ensureWebBuilt, launchBrowser, LIVE_APP_ENV, parseShown, poll, screenshot, watchPageErrors } from './support/browser';
+import { daysAgo, ensureWebBuilt, launchBrowser, LIVE_APP_ENV, loginDemo, openDashboard, parseShown, poll, screenshot, waitLive } from './support/browser';
 
-/** A calendar day `n` days before today (UTC, the server's "today"). */
-const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 const DAILY = ['1w', '1y', 'all', '1m'] as const;
 
 /**
@@ -32,24 +30,15 @@ describe('dashboard: value chart ranges (real browser)', () => {
   let page: Page;
   let errors: string[];
 
-  const live = () => poll('the connection indicator to say Live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
+  const live = () => waitLive(page);
   const open = async (viewport = { width: 1280, height: 900 }) => {
-    context = await ctx.browser.newContext({ viewport });
-    page = await context.newPage();
-    errors = watchPageErrors(page);
-    await page.goto(`${ctx.app.url}/realtime/dashboard/`);
-    await live();
+    ({ context, page, errors } = await openDashboard(ctx.browser, ctx.app.url, viewport));
   };
   afterEach(async () => {
     await context?.close();
   });
 
-  const login = async () => {
-    await page.locator('#login-form input[name="username"]').fill('demo');
-    await page.locator('#login-form input[name="password"]').fill('demo-password');
-    await page.locator('#login-form button[type="submit"]').click();
-    await poll('the user name', async () => (await page.getByTestId('user-name').textContent()) === 'demo');
-  };
+  const login = () => loginDemo(page);
 
   const api = (path: string) => `${ctx.app.url}/api/portfolios${path}`;
   const chart = () => page.getByTestId('portfolio-chart');

@@ -1,9 +1,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { poll, saveDocScreenshot, screenshot, useLiveBrowserApp, watchPageErrors } from './support/browser';
+import { daysAgo, loginDemo, openDashboard, poll, saveDocScreenshot, screenshot, useLiveBrowserApp, waitLive } from './support/browser';
 
-/** A calendar day `n` days before today (UTC, the server's "today"). */
-const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 const TODAY = daysAgo(0);
 const CSV_HEADER = 'date,type,symbol,quantity,price,fee,currency,note';
 
@@ -29,26 +27,16 @@ describe('dashboard: transactions, CSV import and allocation (real browser)', ()
   let page: Page;
   let errors: string[];
 
-  const live = () => poll('the connection indicator to say Live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
+  const live = () => waitLive(page);
 
   const open = async (viewport = { width: 1280, height: 900 }) => {
-    context = await ctx.browser.newContext({ viewport });
-    page = await context.newPage();
-    errors = watchPageErrors(page);
-    await page.goto(`${ctx.app.url}/realtime/dashboard/`);
-    await live();
+    ({ context, page, errors } = await openDashboard(ctx.browser, ctx.app.url, viewport));
   };
   afterEach(async () => {
     await context?.close();
   });
 
-  /** Logs in through the page's form, like the dashboard tests do. */
-  const login = async () => {
-    await page.locator('#login-form input[name="username"]').fill('demo');
-    await page.locator('#login-form input[name="password"]').fill('demo-password');
-    await page.locator('#login-form button[type="submit"]').click();
-    await poll('the user name', async () => (await page.getByTestId('user-name').textContent()) === 'demo');
-  };
+  const login = () => loginDemo(page);
 
   const api = (path: string) => `${ctx.app.url}/api/portfolios${path}`;
   const table = () => page.getByTestId('transactions-table');

@@ -3,9 +3,10 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync } from
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from '../../support/app';
+import { poll } from '../../support/poll';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 export const SCREENSHOT_DIR = join(ROOT, 'test-output', 'screenshots');
@@ -201,7 +202,7 @@ export async function saveDocScreenshot(page: Page, relPath: string): Promise<vo
 }
 
 /** The tests' one polling helper (test/support/poll.ts). */
-export { poll } from '../../support/poll';
+export { poll };
 
 /**
  * Collects page errors, console errors and failed same-origin requests (404,
@@ -256,4 +257,34 @@ export function useLiveBrowserApp(): { app: TestApp; browser: Browser } {
     await s.app?.close();
   });
   return s;
+}
+
+/** A calendar day `n` days before today (UTC, the server's "today"), as YYYY-MM-DD. */
+export const daysAgo = (n: number): string => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+
+/** Opens the dashboard in a new context of `browser` and waits for its connection indicator to say Live. */
+export async function openDashboard(
+  browser: Browser,
+  appUrl: string,
+  viewport = { width: 1280, height: 900 },
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = watchPageErrors(page);
+  await page.goto(`${appUrl}/realtime/dashboard/`);
+  await waitLive(page);
+  return { context, page, errors };
+}
+
+/** Waits for the page's connection indicator to say Live. */
+export async function waitLive(page: Page): Promise<void> {
+  await poll('the connection indicator to say Live', async () => (await page.getByTestId('connection-label').textContent()) === 'Live');
+}
+
+/** Logs the seeded demo user in through the dashboard's form and waits for its name to show. */
+export async function loginDemo(page: Page): Promise<void> {
+  await page.locator('#login-form input[name="username"]').fill('demo');
+  await page.locator('#login-form input[name="password"]').fill('demo-password');
+  await page.locator('#login-form button[type="submit"]').click();
+  await poll('the user name', async () => (await page.getByTestId('user-name').textContent()) === 'demo');
 }
