@@ -152,20 +152,6 @@ export class WsProbe implements Probe {
   }
 }
 
-const IO_EVENTS = [
-  'connection',
-  'pong',
-  'subscribed',
-  'unsubscribed',
-  'subscriptions',
-  'options',
-  'asset_update',
-  'asset_updates',
-  'portfolio_update',
-  'status',
-  'error',
-];
-
 export class IoProbe implements Probe {
   readonly kind = 'socketio' as const;
   readonly inbox = new Inbox();
@@ -235,8 +221,6 @@ export class IoProbe implements Probe {
     this.netSocket().destroy();
   }
 }
-
-export { IO_EVENTS };
 
 /** Opens a probe of either transport against a started test app. */
 export function openProbe(kind: 'websocket' | 'socketio', t: { url: string; wsUrl: string }, opts: ProbeOptions = {}): Promise<Probe> {
