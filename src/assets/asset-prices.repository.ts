@@ -60,6 +60,15 @@ export class AssetPricesRepository {
     ) as Promise<AssetKnownPriceRow[]>;
   }
 
+  /** Stored quotes of up to `limit` assets that have a price, the most recently updated first (the cache's warm-up). */
+  recentQuotes(limit: number): Promise<AssetQuoteRow[]> {
+    return this.db.query(
+      `SELECT symbol, current_price, previous_close, day_high, day_low, volume, last_updated, source, price_seq
+           FROM assets WHERE current_price IS NOT NULL ORDER BY last_updated DESC NULLS LAST LIMIT $1`,
+      [limit],
+    ) as Promise<AssetQuoteRow[]>;
+  }
+
   /** Stored quotes of those of these symbols that have a price, in no particular order. */
   latestQuotes(symbols: readonly string[]): Promise<AssetQuoteRow[]> {
     return this.db.query(

@@ -9,6 +9,11 @@ export abstract class LatestPriceSource {
   abstract get(symbol: string): Promise<PriceTick | null>;
   abstract getMany(symbols: string[]): Promise<Map<string, PriceTick>>;
 
+  /** Loads the stored prices into memory ahead of the first subscribes; resolves with how many. None to load by default. */
+  warm(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
   /**
    * Milliseconds after which a quote counts as stale (a few update intervals).
    * Implementations set it from REALTIME_UPDATE_INTERVAL.

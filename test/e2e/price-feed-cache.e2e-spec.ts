@@ -124,4 +124,23 @@ describe('LatestPriceSource (cache)', () => {
     expect(s.stale_symbols).toContain('ZZDB');
     expect(s.stale_symbols).not.toContain('ZZREDIS');
   });
+
+  it('an API that starts loads every stored price into memory: the first snapshot of a symbol reads no database', async () => {
+    const priced = Number((await sql(app.databaseUrl, 'SELECT count(*)::int AS n FROM assets WHERE current_price IS NOT NULL'))[0].n);
+    const stored = (await sql(app.databaseUrl, `SELECT current_price::text AS p FROM assets WHERE symbol = 'ZZDB'`))[0].p as string;
+    // A second API on the same database, no Redis: what it knows comes from its warm-up or from the assets table.
+    const second = await startTestApp({}, { databaseUrl: app.databaseUrl });
+    try {
+      const cache = second.app.get(LatestPriceCache);
+      await poll('the warm-up to have loaded every priced asset', () => cache.summary().cached_symbols >= priced);
+      await sql(app.databaseUrl, `UPDATE assets SET current_price = current_price + 1000 WHERE symbol = 'ZZDB'`);
+      // Still the price loaded at start: the read came from memory, not from the table.
+      expect((await cache.get('ZZDB'))?.price).toBe(String(Number(stored)));
+      cache.clearMemory();
+      expect(Number((await cache.get('ZZDB'))?.price)).toBe(Number(stored) + 1000); // the table, once memory is gone
+    } finally {
+      await sql(app.databaseUrl, `UPDATE assets SET current_price = current_price - 1000 WHERE symbol = 'ZZDB'`);
+      await second.stop();
+    }
+  });
 });

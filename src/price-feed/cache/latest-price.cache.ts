@@ -17,6 +17,9 @@ interface Entry {
 
 const trim = (v: string | null): string | null => (v == null ? null : trimZeros(String(v)));
 
+/** The warm-up loads at most this many prices (the most recently updated): bounded memory and query time. */
+export const WARM_LIMIT = 100_000;
+
 /**
  * The latest price per symbol: in memory, in Redis when REDIS_URL is set
  * (`<REDIS_PREFIX>price:<SYMBOL>`, expiring after REALTIME_CACHE_TIMEOUT), and
@@ -84,6 +87,17 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
     if (missing.length && this.redisService.usable) missing = await this.fromRedis(missing, out);
     if (missing.length) await this.fromDatabase(missing, out);
     return out;
+  }
+
+  /**
+   * Every stored price (up to WARM_LIMIT, the most recently updated) into memory, so the first
+   * subscribe to each symbol after a start is answered from memory too; what the bus brought
+   * meanwhile is kept. One query, bounded like every other (DB_STATEMENT_TIMEOUT_MS).
+   */
+  override async warm(): Promise<number> {
+    const rows = await this.assetPrices.recentQuotes(WARM_LIMIT);
+    this.keepRows(rows, null);
+    return rows.length;
   }
 
   /** Keeps ticks in this process's memory; an older quote never overwrites a newer one. Returns the ones kept. */
@@ -166,6 +180,11 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
       this.logger.warn(`Database read of latest prices failed: ${(err as Error).message}`);
       return;
     }
+    this.keepRows(rows, out);
+  }
+
+  /** Stored rows as ticks: into `out`, and into memory where it holds nothing current for the symbol. */
+  private keepRows(rows: readonly AssetQuoteRow[], out: Map<string, PriceTick> | null): void {
     const now = Date.now();
     for (const r of rows) {
       const tick: PriceTick = {
@@ -180,7 +199,7 @@ export class LatestPriceCache extends LatestPriceSource implements OnModuleInit,
       };
       const seq = Number(r.price_seq ?? 0);
       if (seq > 0) tick.seq = seq;
-      out.set(r.symbol, tick);
+      out?.set(r.symbol, tick);
       const cur = this.memory.get(r.symbol);
       if (!cur || cur.expiresAt <= now) this.memory.set(r.symbol, { tick, expiresAt: now + this.ttlMs });
     }

@@ -134,6 +134,11 @@ export class RealtimeHub implements OnApplicationBootstrap, BeforeApplicationShu
     // The scrape reads connections, subscriptions and these counters from here (nothing counted per delivery).
     const registry = this.registry;
     this.unsubscribers.push(watchRealtimeHub({ connections: () => registry.all(), index: this.index, flow: this.flow, counters: this.counters }));
+    // Snapshots on subscribe from memory from the start, not one database read per symbol's first subscriber.
+    this.latestPrices.warm().then(
+      (n) => this.logger.debug(`Latest prices of ${n} assets loaded for snapshots`),
+      (err: Error) => this.logger.warn(`Could not load the latest prices ahead (snapshots read them on demand): ${err.message}`),
+    );
   }
 
   /** Closes every connection (1001) before the HTTP server stops. */

@@ -136,7 +136,7 @@ describe('RealtimeGateway through Nest (guards, pipes, filter)', () => {
         { provide: PortfolioValuationSource, useValue: valuations },
         // No intraday series recorded here (subscribe_portfolio `series`: test/e2e/portfolio-intraday.e2e-spec.ts).
         { provide: IntradaySeriesService, useValue: { onRecorded: () => () => undefined, series: async () => [] } },
-        { provide: LatestPriceSource, useValue: { getMany: async () => new Map() } },
+        { provide: LatestPriceSource, useValue: { getMany: async () => new Map(), warm: async () => 0 } },
         // No asset types: every symbol counts as always open (no market `status` messages here).
         { provide: AssetCatalogService, useValue: { isKnown: async (s: string) => ['AAPL', 'MSFT'].includes(s), typeOf: () => undefined } },
         MarketClock,
