@@ -24,20 +24,28 @@ export function machineInfo() {
 
 /**
  * Re-executes this script with a higher open-files limit when the soft limit is below `needed`
- * (children inherit it). Returns true if the caller should exit (the re-executed run took over).
+ * (children inherit it). Above the hard limit only where that is allowed (root, CAP_SYS_RESOURCE, up to
+ * fs.nr_open); otherwise up to the hard limit, and the parts that do not fit say so (scale scenario).
+ * Returns true if the caller should exit (the re-executed run took over).
  */
 export function ensureOpenFiles(needed) {
   const { soft, hard } = openFileLimits();
   if (soft >= needed || process.env.BENCH_ULIMIT_RAISED) return false;
-  const target = Math.min(hard, Math.max(needed, 65536));
+  let target = Math.max(needed, 65536);
+  if (target > hard && !canSetOpenFiles(target)) target = canSetOpenFiles(needed) ? needed : hard;
   if (target <= soft) {
-    console.warn(`open-files limit ${soft} (hard ${hard}) is below the ${needed} this run needs; large runs may fail`);
+    console.warn(`open-files limit ${soft} (hard ${hard}) is below the ${needed} this run needs, and cannot be raised here; large runs may fail`);
     return false;
   }
   const args = [process.execPath, ...process.execArgv, ...process.argv.slice(1)].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const r = spawnSync('sh', ['-c', `ulimit -n ${target} && exec ${args}`], { stdio: 'inherit', env: { ...process.env, BENCH_ULIMIT_RAISED: '1' } });
   process.exitCode = r.status ?? 1;
   return true;
+}
+
+/** Whether `ulimit -n n` is allowed here (raising the hard limit needs root). */
+function canSetOpenFiles(n) {
+  return spawnSync('sh', ['-c', `ulimit -n ${Number(n)}`], { stdio: 'ignore' }).status === 0;
 }
 
 async function redisAnswers(url) {
@@ -163,23 +171,31 @@ export async function migrate(ctx, url) {
   }
 }
 
-/** Bench symbols BX000..BX499 as STOCK assets with a current price (so snapshots on subscribe work). */
-export function benchSymbols(count) {
-  return Array.from({ length: count }, (_, i) => `BX${String(i).padStart(3, '0')}`);
+/** Bench symbols BX000..BX499 (`prefix`, at least `digits` digits) as STOCK assets with a current price (so snapshots on subscribe work). */
+export function benchSymbols(count, prefix = 'BX', digits = 3) {
+  return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(digits, '0')}`);
 }
 
-export async function insertBenchAssets(url, symbols) {
-  const values = [];
-  const params = [];
-  symbols.forEach((s, i) => {
-    const p = params.length;
-    values.push(`($${p + 1}, $${p + 2}, 'STOCK', 'USD', 'BENCH', $${p + 3}, $${p + 3}, now(), 'bench')`);
-    params.push(s, `Bench asset ${s}`, (100 + (i % 50)).toFixed(2));
-  });
-  await pgQuery(
-    url,
-    `INSERT INTO assets (symbol, name, asset_type, currency, exchange, current_price, previous_close, last_updated, source)
-     VALUES ${values.join(',')} ON CONFLICT (symbol) DO NOTHING`,
-    params,
-  );
+/** Inserts the symbols as assets (5,000 per statement); `source` is the assets.source of their stored price. */
+export async function insertBenchAssets(url, symbols, { source = 'bench' } = {}) {
+  for (let from = 0; from < symbols.length; from += 5_000) {
+    const values = [];
+    const params = [source];
+    symbols.slice(from, from + 5_000).forEach((s, k) => {
+      const p = params.length;
+      values.push(`($${p + 1}, $${p + 2}, 'STOCK', 'USD', 'BENCH', $${p + 3}, $${p + 3}, now(), $1)`);
+      params.push(s, `Bench asset ${s}`, (100 + ((from + k) % 50)).toFixed(2));
+    });
+    await pgQuery(
+      url,
+      `INSERT INTO assets (symbol, name, asset_type, currency, exchange, current_price, previous_close, last_updated, source)
+       VALUES ${values.join(',')} ON CONFLICT (symbol) DO NOTHING`,
+      params,
+    );
+  }
+}
+
+/** Removes assets inserted by insertBenchAssets (fails if other rows refer to them). */
+export async function deleteBenchAssets(url, symbols) {
+  await pgQuery(url, 'DELETE FROM assets WHERE symbol = ANY($1::text[])', [symbols]);
 }

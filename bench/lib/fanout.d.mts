@@ -61,10 +61,11 @@ export class LoadGenerator {
     slowPerClient?: number;
     concurrency?: number;
     deadlineMs?: number;
+    localAddresses?: string[];
   }): Promise<SetupResult>;
   waitQuiet(quietMs: number, maxMs: number): Promise<boolean>;
   stall(): Promise<{ stalled: number }[]>;
-  disconnect(): Promise<unknown>;
+  disconnect(opts?: { reset?: boolean }): Promise<unknown>;
   close(): Promise<void>;
 }
 export function runStep(opts: {

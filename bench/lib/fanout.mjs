@@ -67,6 +67,8 @@ export class LoadGenerator {
   /**
    * Opens `clients` connections spread over the workers. Client i subscribes to `perClient` symbols
    * (or `slowPerClient` when slow(i)); returns setup totals and the subscriber count per symbol.
+   * `localAddresses`: client i connects from localAddresses[i % n] (the scale scenario: one source
+   * address gives only ~28,000 ephemeral ports, net.ipv4.ip_local_port_range).
    */
   async connect({
     host = '127.0.0.1',
@@ -81,12 +83,15 @@ export class LoadGenerator {
     slowPerClient = perClient,
     concurrency = 100,
     deadlineMs = 120_000,
+    localAddresses = null,
   }) {
     const perWorker = this.workers.map(() => []);
     for (let i = 0; i < clients; i++) {
       const isSlow = slow(i);
       const idx = symbolsForClient(i, isSlow ? slowPerClient : perClient, symbols.length);
-      perWorker[i % this.workers.length].push({ index: i, symbols: idx.map((k) => symbols[k]), slow: isSlow });
+      const spec = { index: i, symbols: idx.map((k) => symbols[k]), slow: isSlow };
+      if (localAddresses?.length) spec.localAddress = localAddresses[i % localAddresses.length];
+      perWorker[i % this.workers.length].push(spec);
     }
     const t0 = nowMs();
     const results = await Promise.all(
@@ -132,8 +137,9 @@ export class LoadGenerator {
     return this.all('stall', {}, 10_000);
   }
 
-  disconnect() {
-    return this.all('disconnect', { timeoutMs: 15_000 }, 30_000);
+  /** `reset`: close with an RST, leaving no TIME_WAIT (loadgen-worker.mjs disconnectAll). */
+  disconnect({ reset = false } = {}) {
+    return this.all('disconnect', { timeoutMs: 15_000, reset }, 30_000);
   }
 
   async close() {
@@ -172,11 +178,15 @@ export async function runStep({ gen, source, server, rate, warmupMs, windowMs, t
       }, sampleRss)
     : null;
   let src;
+  let loop = null;
   try {
+    // What held the server's event loop during the window (its delay, GC pauses): where latency comes from.
+    await server.call?.('probe:loop-start', {}, 5_000).catch(() => null);
     src = await source.run({ rate, startAt, durationMs: warmupMs + windowMs, tickMs, t0, t1, prefix });
     await gen.waitQuiet(200, drainMs);
   } finally {
     if (sampler) clearInterval(sampler);
+    loop = (await server.call?.('probe:loop-stop', {}, 5_000).catch(() => null))?.loop ?? null;
   }
   const s1 = procStat(server.pid);
   const r1 = redisPid ? procStat(redisPid) : null;
@@ -217,6 +227,7 @@ export async function runStep({ gen, source, server, rate, warmupMs, windowMs, t
     // CPU (% of one core) used by processes outside this bench during the step: other work on the machine.
     foreignCpuPct: machineBusy == null ? null : round(Math.max(0, machineBusy * cores - serverCpuPct - generatorCpuPct - sourceCpuPct - redisCpuPct), 1),
     sourceMaxLagMs: round(src.maxLagMs, 1),
+    serverLoop: loop,
     serverErrors: parts.reduce((a, p) => a + p.serverErrors, 0),
     unexpectedCloses: parts.reduce((a, p) => a + p.unexpectedCloses, 0),
     errorSamples: parts.flatMap((p) => p.errorSamples).slice(0, 3),

@@ -38,7 +38,8 @@ const PA = Buffer.from('"published_at":');
  * Client frames are masked with a zero key (valid framing, no XOR cost). Servers here never fragment.
  */
 function openLean(client, { host, port, path, onOpen, onOther }, done) {
-  const sock = connect({ host, port });
+  // localAddress: the source address (any of 127/8 on Linux); one gives only ~28,000 ephemeral ports (scale scenario).
+  const sock = connect(client.localAddress ? { host, port, localAddress: client.localAddress } : { host, port });
   client.sock = sock;
   sock.setNoDelay(true);
   const key = randomBytes(16).toString('base64');
@@ -224,7 +225,17 @@ async function connectAll({ host, port, path, transport, namespace, specs, concu
     const launch = () => {
       while (inFlight < concurrency && next < specs.length) {
         const spec = specs[next++];
-        const client = { index: spec.index, symbols: spec.symbols, slow: false, markSlow: !!spec.slow, acks: 0, ready: false, open: true, sock: null };
+        const client = {
+          index: spec.index,
+          symbols: spec.symbols,
+          localAddress: spec.localAddress ?? null,
+          slow: false,
+          markSlow: !!spec.slow,
+          acks: 0,
+          ready: false,
+          open: true,
+          sock: null,
+        };
         clients.push(client);
         inFlight++;
         const t0 = performance.now();
@@ -266,7 +277,12 @@ async function connectAll({ host, port, path, transport, namespace, specs, concu
   };
 }
 
-async function disconnectAll(timeoutMs) {
+/**
+ * Closes every client. `reset`: with an RST (no FIN), so no client socket stays in TIME_WAIT: sockets that
+ * were bound to a source address (localAddress) would otherwise keep their ports from every connect() on the
+ * machine for a minute (the scale scenario's tens of thousands would nearly exhaust the ephemeral range).
+ */
+async function disconnectAll(timeoutMs, reset = false) {
   closing = true;
   const open = clients.filter((c) => c.open && c.sock);
   await new Promise((resolve) => {
@@ -280,7 +296,8 @@ async function disconnectAll(timeoutMs) {
           resolve();
         }
       });
-      c.sock.destroy();
+      if (reset) c.sock.resetAndDestroy();
+      else c.sock.destroy();
     }
   });
   clients.length = 0;
@@ -323,7 +340,7 @@ const handlers = {
     return { stalled: n };
   },
   async disconnect(m) {
-    await disconnectAll(m.timeoutMs ?? 10_000);
+    await disconnectAll(m.timeoutMs ?? 10_000, !!m.reset);
     return { ok: true };
   },
 };

@@ -44,6 +44,8 @@ function memoryVersus(p, r, kind) {
     : `vs ${REF_LABEL[kind]} ${r.memory?.rssPerConnKB ?? '–'} KB RSS = ${memoryRatio(p, r) ?? '–'}x (heap ${r.memory?.heapPerConnKB ?? '–'} KB)`;
 }
 const joined = (...parts) => parts.filter(Boolean).join('; ');
+const atLoadLine = (x) =>
+  `${fmt(x.atLoad.rate)} ticks/s: p99 ${x.atLoad.p99 ?? '–'} ms (p50 ${x.atLoad.p50 ?? '–'}, ${round(x.atLoad.deliveredRatio * 100, 1)}% delivered, median of ${x.atLoad.runs}; server loop delay p99 ${x.atLoad.loopDelayP99 ?? '–'} max ${x.atLoad.loopDelayMax ?? '–'} ms, GC max ${x.atLoad.gcMaxMs ?? '–'} ms${x.atLoad.serverFanout ? `; bus publish to frame written: p99 <= ${x.atLoad.serverFanout.p99AtMostMs} ms, ${round(x.atLoad.serverFanout.within5ms * 100, 1)}% within 5 ms` : ''})`;
 const head = (p) =>
   `C=${p.clients}: ${fmt(p.best?.deliveriesPerSec) ?? '–'}/s (p99 ${p.best?.p99 ?? '–'} ms), CPU/delivery ${p.best?.serverUsPerDelivery ?? '–'} µs`;
 
@@ -73,7 +75,7 @@ export function evaluateTargets(results) {
       p && r ? q !== null && q >= 0.9 && p.best.p99 < 100 : null,
     );
   }
-  // Issue 16: against the bus-less reference, at each C (the full run measures Socket.IO at C=5,000 only).
+  // Issue 16: against the bus-less reference, at each C.
   for (const [id, proj, transport, clients, label] of [
     ['ws-busless-5000', 'ws-project', 'ws', 5_000, 'raw WebSocket'],
     ['ws-busless-1000', 'ws-project', 'ws', 1_000, 'raw WebSocket'],
@@ -90,6 +92,25 @@ export function evaluateTargets(results) {
       `${label} server CPU per delivery <= 1.0x and saturated deliveries/s >= 0.95x the bus-less reference at C=${fmt(clients)}, p99 < 100 ms`,
       p && b ? joined(head(p), versus(p, b, 'busless'), versus(p, r, 'redis')) : 'not run',
       p && b ? qd !== null && qc !== null && qd >= 0.95 && qc <= 1 && p.best.p99 < 100 : null,
+    );
+  }
+  // Issue 16: latency under load, at 75% of the bus-less reference's saturation rate.
+  for (const [id, proj, transport, clients, label] of [
+    ['ws-latency-5000', 'ws-project', 'ws', 5_000, 'raw WebSocket'],
+    ['ws-latency-1000', 'ws-project', 'ws', 1_000, 'raw WebSocket'],
+    ['sio-latency-5000', 'sio-project', 'sio', 5_000, 'Socket.IO'],
+    ['sio-latency-1000', 'sio-project', 'sio', 1_000, 'Socket.IO'],
+  ]) {
+    const p = find(results, proj, clients);
+    const b = find(results, REFS[transport].busless, clients);
+    const r = find(results, REFS[transport].redis, clients);
+    const ok = p?.atLoad && b?.atLoad?.rate === p.atLoad.rate;
+    const q = ok ? ratio(p.atLoad.p99, b.atLoad.p99) : null;
+    add(
+      id,
+      `${label} p99 at 75% of the bus-less reference's saturation rate <= 1.5x its p99 at C=${fmt(clients)}`,
+      ok ? joined(atLoadLine(p), `bus-less reference ${atLoadLine(b)} = ${q ?? '–'}x`, r?.atLoad ? `Redis-fed reference ${atLoadLine(r)}` : '') : 'not run',
+      ok ? q !== null && q <= 1.5 : null,
     );
   }
   {
@@ -187,6 +208,60 @@ export function evaluateTargets(results) {
       s?.warm ? startMs <= 5_000 : null,
     );
   }
+  // Issue 16, scale (bench/scenarios/scale.mjs): judged at full size only (50,000 connections, 10,000 symbols).
+  {
+    const c = results.scale?.connections;
+    const p = c?.runs?.find((r) => r.target === 'ws-project');
+    const b = c?.runs?.find((r) => r.target === 'ws-reference-busless');
+    const full = c?.clients >= 50_000;
+    const conn = (r) =>
+      `${fmt(r.setup.ready)}/${fmt(c.clients)} in ${round(r.setup.elapsedMs / 1000, 1)} s (${fmt(r.setup.setupRate)}/s), ${fmt(r.setup.failed)} failed`;
+    const why = c?.skipped ?? c?.error ?? 'not run';
+    const limited = c?.limitedBy ? `${c.limitedBy}; measured at C=${fmt(c.clients)} instead` : '';
+    add(
+      'scale-connections',
+      '50,000 idle raw-WebSocket connections on one instance (several loopback source addresses), all accepted and subscribed',
+      p
+        ? joined(limited, `${conn(p)}, from ${c.addressCount} source address${c.addressCount === 1 ? '' : 'es'}`, b ? `bus-less reference ${conn(b)}` : '')
+        : why,
+      p && full ? p.setup.ready === c.clients : null,
+    );
+    add(
+      'scale-memory',
+      "memory per idle connection at 50,000 connections <= 1.3x the bus-less reference's",
+      p?.memory && b?.memory
+        ? joined(
+            limited,
+            `C=${fmt(c.clients)}: ${p.memory.rssPerConnKB} KB RSS (heap ${p.memory.heapPerConnKB} KB)`,
+            `vs bus-less reference ${b.memory.rssPerConnKB} KB RSS = ${c.ratio.rss ?? '–'}x (heap ${b.memory.heapPerConnKB} KB = ${c.ratio.heap ?? '–'}x)`,
+          )
+        : why,
+      p?.memory && b?.memory && full ? c.ratio.rss !== null && c.ratio.rss <= 1.3 : null,
+    );
+  }
+  {
+    const s = results.scale?.symbols;
+    const pr = s?.project?.primed;
+    const cold = s?.project?.cold;
+    const reads = (x) => (x?.db ? x.db.idxScans + x.db.seqScans : null);
+    const fromMemory = pr && pr.snapshots === pr.subscribes && pr.fromBus === pr.subscribes && reads(pr) === 0;
+    add(
+      'scale-symbols',
+      '10,000 symbols in the catalog, snapshots on subscribe from memory',
+      pr
+        ? joined(
+            `${fmt(s.symbols)} symbols, each subscribed once: snapshot p50 ${pr.snapP50 ?? '–'} ms, p99 ${pr.snapP99 ?? '–'} ms; ${fmt(pr.snapshots)}/${fmt(pr.subscribes)} snapshots, ${fmt(pr.fromBus)} from memory (bus ticks), ${fmt(pr.fromDatabase)} from the database, ${reads(pr) ?? '–'} reads of the assets table`,
+            cold
+              ? `before any tick (cold): p50 ${cold.snapP50 ?? '–'} ms, p99 ${cold.snapP99 ?? '–'} ms, ${fmt(cold.fromDatabase)}/${fmt(cold.subscribes)} from the database`
+              : '',
+            s.reference?.primed
+              ? `subscribed reply p99 ${pr.ackP99 ?? '–'} ms vs bus-less reference ${s.reference.primed.ackP99 ?? '–'} ms = ${s.ackRatio?.p99 ?? '–'}x`
+              : '',
+          )
+        : (s?.error ?? 'not run'),
+      pr && s.symbols >= 10_000 ? fromMemory : null,
+    );
+  }
   return out;
 }
 
@@ -272,6 +347,13 @@ export function renderReport(results) {
           ({ p, r }) =>
             p.atRate && r.atRate?.rate === p.atRate.rate
               ? `${p.atRate.p99 ?? '–'} / ${r.atRate.p99 ?? '–'} = ${ratio(p.atRate.p99, r.atRate.p99) ?? '–'}x at ${fmt(p.atRate.rate)} ticks/s`
+              : null,
+        ],
+        [
+          'p99 ms at 75% of bus-less saturation',
+          ({ p, r }) =>
+            p.atLoad && r.atLoad?.rate === p.atLoad.rate
+              ? `${p.atLoad.p99 ?? '–'} / ${r.atLoad.p99 ?? '–'} = ${ratio(p.atLoad.p99, r.atLoad.p99) ?? '–'}x at ${fmt(p.atLoad.rate)} ticks/s`
               : null,
         ],
         ['memory/conn', ({ p, r }) => (p.memory && r.memory ? `${memoryRatio(p, r) ?? '–'}x ${p.clients < 5_000 ? 'heap' : 'RSS'}` : null)],
@@ -363,6 +445,7 @@ export function renderReport(results) {
     );
     lines.push('');
   }
+  if (results.scale) lines.push(...renderScale(results.scale));
   if (results.targets?.length) {
     lines.push('### Targets');
     lines.push('');
@@ -381,4 +464,83 @@ export function renderReport(results) {
     for (const e of results.errors) lines.push(`- ${e}`);
   }
   return lines.join('\n');
+}
+
+/** The scale scenario (bench/scenarios/scale.mjs): idle connections on one instance, snapshots from a large catalog. */
+function renderScale(sc) {
+  const lines = [];
+  const k = sc.kernel ?? {};
+  const c = sc.connections;
+  const s = sc.symbols;
+  lines.push('### Scale (idle connections on one instance; snapshots on subscribe from a large catalog)');
+  lines.push('');
+  lines.push(
+    `Open files ${fmt(sc.openFiles?.soft)} (hard ${fmt(sc.openFiles?.hard)}); ip_local_port_range ${k.portRange?.join('–') ?? '?'}; somaxconn ${k.somaxconn ?? '?'} (listen backlog ${k.listenBacklog ?? '?'}).`,
+  );
+  lines.push('');
+  if (c?.runs?.length) {
+    const p = c.runs.find((r) => r.target === 'ws-project');
+    const b = c.runs.find((r) => r.target === 'ws-reference-busless');
+    if (c.limitedBy) lines.push(`**${c.limitedBy}: measured at C=${fmt(c.clients)} instead.**`, '');
+    lines.push(
+      `${fmt(c.clients)} raw-WebSocket clients, ${c.perClient} subscriptions each, from ${c.addressCount} loopback source address${c.addressCount === 1 ? '' : 'es'} (${fmt(c.perAddress)} each), ${c.concurrency} handshakes in flight (${c.workers} generator processes); one server at a time. Memory per connection after two full GCs; the whole machine was ${c.machineBusyPct ?? '?'}% busy (100 = every core) over this part.`,
+    );
+    lines.push('');
+    lines.push(
+      markdownTable(c.runs, [
+        ['server', (r) => r.target],
+        ['accepted + subscribed', (r) => `${fmt(r.setup.ready)}/${fmt(r.setup.clients)}`],
+        ['failed', (r) => fmt(r.setup.failed)],
+        ['time s', (r) => round(r.setup.elapsedMs / 1000, 1)],
+        ['conn/s', (r) => fmt(r.setup.setupRate)],
+        ['setup p50 / p99 ms', (r) => `${r.setup.setupP50Ms ?? '–'} / ${r.setup.setupP99Ms ?? '–'}`],
+        ['RSS MB before → after', (r) => `${r.memory.rssBeforeMB} → ${r.memory.rssAfterMB}`],
+        ['RSS/conn KB', (r) => r.memory.rssPerConnKB],
+        ['heap/conn KB', (r) => r.memory.heapPerConnKB],
+        ['x bus-less ref (RSS / heap)', (r) => (r === p && b ? `${c.ratio.rss ?? '–'} / ${c.ratio.heap ?? '–'}` : null)],
+        ['server open files', (r) => fmt(r.serverFds)],
+        ['listen overflows / drops', (r) => `${r.listenOverflows ?? '–'} / ${r.listenDrops ?? '–'}`],
+        ['server CPU', (r) => r.serverCpuPct],
+        ['gen CPU', (r) => r.generatorCpuPct],
+        ['foreign CPU', (r) => r.foreignCpuPct],
+      ]),
+    );
+    const failures = c.runs.filter((r) => r.setup.failed).map((r) => `${r.target}: ${JSON.stringify(r.setup.failures)}`);
+    if (failures.length) lines.push('', `Failures: ${failures.join('; ')}`);
+    lines.push('');
+  } else if (c) {
+    lines.push(`Connections: ${c.skipped ?? c.error ?? 'not run'}`);
+    lines.push('');
+  }
+  if (s?.project) {
+    const rows = [
+      { server: 'ws-project', what: 'first subscribe (loads the catalog)', ...s.project.first },
+      { server: 'ws-project', what: 'cold: no price seen yet', ...s.project.cold },
+      { server: 'ws-project', what: 'primed: one bus tick per symbol', ...s.project.primed },
+      ...(s.reference?.primed ? [{ server: 'ws-reference-busless', what: 'primed (sends no snapshot)', ...s.reference.primed }] : []),
+    ];
+    lines.push(
+      `${fmt(s.symbols)} symbols in the catalog; one subscribe at a time per client, ${s.parallel} clients at once, symbols spread over the whole catalog. Snapshot source: 'bench' = a bus tick held in memory, 'bench-db' = the assets row. Project RSS ${s.project.memory?.rssBeforeMB} → ${s.project.memory?.rssPrimedMB} MB, heap ${s.project.memory?.heapBeforeMB} → ${s.project.memory?.heapPrimedMB} MB after ${fmt(s.project.primeTicks)} ticks.`,
+    );
+    lines.push('');
+    lines.push(
+      markdownTable(rows, [
+        ['server', (r) => r.server],
+        ['phase', (r) => r.what],
+        ['subscribes', (r) => fmt(r.subscribes)],
+        ['subscribed p50 / p99 ms', (r) => `${r.ackP50 ?? '–'} / ${r.ackP99 ?? '–'}`],
+        ['snapshot p50 / p99 / max ms', (r) => (r.snapshots == null ? 'n/a' : `${r.snapP50 ?? '–'} / ${r.snapP99 ?? '–'} / ${r.snapMax ?? '–'}`)],
+        ['snapshots from memory / database', (r) => (r.snapshots == null ? 'n/a' : `${fmt(r.fromBus)} / ${fmt(r.fromDatabase)} of ${fmt(r.snapshots)}`)],
+        ['assets table reads (index / full scans)', (r) => (r.db ? `${r.db.idxScans} / ${r.db.seqScans}` : null)],
+        ['subscribes/s', (r) => fmt(r.perSec)],
+        ['server µs/subscribe', (r) => r.serverUsPerSubscribe],
+        ['failures', (r) => Object.values(r.failures ?? {}).reduce((a, x) => a + x, 0)],
+      ]),
+    );
+    lines.push('');
+  } else if (s) {
+    lines.push(`Symbols: ${s.error ?? 'not run'}`);
+    lines.push('');
+  }
+  return lines;
 }

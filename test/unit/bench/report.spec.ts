@@ -179,6 +179,28 @@ describe('bus-less reference verdicts (issue 16)', () => {
     expect(v['sio-memory-busless']).toBe('met'); // RSS 16 / 17 = 0.94
   });
 
+  it('judges p99 at 75% of the bus-less saturation rate (<= 1.5x) only when both ran at the same rate', () => {
+    const atLoad = (rate: number, p99: number) => ({ rate, ofBuslessSaturation: 0.75, runs: 3, deliveriesPerSec: 1, deliveredRatio: 1, p50: 1, p99 });
+    const rows = busless().fanout.map((f) => {
+      if (f.clients !== 5_000) return f;
+      if (f.target === 'ws-reference-busless') return { ...f, atLoad: atLoad(600, 20) };
+      if (f.target === 'ws-project') return { ...f, atLoad: atLoad(600, 29) }; // 1.45x
+      if (f.target === 'sio-reference-busless') return { ...f, atLoad: atLoad(400, 10) };
+      if (f.target === 'sio-project') return { ...f, atLoad: atLoad(400, 16) }; // 1.6x
+      return f;
+    });
+    const verdicts = r.evaluateTargets(busless({ fanout: rows }));
+    const v = Object.fromEntries(verdicts.map((t) => [t.id, t.status]));
+    expect(v['ws-latency-5000']).toBe('met');
+    expect(v['sio-latency-5000']).toBe('missed');
+    expect(v['ws-latency-1000']).toBe('not measured');
+    expect(verdicts.find((t) => t.id === 'ws-latency-5000')?.measured).toContain('= 1.45x');
+    // Not at the same rate: not compared.
+    const other = rows.map((f) => (f.target === 'ws-project' && f.clients === 5_000 ? { ...f, atLoad: atLoad(500, 29) } : f));
+    expect(r.evaluateTargets(busless({ fanout: other })).find((t) => t.id === 'ws-latency-5000')?.status).toBe('not measured');
+    expect(r.renderReport({ ...busless({ fanout: rows }), targets: verdicts, durationSec: 1 })).toContain('29 / 20 = 1.45x at 600 ticks/s');
+  });
+
   it('says "not measured" for a C or a reference the run did not have', () => {
     const v = Object.fromEntries(r.evaluateTargets(results()).map((t) => [t.id, t.status]));
     expect(v['ws-busless-5000']).toBe('not measured');
