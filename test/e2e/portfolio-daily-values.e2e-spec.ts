@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
+import { DAILY_VALUES_LOCK, DailyValuesJob } from '../../src/portfolios/daily-values/daily-values.job';
 import { DailyValuesService } from '../../src/portfolios/daily-values/daily-values.service';
 import { DailyValuesStore } from '../../src/portfolios/daily-values/daily-values.store';
 import { startTestApp, TestApp } from '../support/app';
@@ -148,6 +150,27 @@ describe('stored daily values', () => {
       [day(-2), '120'],
       [day(-1), '116'],
     ]);
+  });
+
+  it('of several instances on one database only one runs the daily job (advisory lock); a free lock lets it run', async () => {
+    await sql(t.databaseUrl, `DELETE FROM portfolio_daily_values`);
+    const job = t.app.get(DailyValuesJob);
+    // Another instance's run: a session holding the job's lock.
+    const other = new Client({ connectionString: t.databaseUrl });
+    await other.connect();
+    try {
+      expect((await other.query('SELECT pg_try_advisory_lock($1, $2) AS locked', [...DAILY_VALUES_LOCK])).rows[0].locked).toBe(true);
+      expect(await job.run()).toBeNull();
+      expect(await stored()).toEqual([]);
+      await other.query('SELECT pg_advisory_unlock($1, $2)', [...DAILY_VALUES_LOCK]);
+      const run = await job.run();
+      expect(run?.failed).toBe(0);
+      expect((await stored()).at(-1)).toEqual([day(-1), '1080']);
+      // The run let go of the lock: another instance can take it now.
+      expect((await other.query('SELECT pg_try_advisory_lock($1, $2) AS locked', [...DAILY_VALUES_LOCK])).rows[0].locked).toBe(true);
+    } finally {
+      await other.end();
+    }
   });
 
   it('days computed from transactions that changed meanwhile are not stored', async () => {

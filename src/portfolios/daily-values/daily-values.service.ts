@@ -21,8 +21,9 @@ const PAGE = 500;
  *   (PortfoliosService), which forget the stored days from the earliest one they affect, it
  *   backfills them at once, off the request (changes of one portfolio run one after the other).
  *
- * Several API instances each run the job: what they store is the same (the store replaces). A
- * failure is logged; the next read of the history computes what is missing, and stores it.
+ * Of several API instances only one runs the daily job (DailyValuesJob's advisory lock); a history
+ * read or a backfill on any instance stores the same figures (the store replaces). A failure is
+ * logged; the next read of the history computes what is missing, and stores it.
  */
 @Injectable()
 export class DailyValuesService implements BeforeApplicationShutdown {
