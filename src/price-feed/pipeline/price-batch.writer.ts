@@ -16,27 +16,55 @@ export interface WriteResult {
   historyRows: number;
 }
 
-/** What the statement returns per moved asset: its row in the sent arrays, and the columns the database computes (trimmed). */
-interface UpdatedRow {
-  ord: string;
-  current_price: string;
-  previous_close: string | null;
-  day_high: string | null;
-  day_low: string | null;
-  volume: string | null;
-  source: string | null;
-  price_seq: string;
-}
+/**
+ * What the statement returns per moved asset (rowMode 'array'): its row in the sent arrays, its new
+ * price_seq, the stored previous close, day high, day low and volume, each only where the
+ * database decided it (the quote had none, or the batch's values are not all canonical: see
+ * `known`), and the stored price when the batch's prices are not all canonical; NULL where the
+ * quote's own string is what was stored. The last column is the history
+ * row count (on every row; a row with a NULL ord carries only the count, when no asset moved).
+ */
+type UpdatedRow = [
+  ord: string | null,
+  priceSeq: string | null,
+  previousClose: string | null,
+  high: string | null,
+  low: string | null,
+  volume: string | null,
+  price: string | null,
+  historyRows: string,
+];
 
 /** The pg client under a QueryRunner (rows and row count; a duplicate tick's error is not logged by TypeORM). */
-type PgClient = { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }> };
+type PgClient = { query(config: { text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: unknown[]; rowCount: number | null }> };
+
+/**
+ * A decimal as trim_scale(numeric(24,8 or 28,8))::text prints it: no sign, no leading zero, at
+ * most 8 decimals, no trailing zero. QuoteValidator's strings always are (it rounds to 8 decimals
+ * and prints canonically); for such a value the stored number reads back as the same string.
+ */
+const CANONICAL = /^(?:0|[1-9][0-9]*)(?:\.[0-9]{0,7}[1-9])?$/;
+
+/** Whether every non-null value of a column reads back unchanged from the database (see CANONICAL). */
+function known(values: ReadonlyArray<string | null>): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined && !CANONICAL.test(v)) return false;
+  }
+  return true;
+}
 
 /**
  * The whole write as ONE statement (one round trip, one parse of the arrays): the quotes are
  * unnested once (WITH ORDINALITY), the rows 1..$9 update their asset (only where the quote is not
  * older than what is stored, advancing price_seq), the rows after $10 become 'tick' rows of
- * price_history, and the moved assets come back in the arrays' order, with the history row
- * count on each (NULL ord: a last row carrying only the count, when no asset moved).
+ * price_history, and the moved assets come back (in no particular order: the caller puts them in
+ * the arrays' order by `ord`), with the history row count on each (NULL ord: a last row carrying
+ * only the count, when no asset moved). Only what the database decides comes back: price_seq,
+ * and a stored value the quote did not give (a NULL previous close, high, low or volume keeps or
+ * widens the stored one). The price, the source and the values the quote gave are its own
+ * strings, unless $11..$14 say a column of the batch is not canonical (then the stored value
+ * comes back for every row: $11 previous close, $12 high, $13 low, $14 volume; $15 the price).
  * Sub-statements of one statement see the same snapshot: the INSERT's asset ids are those
  * the UPDATE saw (ids never change).
  */
@@ -55,8 +83,12 @@ const writeSql = (onConflict: boolean) => `WITH v AS MATERIALIZED (
       price_seq = a.price_seq + 1
     FROM v
     WHERE v.ord <= $9 AND a.symbol = v.symbol AND (a.last_updated IS NULL OR a.last_updated <= v.as_of)
-    RETURNING v.ord, trim_scale(a.current_price)::text AS current_price, trim_scale(a.previous_close)::text AS previous_close,
-      trim_scale(a.day_high)::text AS day_high, trim_scale(a.day_low)::text AS day_low, trim_scale(a.volume)::text AS volume, a.source, a.price_seq
+    RETURNING v.ord, a.price_seq,
+      CASE WHEN $11 OR v.previous_close IS NULL THEN trim_scale(a.previous_close)::text END,
+      CASE WHEN $12 OR v.high IS NULL THEN trim_scale(a.day_high)::text END,
+      CASE WHEN $13 OR v.low IS NULL THEN trim_scale(a.day_low)::text END,
+      CASE WHEN $14 OR v.volume IS NULL THEN trim_scale(a.volume)::text END,
+      CASE WHEN $15 THEN trim_scale(a.current_price)::text END
   ), h AS (
     INSERT INTO price_history (asset_id, "timestamp", "interval", open, high, low, close, volume)
     SELECT a.id, v.as_of, 'tick', v.price, v.price, v.price, v.price, COALESCE(v.volume, 0)
@@ -71,8 +103,7 @@ const writeSql = (onConflict: boolean) => `WITH v AS MATERIALIZED (
   ), n AS (SELECT count(*) AS history_rows FROM h)
   SELECT u.*, n.history_rows FROM u, n
   UNION ALL
-  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, n.history_rows FROM n WHERE NOT EXISTS (SELECT 1 FROM u)
-  ORDER BY 1`;
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, n.history_rows FROM n WHERE NOT EXISTS (SELECT 1 FROM u)`;
 
 /**
  * Writes one validated batch in ONE transaction, as ONE statement (see writeSql): a multi-row
@@ -89,6 +120,11 @@ const writeSql = (onConflict: boolean) => `WITH v AS MATERIALIZED (
  *
  * Quotes without a day high/low (e.g. CoinGecko) widen the stored range of
  * the same UTC day, or start a new one.
+ *
+ * Large batches (50,000) take the same statement: COPY into an ON COMMIT DROP temporary table,
+ * then the same UPDATE and INSERT from it, was measured no faster at 5,000 and 50,000 rows (the
+ * time is PostgreSQL's per-row work: docs/performance.md, ingest item 9). The statement runs
+ * under the pool's bounds (statement_timeout, the client's read timeout: db-bounds.ts).
  */
 @Injectable()
 export class PriceBatchWriter {
@@ -97,18 +133,59 @@ export class PriceBatchWriter {
   async write(quotes: ValidQuote[], fence?: WriteFence): Promise<WriteResult> {
     if (quotes.length === 0) return { committed: [], historyRows: 0 };
     const { rows, updateEnd, historyStart, order } = planRows(quotes);
-    const asOf = rows.map((q) => q.as_of.toISOString());
+    const n = rows.length;
+    const symbol = new Array<string>(n);
+    const price = new Array<string>(n);
+    const previousClose = new Array<string | null>(n);
+    const high = new Array<string | null>(n);
+    const low = new Array<string | null>(n);
+    const volume = new Array<string | null>(n);
+    const asOf = new Array<string>(n);
+    const source = new Array<string>(n);
+    let lastMs = NaN;
+    let lastIso = '';
+    for (let i = 0; i < n; i++) {
+      const q = rows[i];
+      symbol[i] = q.symbol;
+      price[i] = q.price;
+      previousClose[i] = q.previous_close;
+      high[i] = q.high;
+      low[i] = q.low;
+      volume[i] = q.volume;
+      source[i] = q.source;
+      // A batch's quotes often share their time: one ISO string per run of equal times.
+      const ms = q.as_of.getTime();
+      if (ms !== lastMs) {
+        lastMs = ms;
+        lastIso = q.as_of.toISOString();
+      }
+      asOf[i] = lastIso;
+    }
+    // Columns whose strings are not all as the database prints them: their stored values come back (see writeSql).
+    // The others are plain digits and a point, as ISO timestamps are plain: sent without a quoting test.
+    const fromDb = {
+      previousClose: !known(previousClose),
+      high: !known(high),
+      low: !known(low),
+      volume: !known(volume),
+      price: !known(price),
+    };
     const params = [
-      pgArray(rows.map((q) => q.symbol)),
-      pgArray(rows.map((q) => q.price)),
-      pgArray(rows.map((q) => q.previous_close)),
-      pgArray(rows.map((q) => q.high)),
-      pgArray(rows.map((q) => q.low)),
-      pgArray(rows.map((q) => q.volume)),
-      pgArray(asOf),
-      pgArray(rows.map((q) => q.source)),
+      pgArray(symbol),
+      pgArray(price, !fromDb.price),
+      pgArray(previousClose, !fromDb.previousClose),
+      pgArray(high, !fromDb.high),
+      pgArray(low, !fromDb.low),
+      pgArray(volume, !fromDb.volume),
+      pgArray(asOf, true),
+      pgArray(source),
       updateEnd,
       historyStart,
+      fromDb.previousClose,
+      fromDb.high,
+      fromDb.low,
+      fromDb.volume,
+      fromDb.price,
     ];
 
     const runner = this.db.createQueryRunner();
@@ -125,23 +202,30 @@ export class PriceBatchWriter {
         }
       }
       const out = result!;
-      const historyRows = out.length ? Number((out[0] as UpdatedRow & { history_rows: string }).history_rows) : 0;
-      const committed: PriceTick[] = [];
+      const historyRows = out.length ? Number(out[0][7]) : 0;
+      // The moved assets in the arrays' order (the statement returns them unordered).
+      const slots = new Array<PriceTick | undefined>(updateEnd);
       for (const r of out) {
-        if (r.ord == null) continue;
-        const i = Number(r.ord) - 1;
-        committed.push({
-          symbol: rows[i].symbol,
-          price: r.current_price,
-          previous_close: r.previous_close,
-          high: r.day_high,
-          low: r.day_low,
-          volume: r.volume,
+        if (r[0] == null) continue;
+        const i = Number(r[0]) - 1;
+        const q = rows[i];
+        slots[i] = {
+          symbol: q.symbol,
+          price: fromDb.price ? r[6]! : q.price,
+          previous_close: fromDb.previousClose || q.previous_close == null ? r[2] : q.previous_close,
+          high: fromDb.high || q.high == null ? r[3] : q.high,
+          low: fromDb.low || q.low == null ? r[4] : q.low,
+          volume: fromDb.volume || q.volume == null ? r[5] : q.volume,
           // last_updated = v.as_of, sent as this ISO string (millisecond precision, read back unchanged).
           as_of: asOf[i],
-          source: r.source ?? 'unknown',
-          seq: Number(r.price_seq),
-        });
+          source: q.source ?? 'unknown',
+          seq: Number(r[1]),
+        };
+      }
+      const committed: PriceTick[] = [];
+      for (let i = 0; i < updateEnd; i++) {
+        const t = slots[i];
+        if (t) committed.push(t);
       }
       if (order) committed.sort((a, b) => order.get(a.symbol)! - order.get(b.symbol)!);
       return { committed, historyRows };
@@ -151,12 +235,12 @@ export class PriceBatchWriter {
   }
 
   /** One attempt: the statement alone (autocommit), or fence + statement in one transaction. */
-  private async run(runner: QueryRunner, client: PgClient, sql: string, params: unknown[], fence?: WriteFence): Promise<UpdatedRow[]> {
-    if (!fence) return (await client.query(sql, params)).rows as UpdatedRow[];
+  private async run(runner: QueryRunner, client: PgClient, text: string, values: unknown[], fence?: WriteFence): Promise<UpdatedRow[]> {
+    if (!fence) return (await client.query({ text, values, rowMode: 'array' })).rows as UpdatedRow[];
     await runner.startTransaction();
     try {
       await fence(runner);
-      const rows = (await client.query(sql, params)).rows as UpdatedRow[];
+      const rows = (await client.query({ text, values, rowMode: 'array' })).rows as UpdatedRow[];
       await runner.commitTransaction();
       return rows;
     } catch (err) {

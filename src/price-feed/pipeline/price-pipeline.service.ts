@@ -137,9 +137,16 @@ export class PricePipeline implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Follows committed rows (this process's batches and, through the bus, other writers'). */
   remember(ticks: PriceTick[]): void {
+    // One Date per run of equal times (a batch's ticks often share theirs); nothing changes a known entry's Date.
+    let iso: string | undefined;
+    let asOf = new Date(NaN);
     for (const t of ticks) {
+      if (t.as_of !== iso) {
+        iso = t.as_of;
+        asOf = new Date(t.as_of);
+      }
       const e = this.known.get(t.symbol);
-      const next: KnownEntry = { symbol: t.symbol, assetType: e?.assetType, lastPrice: t.price, previousClose: t.previous_close, asOf: new Date(t.as_of) };
+      const next: KnownEntry = { symbol: t.symbol, assetType: e?.assetType, lastPrice: t.price, previousClose: t.previous_close, asOf };
       this.known.set(t.symbol, e ? newer(e, next) : next);
     }
   }
