@@ -173,4 +173,20 @@ describe('realtime: heartbeat', () => {
     tcp.destroy();
     await poll('all released', () => hub.stats().total_connections === 0);
   });
+
+  it('spreads a round of pings over the interval instead of pinging every socket at once', async () => {
+    const probes = await Promise.all(Array.from({ length: 10 }, () => WsProbe.open(t.wsUrl)));
+    try {
+      await Promise.all(probes.map((p) => p.next('connection')));
+      const firstPing = new Map<WsProbe, number>();
+      for (const p of probes) p.ws.on('ping', () => firstPing.has(p) || firstPing.set(p, Date.now()));
+      // Two rounds at most (a round already under way skips connections opened after it started).
+      await poll('every socket pinged', () => firstPing.size === probes.length, 5_000, 20);
+      const times = [...firstPing.values()].sort((a, b) => a - b);
+      // 10 sockets over the 1 s interval's 5 slices of HEARTBEAT_SLICE_MS (200 ms), two per slice: about 800 ms apart.
+      expect(times.at(-1)! - times[0]).toBeGreaterThanOrEqual(400);
+    } finally {
+      await Promise.all(probes.map((p) => p.close()));
+    }
+  });
 });
