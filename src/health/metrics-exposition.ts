@@ -6,10 +6,19 @@ import { refreshDependencyGauges } from '../realtime/realtime.metrics';
 
 let defaultsCollected = false;
 
-/** prom-client's process metrics (CPU, memory, event loop lag, ...), registered once per process. */
+/**
+ * prom-client's default metrics left out: each scrape of these lists every libuv handle or active
+ * resource (one per socket), which held the event loop for 10-18 ms per scrape at 5,000 connections
+ * (the bench's CPU profile of the latency-under-load windows) and grows with every connection;
+ * realtime_connections counts the sockets instead.
+ */
+export const SKIPPED_DEFAULT_METRICS = ['nodejs_active_handles', 'nodejs_active_handles_total', 'nodejs_active_resources', 'nodejs_active_resources_total'];
+
+/** prom-client's process metrics (CPU, memory, event loop lag, open files, ...), registered once per process. */
 export function collectProcessMetrics(): void {
   if (defaultsCollected) return;
   collectDefaultMetrics({ register });
+  for (const name of SKIPPED_DEFAULT_METRICS) register.removeSingleMetric(name);
   defaultsCollected = true;
 }
 

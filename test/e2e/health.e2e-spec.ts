@@ -178,6 +178,9 @@ describe('metrics', () => {
     const text = await res.text();
     expect(text).toMatch(/^# TYPE process_cpu_user_seconds_total counter$/m);
     expect(text).toMatch(/^# TYPE price_feed_batches_total counter$/m);
+    expect(text).toMatch(/^# TYPE process_open_fds gauge$/m);
+    // Left out: each scrape of these lists every socket's handle (O(connections) per scrape).
+    expect(text).not.toMatch(/^# TYPE nodejs_active_(handles|resources)/m);
   });
 });
 
