@@ -13,7 +13,7 @@ import { InProcessSource, LoadGenerator, Source, runStep, waitForMachineIdle } f
 import { BENCH_PRIORITY, nowMs, prioritise, prioritiseSession, procStat, sleep, stopAllStarted } from './lib/proc.mjs';
 import { TARGETS } from './lib/servers.mjs';
 import { median, ratio, round, stepPasses, sweepSaturation } from './lib/stats.mjs';
-import { summariseProfile } from './lib/cpuprofile.mjs';
+import { longTasks, summariseProfile } from './lib/cpuprofile.mjs';
 import { renderReport, evaluateTargets } from './lib/report.mjs';
 import { runIngest } from './scenarios/ingest.mjs';
 import { runValuation } from './scenarios/valuation.mjs';
@@ -449,6 +449,9 @@ async function fanoutGroup(ctx, group, results) {
       const loadRate = Math.max(20, Math.round(busless.rate * 0.75));
       const windows = new Map(rated.map((m) => [m, []]));
       const fanout = new Map();
+      // BENCH_PROFILE=ws-project@load: a CPU profile of the server over these windows, and its long tasks.
+      const profiled = rated.filter((m) => PROFILE.has(`${m.name}@load`));
+      for (const m of profiled) await m.server.call('probe:prof-start', {}, 10_000);
       for (let i = 0; i < LOAD_REPEATS; i++)
         for (const m of rated) {
           // The project's own view of the same windows: bus publish -> frames written (realtime_fanout_latency_seconds).
@@ -457,6 +460,25 @@ async function fanoutGroup(ctx, group, results) {
           const after = before ? await fanoutHistogram(m.server.port) : null;
           if (before && after) fanout.set(m, addHistograms(fanout.get(m), diffHistograms(after, before)));
         }
+      for (const m of profiled) {
+        const file = join(ctx.logDir, `prof-${m.name}-${group.clients}-load.cpuprofile`);
+        await m.server.call('probe:prof-stop', { file }, 60_000);
+        const profile = JSON.parse(readFileSync(file, 'utf8'));
+        const root = ctx.dist.replace(/dist$/, '');
+        const prof = {
+          target: m.name,
+          clients: group.clients,
+          at: 'load',
+          file,
+          ...summariseProfile(profile, { root }),
+          longTasks: longTasks(profile, { root }),
+        };
+        results.profiles.push(prof);
+        log(`${m.name}: CPU profile of the latency-under-load windows ${file}; busy shares ${JSON.stringify(prof.share)}`);
+        for (const t of prof.top.slice(0, 12)) log(`   ${String(t.selfPct).padStart(5)}%  ${t.fn}`);
+        log(`${m.name}: ${prof.longTasks.length} long tasks (>= 8 ms) in those windows`);
+        for (const t of prof.longTasks.slice(0, 8)) log(`   ${t.ms} ms: ${t.held.join('; ')}`);
+      }
       for (const [m, runs] of windows) {
         m.out.atLoad = {
           rate: loadRate,

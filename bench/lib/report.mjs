@@ -259,9 +259,9 @@ export function evaluateTargets(results) {
       '10,000 symbols in the catalog, snapshots on subscribe from memory',
       pr
         ? joined(
-            `${fmt(s.symbols)} symbols, each subscribed once: snapshot p50 ${pr.snapP50 ?? '–'} ms, p99 ${pr.snapP99 ?? '–'} ms; ${fmt(pr.snapshots)}/${fmt(pr.subscribes)} snapshots, ${fmt(pr.fromBus)} from memory (bus ticks), ${fmt(pr.fromDatabase)} from the database, ${reads(pr) ?? '–'} reads of the assets table`,
+            `${fmt(s.symbols)} symbols, each subscribed once: snapshot p50 ${pr.snapP50 ?? '–'} ms, p99 ${pr.snapP99 ?? '–'} ms; ${fmt(pr.snapshots)}/${fmt(pr.subscribes)} snapshots, ${fmt(pr.fromBus)} of them bus ticks held in memory, ${fmt(pr.fromDatabase)} stored prices, ${reads(pr) ?? '–'} reads of the assets table`,
             cold
-              ? `before any tick (cold): p50 ${cold.snapP50 ?? '–'} ms, p99 ${cold.snapP99 ?? '–'} ms, ${fmt(cold.fromDatabase)}/${fmt(cold.subscribes)} from the database`
+              ? `before any tick (cold): p50 ${cold.snapP50 ?? '–'} ms, p99 ${cold.snapP99 ?? '–'} ms, ${fmt(cold.fromDatabase)}/${fmt(cold.subscribes)} stored prices with ${reads(cold) ?? '–'} reads of the assets table (0: from the start-up warm-up in memory)`
               : '',
             s.reference?.primed
               ? `subscribed reply p99 ${pr.ackP99 ?? '–'} ms vs bus-less reference ${s.reference.primed.ackP99 ?? '–'} ms = ${s.ackRatio?.p99 ?? '–'}x`
@@ -529,7 +529,7 @@ function renderScale(sc) {
       ...(s.reference?.primed ? [{ server: 'ws-reference-busless', what: 'primed (sends no snapshot)', ...s.reference.primed }] : []),
     ];
     lines.push(
-      `${fmt(s.symbols)} symbols in the catalog; one subscribe at a time per client, ${s.parallel} clients at once, symbols spread over the whole catalog. Snapshot source: 'bench' = a bus tick held in memory, 'bench-db' = the assets row. Project RSS ${s.project.memory?.rssBeforeMB} → ${s.project.memory?.rssPrimedMB} MB, heap ${s.project.memory?.heapBeforeMB} → ${s.project.memory?.heapPrimedMB} MB after ${fmt(s.project.primeTicks)} ticks.`,
+      `${fmt(s.symbols)} symbols in the catalog; one subscribe at a time per client, ${s.parallel} clients at once, symbols spread over the whole catalog. Snapshot source: 'bench' = a bus tick held in memory, 'bench-db' = the stored price (the assets row, from memory when the start-up warm-up loaded it: the table reads tell). Project RSS ${s.project.memory?.rssBeforeMB} → ${s.project.memory?.rssPrimedMB} MB, heap ${s.project.memory?.heapBeforeMB} → ${s.project.memory?.heapPrimedMB} MB after ${fmt(s.project.primeTicks)} ticks.`,
     );
     lines.push('');
     lines.push(
@@ -539,7 +539,7 @@ function renderScale(sc) {
         ['subscribes', (r) => fmt(r.subscribes)],
         ['subscribed p50 / p99 ms', (r) => `${r.ackP50 ?? '–'} / ${r.ackP99 ?? '–'}`],
         ['snapshot p50 / p99 / max ms', (r) => (r.snapshots == null ? 'n/a' : `${r.snapP50 ?? '–'} / ${r.snapP99 ?? '–'} / ${r.snapMax ?? '–'}`)],
-        ['snapshots from memory / database', (r) => (r.snapshots == null ? 'n/a' : `${fmt(r.fromBus)} / ${fmt(r.fromDatabase)} of ${fmt(r.snapshots)}`)],
+        ['snapshots: bus tick / stored price', (r) => (r.snapshots == null ? 'n/a' : `${fmt(r.fromBus)} / ${fmt(r.fromDatabase)} of ${fmt(r.snapshots)}`)],
         ['assets table reads (index / full scans)', (r) => (r.db ? `${r.db.idxScans} / ${r.db.seqScans}` : null)],
         ['subscribes/s', (r) => fmt(r.perSec)],
         ['server µs/subscribe', (r) => r.serverUsPerSubscribe],
