@@ -1,9 +1,8 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDataSourceOptions } from '../../src/database/data-source.options';
 import { PriceBatchWriter } from '../../src/price-feed/pipeline/price-batch.writer';
 import type { ValidQuote } from '../../src/price-feed/validation/quote-validator';
-import { createTestDatabase } from '../support/database';
+import { createMigratedDataSource } from '../support/database';
 
 /** Assets as stored, in the form the writer reports them (trimmed decimals, ISO time). */
 interface StoredAsset {
@@ -41,7 +40,7 @@ function shuffled<T>(xs: T[]): T[] {
  */
 describe('PriceBatchWriter, large batches (PostgreSQL)', () => {
   let ds: DataSource;
-  let drop: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
   let writer: PriceBatchWriter;
 
   const stored = async (): Promise<Map<string, StoredAsset>> => {
@@ -64,17 +63,12 @@ describe('PriceBatchWriter, large batches (PostgreSQL)', () => {
   };
 
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    drop = db.drop;
-    ds = new DataSource({ ...buildDataSourceOptions(db.url), migrationsRun: false } as ConstructorParameters<typeof DataSource>[0]);
-    await ds.initialize();
-    await ds.runMigrations();
+    ({ ds, close } = await createMigratedDataSource());
     await ds.query(`INSERT INTO assets (symbol, name, asset_type) SELECT s, 'Large batch ' || s, 'STOCK' FROM unnest($1::text[]) AS s`, [symbols]);
     writer = new PriceBatchWriter(ds);
   });
   afterAll(async () => {
-    await ds?.destroy();
-    await drop?.();
+    await close?.();
   });
 
   it('reports the moved assets in the batch order, as stored, each price_seq one up; older quotes go to history only', async () => {

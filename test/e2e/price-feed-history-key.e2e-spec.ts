@@ -1,7 +1,6 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDataSourceOptions } from '../../src/database/data-source.options';
-import { createTestDatabase } from '../support/database';
+import { createMigratedDataSource } from '../support/database';
 import { undoMigrationsThrough } from '../support/migrations';
 
 const keyOf = (ds: DataSource) =>
@@ -21,17 +20,12 @@ const rows = (ds: DataSource) =>
 /** Migration 1764800000000: price_history keyed by (asset_id, "interval", "timestamp"), without the surrogate id. */
 describe('migration 1764800000000: price_history natural key, and back', () => {
   let ds: DataSource;
-  let drop: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    drop = db.drop;
-    ds = new DataSource({ ...buildDataSourceOptions(db.url), migrationsRun: false } as ConstructorParameters<typeof DataSource>[0]);
-    await ds.initialize();
-    await ds.runMigrations();
+    ({ ds, close } = await createMigratedDataSource());
   });
   afterAll(async () => {
-    await ds?.destroy();
-    await drop?.();
+    await close?.();
   });
 
   it('up: one index (the primary key on the natural key), no id; down: id and the unique key again, rows kept both ways', async () => {

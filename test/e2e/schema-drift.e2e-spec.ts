@@ -1,7 +1,6 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDataSourceOptions } from '../../src/database/data-source.options';
-import { createTestDatabase } from '../support/database';
+import { createMigratedDataSource } from '../support/database';
 
 /**
  * The schema comes from migrations only; the entities must still describe it exactly
@@ -10,17 +9,12 @@ import { createTestDatabase } from '../support/database';
  */
 describe('schema', () => {
   let ds: DataSource;
-  let drop: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    drop = db.drop;
-    ds = new DataSource({ ...buildDataSourceOptions(db.url), migrationsRun: false } as ConstructorParameters<typeof DataSource>[0]);
-    await ds.initialize();
-    await ds.runMigrations();
+    ({ ds, close } = await createMigratedDataSource());
   });
   afterAll(async () => {
-    await ds?.destroy();
-    await drop?.();
+    await close?.();
   });
   it('the entities and the migrations describe the same schema', async () => {
     const sql = await ds.driver.createSchemaBuilder().log();

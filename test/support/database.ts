@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { inject } from 'vitest';
+import { buildDataSourceOptions } from '../../src/database/data-source.options';
 
 /** Creates a fresh, empty database on the run's PostgreSQL server and returns its URL. */
 export async function createTestDatabase(prefix = 'rmtest'): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -25,6 +27,32 @@ export async function createTestDatabase(prefix = 'rmtest'): Promise<{ url: stri
       } finally {
         await d.end();
       }
+    },
+  };
+}
+
+/**
+ * A fresh database with every migration run, through the app's own DataSource options (migrations
+ * run here, not at initialise): for specs that work on the schema or the writers directly.
+ * `close` destroys the DataSource and drops the database.
+ */
+export async function createMigratedDataSource(): Promise<{ ds: DataSource; url: string; close: () => Promise<void> }> {
+  const db = await createTestDatabase();
+  const ds = new DataSource({ ...buildDataSourceOptions(db.url), migrationsRun: false } as ConstructorParameters<typeof DataSource>[0]);
+  try {
+    await ds.initialize();
+    await ds.runMigrations();
+  } catch (err) {
+    if (ds.isInitialized) await ds.destroy();
+    await db.drop();
+    throw err;
+  }
+  return {
+    ds,
+    url: db.url,
+    close: async () => {
+      if (ds.isInitialized) await ds.destroy();
+      await db.drop();
     },
   };
 }
