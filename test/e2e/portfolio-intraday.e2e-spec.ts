@@ -1,13 +1,12 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { D } from '../../src/common/decimal';
-import { buildDataSourceOptions } from '../../src/database/data-source.options';
 import { IntradayRecorderService } from '../../src/portfolios/intraday/intraday-recorder.service';
 import { IntradaySeriesService } from '../../src/portfolios/intraday/intraday-series.service';
 import { PortfolioValuationSource } from '../../src/portfolios/valuation/valuation.types';
 import { RealtimeHub } from '../../src/realtime/hub/realtime-hub.service';
 import { startTestApp, TestApp } from '../support/app';
-import { createTestDatabase, sql } from '../support/database';
+import { createMigratedDataSource, sql } from '../support/database';
 import { undoMigrationsThrough } from '../support/migrations';
 import { poll } from '../support/poll';
 import { addAssets, addPosition, api, commitPrices, createPortfolio, loginAs } from '../support/realtime-fixtures';
@@ -280,19 +279,14 @@ describe('portfolio intraday value series', () => {
 
 describe('migration 1764600000000: portfolio_value_points, and back', () => {
   let url: string;
-  let drop: () => Promise<void>;
   let ds: DataSource;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    url = db.url;
-    drop = db.drop;
-    ds = await new DataSource({ ...buildDataSourceOptions(url, 2), logging: false }).initialize();
-    await ds.runMigrations();
+    ({ ds, url, close } = await createMigratedDataSource());
   });
   afterAll(async () => {
-    await ds?.destroy();
-    await drop?.();
+    await close?.();
   });
 
   const tableExists = async () => (await sql<{ r: string | null }>(url, `SELECT to_regclass('public.portfolio_value_points')::text AS r`))[0].r !== null;

@@ -38,7 +38,7 @@ export async function createTestDatabase(prefix = 'rmtest'): Promise<{ url: stri
  */
 export async function createMigratedDataSource(): Promise<{ ds: DataSource; url: string; close: () => Promise<void> }> {
   const db = await createTestDatabase();
-  const ds = new DataSource({ ...buildDataSourceOptions(db.url), migrationsRun: false } as ConstructorParameters<typeof DataSource>[0]);
+  const ds = new DataSource({ ...buildDataSourceOptions(db.url, 2), migrationsRun: false, logging: false } as ConstructorParameters<typeof DataSource>[0]);
   try {
     await ds.initialize();
     await ds.runMigrations();

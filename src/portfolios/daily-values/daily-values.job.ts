@@ -12,6 +12,9 @@ export const DAILY_VALUES_CRON = '0 5 0 * * *';
 /** Advisory lock of the daily run (two int4 keys: namespace "RMPF", lock 2; the feed's leader lock is 1). */
 export const DAILY_VALUES_LOCK = [0x524d5046, 2] as const;
 
+/** What one daily run did (DailyValuesService.runDaily). */
+type DailyRun = Awaited<ReturnType<DailyValuesService['runDaily']>>;
+
 /**
  * Runs DailyValuesService.runDaily every day at 00:05 UTC (cron job `portfolio-daily-values`), in
  * the API process only (the CLI has no scheduler). A run still going when the next one is due is
@@ -38,7 +41,7 @@ export class DailyValuesJob implements OnApplicationBootstrap {
   }
 
   /** One daily run, unless one is going here or on another instance: what it did, or null when skipped. */
-  run(): Promise<Awaited<ReturnType<DailyValuesService['runDaily']>> | null> {
+  run(): Promise<DailyRun | null> {
     if (this.running) return Promise.resolve(null);
     const run = this.runLocked()
       .catch((err: Error) => {
@@ -50,7 +53,7 @@ export class DailyValuesJob implements OnApplicationBootstrap {
     return run;
   }
 
-  private async runLocked(): Promise<Awaited<ReturnType<DailyValuesService['runDaily']>> | null> {
+  private async runLocked(): Promise<DailyRun | null> {
     const qr = this.db.createQueryRunner();
     await qr.connect();
     try {

@@ -95,7 +95,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
   beat(now = Date.now()): void {
     const intervalMs = this.config.HEARTBEAT_INTERVAL * 1000;
     if (this.next >= this.round.length) {
-      this.round = [];
+      if (this.round.length > 0) this.round = []; // a finished round holds no connection until the next
       if (now - this.roundStartedAt < intervalMs) return;
       this.roundStartedAt = now;
       for (const conn of this.registry.all()) if (conn.kind === 'websocket') this.round.push(conn);

@@ -44,6 +44,8 @@ export class OutboundFlow {
   private readonly dueBatches = new Map<number, Connection[]>();
   private dueTimer: NodeJS.Timeout | null = null;
   private dueTimerAt = Infinity;
+  private isoMs = NaN;
+  private iso = '';
   /** Connections corked during the current burst, uncorked together at its end. */
   private readonly corked: Connection[] = [];
   private bursting = false;
@@ -270,7 +272,16 @@ export class OutboundFlow {
     }
     let parts = '';
     for (let i = 0; i < batch.length; i++) parts += (i === 0 ? '' : ',') + batch[i].dataJson;
-    this.send(conn, new OutboundFrame('asset_updates', `{"updates":[${parts}]}`, new Date(now).toISOString(), null));
+    this.send(conn, new OutboundFrame('asset_updates', `{"updates":[${parts}]}`, this.isoAt(now), null));
+  }
+
+  /** `now` as an ISO string, built once per millisecond: a burst or a due slot flushes many batches at the same `now`. */
+  private isoAt(now: number): string {
+    if (now !== this.isoMs) {
+      this.isoMs = now;
+      this.iso = new Date(now).toISOString();
+    }
+    return this.iso;
   }
 
   private startConflation(conn: Connection): Map<string, OutboundFrame> {
